@@ -1,0 +1,53 @@
+"""flask-jwtx: JSON Web Token authentication for Flask.
+
+A drop-in superset of Flask-JWT-Extended 4.x: replace ``flask_jwt_extended``
+with ``flask_jwtx`` in imports. Everything public is re-exported here.
+"""
+
+from .context import current_user as current_user
+from .context import get_current_user as get_current_user
+from .context import get_jwt as get_jwt
+from .context import get_jwt_header as get_jwt_header
+from .context import get_jwt_identity as get_jwt_identity
+from .context import get_jwt_request_location as get_jwt_request_location
+from .cookies import set_access_cookies as set_access_cookies
+from .cookies import set_refresh_cookies as set_refresh_cookies
+from .cookies import unset_access_cookies as unset_access_cookies
+from .cookies import unset_jwt_cookies as unset_jwt_cookies
+from .cookies import unset_refresh_cookies as unset_refresh_cookies
+from .creation import create_access_token as create_access_token
+from .creation import create_refresh_token as create_refresh_token
+from .decoding import decode_token as decode_token
+from .decoding import get_csrf_token as get_csrf_token
+from .decoding import get_jti as get_jti
+from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
+from .decorators import jwt_required as jwt_required
+from .decorators import verify_jwt_in_request as verify_jwt_in_request
+from .extension import JWTManager as JWTManager
+from .settings import WeakSecretWarning as WeakSecretWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "JWTManager",
+    "WeakSecretWarning",
+    "create_access_token",
+    "create_refresh_token",
+    "current_user",
+    "decode_token",
+    "get_csrf_token",
+    "get_current_user",
+    "get_jti",
+    "get_jwt",
+    "get_jwt_header",
+    "get_jwt_identity",
+    "get_jwt_request_location",
+    "get_unverified_jwt_headers",
+    "jwt_required",
+    "set_access_cookies",
+    "set_refresh_cookies",
+    "unset_access_cookies",
+    "unset_jwt_cookies",
+    "unset_refresh_cookies",
+    "verify_jwt_in_request",
+]

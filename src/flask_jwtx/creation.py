@@ -1,0 +1,130 @@
+"""``create_access_token`` and ``create_refresh_token``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Literal
+
+from flask import current_app
+
+from . import tokens
+from .context import IDENTITY_TYPE_CLAIM, stringify_identity
+from .exceptions import ConfigurationError, IdentityError
+from .extension import _AppState, get_state
+from .keys import prepare_key
+from .settings import Settings
+
+ExpiresDelta = timedelta | Literal[False] | None
+Fresh = bool | float | timedelta
+
+
+def create_access_token(
+    identity: Any,
+    fresh: Fresh = False,
+    expires_delta: ExpiresDelta = None,
+    additional_claims: Mapping[str, Any] | None = None,
+    additional_headers: Mapping[str, Any] | None = None,
+) -> str:
+    """A new signed access token for ``identity``.
+
+    ``fresh`` may be a ``timedelta`` (fresh for that long); ``expires_delta``
+    overrides ``JWT_ACCESS_TOKEN_EXPIRES`` and ``False`` means never expires.
+    ``additional_claims``/``additional_headers`` win over the loaders' and
+    the defaults.
+    """
+    return _create("access", identity, fresh, expires_delta, additional_claims, additional_headers)
+
+
+def create_refresh_token(
+    identity: Any,
+    expires_delta: ExpiresDelta = None,
+    additional_claims: Mapping[str, Any] | None = None,
+    additional_headers: Mapping[str, Any] | None = None,
+) -> str:
+    """A new signed refresh token for ``identity`` (never fresh)."""
+    return _create("refresh", identity, False, expires_delta, additional_claims, additional_headers)
+
+
+def _create(
+    token_type: str,
+    identity: Any,
+    fresh: Fresh,
+    expires_delta: ExpiresDelta,
+    additional_claims: Mapping[str, Any] | None,
+    additional_headers: Mapping[str, Any] | None,
+) -> str:
+    state = get_state()
+    settings = state.settings.get()
+    manager = state.manager
+    claims_extra = dict(manager._additional_claims_callback(identity) or {})
+    if additional_claims:
+        claims_extra.update(additional_claims)
+    headers = dict(manager._additional_headers_callback(identity) or {})
+    if additional_headers:
+        headers.update(additional_headers)
+
+    stored_identity = _identity_claim_value(settings, manager._user_identity_callback(identity))
+    if isinstance(stored_identity, tuple):
+        stored_identity, kind = stored_identity
+        claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
+
+    if expires_delta is None:
+        lifetime = settings.access_expires if token_type == "access" else settings.refresh_expires
+    elif expires_delta is False:
+        lifetime = None
+    else:
+        lifetime = expires_delta
+    claims = tokens.build_claims(
+        identity_claim=settings.identity_claim,
+        identity=stored_identity,
+        token_type=token_type,
+        fresh=fresh,
+        expires_delta=lifetime,
+        encode_nbf=settings.encode_nbf,
+        csrf=settings.csrf_protect,
+        audience=settings.encode_audience,
+        issuer=settings.encode_issuer,
+        extra=claims_extra,
+    )
+    return tokens.encode(
+        claims,
+        _signing_key(state, settings, identity),
+        headers=headers,
+        json_default=getattr(current_app.json, "default", None),
+    )
+
+
+def _identity_claim_value(settings: Settings, identity: Any) -> Any:
+    """The identity as it goes in the token, or ``(text, kind)`` when stringified.
+
+    PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*; with the
+    incumbent, ``create_access_token(identity=user.id)`` works and every use
+    of the token then fails with a puzzling 422. We refuse at creation instead,
+    unless ``JWT_IDENTITY_AS_STRING`` asks us to store the string form.
+    """
+    if settings.identity_claim != "sub" or not settings.policy.verify_sub:
+        return identity
+    if isinstance(identity, str):
+        return identity
+    if settings.identity_as_string:
+        converted = stringify_identity(identity)
+        if converted is not None:
+            return converted
+    raise IdentityError(
+        f"The identity {identity!r} ({type(identity).__name__}) cannot be the 'sub' claim: "
+        "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
+        "verified. Pass a string (str(user.id)), register a @jwt.user_identity_loader that "
+        "returns one, set JWT_IDENTITY_AS_STRING = True to store int and UUID identities as "
+        "strings and get them back in their type from get_jwt_identity(), or set "
+        "JWT_VERIFY_SUB = False."
+    )
+
+
+def _signing_key(state: _AppState, settings: Settings, identity: Any) -> tokens.PreparedKey:
+    loader = state.manager._encode_key_callback
+    if loader is not None:
+        return prepare_key(settings.algorithm, loader(identity))
+    if settings.encode_key is None:  # pragma: no cover - resolve() guarantees a key
+        raise ConfigurationError("No signing key is configured")
+    return settings.encode_key

@@ -1,0 +1,75 @@
+"""``decode_token`` and the helpers that read tokens outside a protected view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import tokens
+from .exceptions import Claims, Header, InvalidAlgorithmError
+from .extension import _AppState, get_state
+from .keys import PreparedKey, prepare_key
+from .settings import Settings
+
+
+def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
+    """The verification key source: configured keys, or the user's loader."""
+    loader = state.manager._decode_key_callback
+    if loader is not None:
+
+        def from_loader(algorithm: str, header: Header, claims: Any) -> PreparedKey:
+            return prepare_key(algorithm, loader(header, claims()))
+
+        return from_loader
+    keys = settings.decode_keys
+
+    def configured(algorithm: str, _header: Header, _claims: Any) -> PreparedKey:
+        key = keys.get(algorithm)
+        if key is None:  # allowed algorithm, but no key of its family configured
+            raise InvalidAlgorithmError("The specified alg value is not allowed")
+        return key
+
+    return configured
+
+
+def decode_full(
+    encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+) -> tuple[Header, Claims]:
+    """Verify ``encoded_token`` with the current app's settings: header and claims."""
+    state = get_state()
+    settings = state.settings.get()
+    return tokens.decode(
+        encoded_token,
+        settings.policy,
+        key_lookup(state, settings),
+        verify_exp=not allow_expired,
+        csrf_value=csrf_value,
+    )
+
+
+def decode_token(
+    encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+) -> dict[str, Any]:
+    """Verify ``encoded_token`` and return its claims.
+
+    Checks signature, algorithm, registered claims and (if ``csrf_value`` is
+    given) the CSRF double-submit value. Does not consult the blocklist, the
+    user loader or the verification callback.
+    """
+    return decode_full(encoded_token, csrf_value, allow_expired)[1]
+
+
+def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
+    """The header of ``encoded_token``, parsed but NOT verified: do not trust it."""
+    return tokens.unverified_header(encoded_token, get_state().settings.get().policy.max_bytes)
+
+
+def get_jti(encoded_token: str) -> str | None:
+    """The ``jti`` (unique id) of a valid token."""
+    jti: str | None = decode_token(encoded_token).get("jti")
+    return jti
+
+
+def get_csrf_token(encoded_token: str) -> str:
+    """The CSRF double-submit value embedded in a valid token."""
+    csrf: str = decode_token(encoded_token)["csrf"]
+    return csrf

@@ -1,0 +1,171 @@
+"""``verify_jwt_in_request`` and ``jwt_required``: the request path.
+
+locate -> verify (signature, registered claims, CSRF) -> type -> freshness ->
+revocation -> custom verification -> user lookup -> one state object on ``g``.
+Each step is a plain function reading the resolved settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
+
+from flask import g, request
+
+from . import tokens
+from .context import NO_TOKEN, VerifiedRequest
+from .decoding import key_lookup
+from .exceptions import (
+    Claims,
+    FreshTokenRequired,
+    Header,
+    NoAuthorizationError,
+    RevokedTokenError,
+    UserClaimsVerificationError,
+    UserLookupError,
+    WrongTokenError,
+)
+from .extension import JWTManager, get_state
+from .locations import EXTRACTORS, missing_message, normalize
+
+P = ParamSpec("P")
+R = TypeVar("R")
+LocationType = str | Sequence[str] | None
+
+#: Methods that never need a token: CORS preflight requests carry no credentials.
+EXEMPT_METHODS = frozenset({"OPTIONS"})
+
+
+def verify_jwt_in_request(
+    optional: bool = False,
+    fresh: bool = False,
+    refresh: bool = False,
+    locations: LocationType = None,
+    verify_type: bool = True,
+    skip_revocation_check: bool = False,
+) -> tuple[Header, Claims] | None:
+    """Require a valid token in this request; return ``(header, claims)``.
+
+    With ``optional=True`` a request without any token passes (``None`` is
+    returned), but a present and invalid token is still refused. ``refresh``
+    asks for a refresh token instead of an access token; ``verify_type=False``
+    accepts either. ``locations`` overrides ``JWT_TOKEN_LOCATION``.
+    """
+    return _verify(optional, fresh, refresh, normalize(locations), verify_type,
+                   skip_revocation_check)
+
+
+def _verify(
+    optional: bool,
+    fresh: bool,
+    refresh: bool,
+    locations: tuple[str, ...] | None,
+    verify_type: bool,
+    skip_revocation_check: bool,
+) -> tuple[Header, Claims] | None:
+    if request.method in EXEMPT_METHODS:
+        g._jwtx = NO_TOKEN  # the view may read the getters; they answer "no token"
+        return None
+    state = get_state()
+    settings = state.settings.get()
+    manager = state.manager
+    where = locations or settings.token_location
+
+    errors: list[str] = []
+    for location in where:
+        try:
+            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
+        except NoAuthorizationError as exc:
+            errors.append(str(exc))
+            continue
+        header, claims = tokens.decode(
+            encoded, settings.policy, key_lookup(state, settings), csrf_value=csrf_value
+        )
+        break
+    else:
+        if optional:
+            g._jwtx = NO_TOKEN
+            return None
+        raise NoAuthorizationError(missing_message(where, errors))
+
+    if verify_type:
+        if refresh and claims["type"] != "refresh":
+            raise WrongTokenError("Only refresh tokens are allowed")
+        if not refresh and claims["type"] != "access":
+            raise WrongTokenError("Only non-refresh tokens are allowed")
+    if fresh:
+        _check_fresh(header, claims)
+    if not skip_revocation_check:
+        _check_not_revoked(manager, header, claims)
+    if manager._token_verification_callback is not None and not (
+        manager._token_verification_callback(header, claims)
+    ):
+        raise UserClaimsVerificationError("User claims verification failed", header, claims)
+    g._jwtx = _load_user(manager, settings.identity_claim, header, claims, location)
+    return header, claims
+
+
+def _check_fresh(header: Header, claims: Claims) -> None:
+    value = claims["fresh"]  # a bool, or a NumericDate until which it is fresh
+    is_fresh = value if isinstance(value, bool) else value >= time.time()
+    if not is_fresh:
+        raise FreshTokenRequired("Fresh token required", header, claims)
+
+
+def _check_not_revoked(manager: JWTManager, header: Header, claims: Claims) -> None:
+    callback = manager._token_in_blocklist_callback
+    if callback is not None and callback(header, claims):
+        raise RevokedTokenError(header, claims)
+
+
+def _load_user(
+    manager: JWTManager, identity_claim: str, header: Header, claims: Claims, location: str
+) -> VerifiedRequest:
+    lookup = manager._user_lookup_callback
+    if lookup is None:
+        return VerifiedRequest(header, claims, location, None, False)
+    user = lookup(header, claims)
+    if user is None:
+        identity = claims[identity_claim]
+        raise UserLookupError(f"user_lookup returned None for {identity}", header, claims)
+    return VerifiedRequest(header, claims, location, user, True)
+
+
+def jwt_required(
+    optional: bool = False,
+    fresh: bool = False,
+    refresh: bool = False,
+    locations: LocationType = None,
+    verify_type: bool = True,
+    skip_revocation_check: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Protect a view: it runs only for a request carrying a valid token.
+
+    The arguments are those of :func:`verify_jwt_in_request`. ``locations``
+    is validated here, when the route is declared. Works on ``async def``
+    views (with ``flask[async]``): the wrapper is then a coroutine too.
+    """
+    where = normalize(locations)
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        if inspect.iscoroutinefunction(view):
+            async_view = cast(Callable[P, Awaitable[Any]], view)
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                _verify(optional, fresh, refresh, where, verify_type, skip_revocation_check)
+                return await async_view(*args, **kwargs)
+
+            return cast(Callable[P, R], async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            _verify(optional, fresh, refresh, where, verify_type, skip_revocation_check)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

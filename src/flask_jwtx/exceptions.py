@@ -1,0 +1,191 @@
+"""One exception hierarchy for everything flask-jwtx raises.
+
+Every error derives from :class:`JWTExtendedException` (the incumbent's root
+name, kept so ``except`` clauses written for Flask-JWT-Extended still match).
+The extension registers a single Flask error handler, on that root, and turns
+each error into the response its loader callback produces.
+
+Errors about the token itself also derive from the matching PyJWT exception
+(``jwt.ExpiredSignatureError`` and friends), placed *first* in the bases: code
+that catches PyJWT's classes keeps working, and an ``app.errorhandler`` a user
+registers on a PyJWT class is found before ours in the method resolution
+order, exactly as it overrode the incumbent's handler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+Header = dict[str, Any]
+Claims = dict[str, Any]
+
+
+class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
+    """Root of every flask-jwtx error."""
+
+
+class ConfigurationError(JWTExtendedException, RuntimeError):
+    """A ``JWT_*`` setting is missing or wrong.
+
+    Raised by ``init_app`` (so a bad deployment fails at start-up, not on the
+    first request) and whenever changed settings are re-read. It subclasses
+    ``RuntimeError`` because that is what the incumbent raised, lazily.
+    """
+
+
+class IdentityError(JWTExtendedException, TypeError):
+    """The identity given to ``create_*_token`` cannot be stored in the token.
+
+    Raised at creation time, where the mistake is made, instead of letting a
+    token out that every protected route would later refuse.
+    """
+
+
+# --- Errors found while reading the request -------------------------------
+
+
+class NoAuthorizationError(JWTExtendedException):
+    """No token was found in any of the allowed locations (401)."""
+
+
+class InvalidHeaderError(JWTExtendedException):
+    """The authorization header is present but not in the expected form (422)."""
+
+
+class InvalidQueryParamError(JWTExtendedException):
+    """The query string value lacks the configured prefix (422)."""
+
+
+class CSRFError(JWTExtendedException):
+    """The CSRF double-submit value is missing or does not match (401)."""
+
+
+# --- Errors about the token -----------------------------------------------
+
+
+class JWTDecodeError(JWTExtendedException):
+    """The token is well formed but misses a claim flask-jwtx needs (422)."""
+
+
+class DecodeError(jwt.DecodeError, JWTExtendedException):
+    """The token cannot be parsed: segments, base64url, JSON or types (422)."""
+
+
+class TokenTooLargeError(DecodeError):
+    """The token is larger than ``JWT_MAX_TOKEN_BYTES``; nothing was decoded."""
+
+
+class InvalidAlgorithmError(jwt.InvalidAlgorithmError, JWTExtendedException):
+    """The header's ``alg`` is missing, ``none`` or not in the allow-list (422)."""
+
+
+class InvalidSignatureError(jwt.InvalidSignatureError, JWTExtendedException):
+    """The signature does not match the key for the token's algorithm (422)."""
+
+
+class InvalidKeyError(jwt.InvalidKeyError, JWTExtendedException):
+    """The key supplied for a token cannot be used with its algorithm (422)."""
+
+
+class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTExtendedException):
+    """The token's ``exp`` has passed (401, via the expired-token loader)."""
+
+    def __init__(self, message: str, jwt_header: Header, jwt_data: Claims) -> None:
+        super().__init__(message)
+        self.jwt_header = jwt_header
+        self.jwt_data = jwt_data
+
+
+class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTExtendedException):
+    """The token's ``nbf`` or ``iat`` lies in the future (422)."""
+
+
+class InvalidAudienceError(jwt.InvalidAudienceError, JWTExtendedException):
+    """The token's ``aud`` does not name this service (422)."""
+
+
+class InvalidIssuerError(jwt.InvalidIssuerError, JWTExtendedException):
+    """The token's ``iss`` is not the configured issuer (422)."""
+
+
+class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
+    """The token's ``iat`` is not a JSON number (422)."""
+
+
+class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
+    """The token's ``sub`` is not a string while ``JWT_VERIFY_SUB`` is on (422)."""
+
+
+class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
+    """The token's ``jti`` is not a string (422)."""
+
+
+class MissingRequiredClaimError(jwt.MissingRequiredClaimError, JWTExtendedException):
+    """A claim required by the configuration (``aud``, ``iss``) is absent (422)."""
+
+
+# --- Errors after the token verified ----------------------------------------
+
+
+class _TokenRefusedError(JWTExtendedException):
+    """A verified token refused by policy; carries header and claims for loaders."""
+
+    def __init__(self, message: str, jwt_header: Header, jwt_data: Claims) -> None:
+        super().__init__(message)
+        self.jwt_header = jwt_header
+        self.jwt_data = jwt_data
+
+
+class WrongTokenError(JWTExtendedException):
+    """An access token was used where a refresh token is required, or the reverse (422)."""
+
+
+class RevokedTokenError(_TokenRefusedError):
+    """The blocklist callback reported the token as revoked (401)."""
+
+    def __init__(self, jwt_header: Header, jwt_data: Claims) -> None:
+        super().__init__("Token has been revoked", jwt_header, jwt_data)
+
+
+class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - the incumbent's public name
+    """A fresh token is required and this one is not, or no longer, fresh (401)."""
+
+
+class UserLookupError(_TokenRefusedError):
+    """The user lookup callback returned ``None`` (401)."""
+
+
+class UserClaimsVerificationError(_TokenRefusedError):
+    """The token verification callback returned ``False`` (400)."""
+
+
+__all__ = [
+    "CSRFError",
+    "ConfigurationError",
+    "DecodeError",
+    "ExpiredSignatureError",
+    "FreshTokenRequired",
+    "IdentityError",
+    "ImmatureSignatureError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidHeaderError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidJTIError",
+    "InvalidKeyError",
+    "InvalidQueryParamError",
+    "InvalidSignatureError",
+    "InvalidSubjectError",
+    "JWTDecodeError",
+    "JWTExtendedException",
+    "MissingRequiredClaimError",
+    "NoAuthorizationError",
+    "RevokedTokenError",
+    "TokenTooLargeError",
+    "UserClaimsVerificationError",
+    "UserLookupError",
+    "WrongTokenError",
+]

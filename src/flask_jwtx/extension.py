@@ -1,0 +1,258 @@
+"""``JWTManager``: registration with an app, loader callbacks, error responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from . import settings as _settings
+from .exceptions import (
+    Claims,
+    ConfigurationError,
+    CSRFError,
+    ExpiredSignatureError,
+    FreshTokenRequired,
+    Header,
+    JWTExtendedException,
+    NoAuthorizationError,
+    RevokedTokenError,
+    UserClaimsVerificationError,
+    UserLookupError,
+)
+from .settings import LiveSettings, Settings
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+EXTENSION_KEY = "flask-jwtx"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _error(status: HTTPStatus, message: str) -> ResponseReturnValue:
+    key = get_state().settings.get().error_msg_key
+    return jsonify({key: message}), status
+
+
+# --- Default callbacks: the incumbent's status codes and bodies ---------------
+
+
+def _default_expired(_header: Header, _claims: Claims) -> ResponseReturnValue:
+    return _error(HTTPStatus.UNAUTHORIZED, "Token has expired")
+
+
+def _default_invalid(reason: str) -> ResponseReturnValue:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, reason)
+
+
+def _default_unauthorized(reason: str) -> ResponseReturnValue:
+    return _error(HTTPStatus.UNAUTHORIZED, reason)
+
+
+def _default_needs_fresh(_header: Header, _claims: Claims) -> ResponseReturnValue:
+    return _error(HTTPStatus.UNAUTHORIZED, "Fresh token required")
+
+
+def _default_revoked(_header: Header, _claims: Claims) -> ResponseReturnValue:
+    return _error(HTTPStatus.UNAUTHORIZED, "Token has been revoked")
+
+
+def _default_user_lookup_error(_header: Header, claims: Claims) -> ResponseReturnValue:
+    identity = claims[get_state().settings.get().identity_claim]
+    return _error(HTTPStatus.UNAUTHORIZED, f"Error loading the user {identity}")
+
+
+def _default_verification_failed(_header: Header, _claims: Claims) -> ResponseReturnValue:
+    return _error(HTTPStatus.BAD_REQUEST, "User claims verification failed")
+
+
+class JWTManager:
+    """Holds the loader callbacks and binds flask-jwtx to one or more apps.
+
+    Like the incumbent's, an instance is not tied to an app: create it at
+    module level, decorate loaders on it, and call :meth:`init_app` in a
+    factory. Settings are read and validated in ``init_app``.
+    """
+
+    def __init__(self, app: Flask | None = None, add_context_processor: bool = False) -> None:
+        self._additional_claims_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
+        self._additional_headers_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
+        self._decode_key_callback: Callable[[Header, Claims], Any] | None = None
+        self._encode_key_callback: Callable[[Any], Any] | None = None
+        self._expired_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
+            _default_expired
+        )
+        self._invalid_token_callback: Callable[[str], ResponseReturnValue] = _default_invalid
+        self._needs_fresh_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
+            _default_needs_fresh
+        )
+        self._revoked_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
+            _default_revoked
+        )
+        self._token_in_blocklist_callback: Callable[[Header, Claims], bool] | None = None
+        self._token_verification_callback: Callable[[Header, Claims], bool] | None = None
+        self._token_verification_failed_callback: Callable[
+            [Header, Claims], ResponseReturnValue
+        ] = _default_verification_failed
+        self._unauthorized_callback: Callable[[str], ResponseReturnValue] = _default_unauthorized
+        self._user_identity_callback: Callable[[Any], Any] = lambda identity: identity
+        self._user_lookup_callback: Callable[[Header, Claims], Any] | None = None
+        self._user_lookup_error_callback: Callable[[Header, Claims], ResponseReturnValue] = (
+            _default_user_lookup_error
+        )
+        if app is not None:
+            self.init_app(app, add_context_processor)
+
+    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
+        """Register with ``app``: write defaults, validate every ``JWT_*`` key.
+
+        Reads every key in :data:`flask_jwtx.settings.DEFAULTS` (the
+        incumbent's keys plus ``JWT_MAX_TOKEN_BYTES`` and
+        ``JWT_IDENTITY_AS_STRING``) and ``SECRET_KEY`` as the fallback secret.
+        A bad value raises :class:`~flask_jwtx.exceptions.ConfigurationError`
+        here, naming the key and the fix. Key loaders must be registered
+        before this call if no static key is configured.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "A JWTManager is already registered on this app; call init_app once per app."
+            )
+        for key, value in _settings.DEFAULTS.items():
+            app.config.setdefault(key, list(value) if isinstance(value, list) else value)
+
+        def build() -> Settings:
+            return _settings.resolve(
+                app.config,
+                encode_loader=self._encode_key_callback is not None,
+                decode_loader=self._decode_key_callback is not None,
+            )
+
+        app.extensions[EXTENSION_KEY] = _AppState(self, LiveSettings(app.config, build))
+        app.register_error_handler(JWTExtendedException, self._handle_error)
+        if add_context_processor:
+            from .context import current_user_context_processor
+
+            app.context_processor(current_user_context_processor)
+
+    def _handle_error(self, error: JWTExtendedException) -> ResponseReturnValue | Response:
+        """Turn any flask-jwtx error into the response of its loader callback."""
+        if isinstance(error, ConfigurationError):
+            raise error  # a server misconfiguration is a 500, not the client's fault
+        if isinstance(error, NoAuthorizationError | CSRFError):
+            return self._unauthorized_callback(str(error))
+        if isinstance(error, ExpiredSignatureError):
+            return self._expired_token_callback(error.jwt_header, error.jwt_data)
+        if isinstance(error, FreshTokenRequired):
+            return self._needs_fresh_token_callback(error.jwt_header, error.jwt_data)
+        if isinstance(error, RevokedTokenError):
+            return self._revoked_token_callback(error.jwt_header, error.jwt_data)
+        if isinstance(error, UserClaimsVerificationError):
+            return self._token_verification_failed_callback(error.jwt_header, error.jwt_data)
+        if isinstance(error, UserLookupError):
+            return self._user_lookup_error_callback(error.jwt_header, error.jwt_data)
+        return self._invalid_token_callback(str(error))
+
+    # --- Loader decorators (names and arity as in the incumbent) --------------
+
+    def additional_claims_loader(self, callback: F) -> F:
+        """Claims to add to every new token; called with the identity."""
+        self._additional_claims_callback = callback
+        return callback
+
+    def additional_headers_loader(self, callback: F) -> F:
+        """JOSE headers to add to every new token; called with the identity."""
+        self._additional_headers_callback = callback
+        return callback
+
+    def decode_key_loader(self, callback: F) -> F:
+        """Key to verify a token with, from its *unverified* header and claims.
+
+        The returned key is prepared for the token's algorithm (and cached per
+        key text), so it must be a key of that algorithm's family.
+        """
+        self._decode_key_callback = callback
+        return callback
+
+    def encode_key_loader(self, callback: F) -> F:
+        """Key to sign a new token with; called with the identity."""
+        self._encode_key_callback = callback
+        return callback
+
+    def expired_token_loader(self, callback: F) -> F:
+        """Response for an expired token; called with header and claims."""
+        self._expired_token_callback = callback
+        return callback
+
+    def invalid_token_loader(self, callback: F) -> F:
+        """Response for an invalid token; called with the reason."""
+        self._invalid_token_callback = callback
+        return callback
+
+    def needs_fresh_token_loader(self, callback: F) -> F:
+        """Response for a non-fresh token on a fresh-only route."""
+        self._needs_fresh_token_callback = callback
+        return callback
+
+    def revoked_token_loader(self, callback: F) -> F:
+        """Response for a token the blocklist callback reported revoked."""
+        self._revoked_token_callback = callback
+        return callback
+
+    def token_in_blocklist_loader(self, callback: F) -> F:
+        """Return ``True`` for a revoked token; called with header and claims."""
+        self._token_in_blocklist_callback = callback
+        return callback
+
+    def token_verification_failed_loader(self, callback: F) -> F:
+        """Response when the token verification callback returned ``False``."""
+        self._token_verification_failed_callback = callback
+        return callback
+
+    def token_verification_loader(self, callback: F) -> F:
+        """Extra check on a valid token; return ``False`` to refuse it."""
+        self._token_verification_callback = callback
+        return callback
+
+    def unauthorized_loader(self, callback: F) -> F:
+        """Response when no token was found; called with the reason."""
+        self._unauthorized_callback = callback
+        return callback
+
+    def user_identity_loader(self, callback: F) -> F:
+        """Turn the object given to ``create_*_token`` into the identity claim."""
+        self._user_identity_callback = callback
+        return callback
+
+    def user_lookup_loader(self, callback: F) -> F:
+        """Load the user for a verified token; return ``None`` if there is none."""
+        self._user_lookup_callback = callback
+        return callback
+
+    def user_lookup_error_loader(self, callback: F) -> F:
+        """Response when the user lookup callback returned ``None``."""
+        self._user_lookup_error_callback = callback
+        return callback
+
+
+@dataclass(frozen=True, slots=True)
+class _AppState:
+    """What flask-jwtx keeps per app, under ``app.extensions['flask-jwtx']``."""
+
+    manager: JWTManager
+    settings: LiveSettings
+
+
+def get_state() -> _AppState:
+    """The current app's flask-jwtx state, or a clear error if it has none."""
+    try:
+        return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError(
+            "You must initialize a JWTManager with this flask application before using "
+            "this method"
+        ) from None

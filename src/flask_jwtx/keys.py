@@ -1,0 +1,93 @@
+"""Key material, parsed once and bound to one algorithm.
+
+The incumbent hands the raw PEM string to PyJWT for every token, so PyJWT
+re-parses (and, for RSA, re-validates) the key each time: an RS256 token costs
+milliseconds to create. Here a key is turned into a :class:`PreparedKey` when
+settings are resolved, and signing or verifying is a single call into PyJWT's
+algorithm object with the already-parsed key.
+
+PyJWT's algorithm objects stay in charge of the cryptography (key parsing,
+signature encodings such as ECDSA's raw ``r || s``); this module only decides
+*when* that work happens.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.exceptions import InvalidKeyError as _PyJWTInvalidKeyError
+
+from .exceptions import InvalidKeyError
+
+_ALGORITHMS: Final[dict[str, Algorithm]] = {
+    name: impl for name, impl in get_default_algorithms().items() if name != "none"
+}
+
+HMAC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
+#: Every algorithm a token may be signed with. ``none`` is never among them.
+SUPPORTED_ALGORITHMS: Final = frozenset(_ALGORITHMS)
+
+#: RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
+MIN_HMAC_KEY_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+
+def is_symmetric(algorithm: str) -> bool:
+    """Whether ``algorithm`` signs with a shared secret rather than a key pair."""
+    return algorithm in HMAC_ALGORITHMS
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedKey:
+    """A parsed key bound to exactly one JWS algorithm."""
+
+    algorithm: str
+    impl: Algorithm
+    key: Any
+
+    def sign(self, message: bytes) -> bytes:
+        return self.impl.sign(message, self.key)  # type: ignore[no-any-return]
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return self.impl.verify(message, self.key, signature)  # type: ignore[no-any-return]
+
+
+def prepare_key(algorithm: str, material: Any) -> PreparedKey:
+    """Parse ``material`` (secret, PEM text or a ``cryptography`` key) for ``algorithm``.
+
+    Raises :class:`~flask_jwtx.exceptions.InvalidKeyError` when the material
+    does not fit the algorithm, for example an RSA key offered for ES256 or a
+    PEM public key offered as an HMAC secret (the classic algorithm-confusion
+    attack, which PyJWT's HMAC preparation refuses).
+    """
+    impl = _ALGORITHMS.get(algorithm)
+    if impl is None:
+        raise InvalidKeyError(f"Algorithm {algorithm!r} is not supported")
+    if isinstance(material, str | bytes):
+        return _prepare_cached(algorithm, material)
+    return _prepare(impl, algorithm, material)
+
+
+def _prepare(impl: Algorithm, algorithm: str, material: Any) -> PreparedKey:
+    try:
+        key = impl.prepare_key(material)
+    except _PyJWTInvalidKeyError as exc:
+        raise InvalidKeyError(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise InvalidKeyError(f"Key cannot be used with {algorithm}: {exc}") from None
+    return PreparedKey(algorithm, impl, key)
+
+
+@functools.lru_cache(maxsize=64)
+def _prepare_cached(algorithm: str, material: str | bytes) -> PreparedKey:
+    # Key loaders (``encode_key_loader``/``decode_key_loader``) return PEM text
+    # on every call; caching by (algorithm, text) keeps the parse to once per key.
+    return _prepare(_ALGORITHMS[algorithm], algorithm, material)
+
+
+def hmac_key_too_short(algorithm: str, secret: str | bytes) -> bool:
+    """Whether ``secret`` is shorter than RFC 7518 asks for ``algorithm``."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return len(raw) < MIN_HMAC_KEY_BYTES.get(algorithm, 0)

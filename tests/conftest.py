@@ -1,0 +1,40 @@
+"""Shared fixtures: secrets, key pairs (as files under tests/keys) and app factories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import flask_jwtx
+
+KEYS = Path(__file__).parent / "keys"
+SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
+
+
+def read_key(name: str) -> str:
+    return (KEYS / name).read_text()
+
+
+def make_app(**config: Any) -> Flask:
+    """A bare app with flask-jwtx initialised; tests add their own routes."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
+    app.config.update(config)
+    flask_jwtx.JWTManager(app)
+    return app
+
+
+@pytest.fixture
+def app() -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
