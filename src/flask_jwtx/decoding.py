@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tokens
-from .exceptions import Claims, Header, InvalidAlgorithmError
+from .exceptions import Claims, Header
 from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
 from .settings import Settings
@@ -20,15 +20,7 @@ def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
             return prepare_key(algorithm, loader(header, claims()))
 
         return from_loader
-    keys = settings.decode_keys
-
-    def configured(algorithm: str, _header: Header, _claims: Any) -> PreparedKey:
-        key = keys.get(algorithm)
-        if key is None:  # allowed algorithm, but no key of its family configured
-            raise InvalidAlgorithmError("The specified alg value is not allowed")
-        return key
-
-    return configured
+    return settings.configured_key
 
 
 def decode_full(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
-from .exceptions import ConfigurationError, InvalidKeyError
+from .exceptions import ConfigurationError, Header, InvalidAlgorithmError, InvalidKeyError
 from .keys import (
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
@@ -144,6 +144,13 @@ class Settings:
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
+
+    def configured_key(self, algorithm: str, _header: Header, _claims: object) -> PreparedKey:
+        """The configured verification key for ``algorithm`` (a ``tokens.KeyLookup``)."""
+        key = self.decode_keys.get(algorithm)
+        if key is None:  # an allowed algorithm, but no key of its family configured
+            raise InvalidAlgorithmError("The specified alg value is not allowed")
+        return key
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigurationError:

@@ -1,0 +1,107 @@
+"""flask-jwtx against Flask-JWT-Extended, side by side in one process.
+
+For HS256, RS256 and ES256 it measures token creation, ``decode_token`` and
+the per-request overhead of ``@jwt_required()`` (a protected view minus the
+same view unprotected, both through Flask's test client). Rounds alternate
+between the two libraries so both see the same machine noise; the table shows
+the median time per operation and the ratio ours / incumbent.
+
+    python bench/bench.py            # full run (about a minute)
+    python bench/bench.py --quick    # fewer rounds, for a smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flask_jwt_extended
+from flask import Flask
+
+import flask_jwtx
+
+KEYS = Path(__file__).resolve().parent.parent / "tests" / "keys"
+SECRET = "benchmark-secret-that-is-long-enough-0123456789"
+LIBRARIES: dict[str, types.ModuleType] = {"flask-jwtx": flask_jwtx,
+                                          "incumbent": flask_jwt_extended}
+ALGORITHMS = {
+    "HS256": {"JWT_SECRET_KEY": SECRET},
+    "RS256": {"JWT_PRIVATE_KEY": (KEYS / "rsa_private.pem").read_text(),
+              "JWT_PUBLIC_KEY": (KEYS / "rsa_public.pem").read_text()},
+    "ES256": {"JWT_PRIVATE_KEY": (KEYS / "ec256_private.pem").read_text(),
+              "JWT_PUBLIC_KEY": (KEYS / "ec256_public.pem").read_text()},
+}
+
+
+def build(lib: types.ModuleType, algorithm: str) -> Flask:
+    app = Flask(f"bench_{lib.__name__}")
+    app.config.update(JWT_ALGORITHM=algorithm, **ALGORITHMS[algorithm])
+    lib.JWTManager(app)
+
+    @app.get("/open")
+    def open_view() -> str:
+        return "ok"
+
+    @app.get("/protected")
+    @lib.jwt_required()
+    def protected_view() -> str:
+        return "ok"
+
+    return app
+
+
+def per_op(fn: Callable[[], Any], n: int) -> float:
+    """Seconds per call of ``fn`` over ``n`` calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def measure(algorithm: str, rounds: int, scale: int) -> dict[str, dict[str, float]]:
+    apps = {name: build(lib, algorithm) for name, lib in LIBRARIES.items()}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"create": [], "decode": [], "overhead": []} for name in LIBRARIES
+    }
+    n_create = scale * (1 if algorithm == "HS256" else 1)
+    for _ in range(rounds):
+        for name, lib in LIBRARIES.items():
+            app = apps[name]
+            with app.app_context():
+                token = lib.create_access_token("bench-user")
+                create_n = n_create if not (name == "incumbent" and algorithm == "RS256") else 3
+                samples[name]["create"].append(
+                    per_op(lambda: lib.create_access_token("bench-user"), create_n))
+                samples[name]["decode"].append(per_op(lambda: lib.decode_token(token), scale))
+            client = app.test_client()
+            headers = {"Authorization": f"Bearer {token}"}
+            protected = per_op(lambda: client.get("/protected", headers=headers), scale)
+            unprotected = per_op(lambda: client.get("/open", headers=headers), scale)
+            samples[name]["overhead"].append(protected - unprotected)
+    return {name: {k: statistics.median(v) for k, v in by_lib.items()}
+            for name, by_lib in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rounds, scale = (3, 100) if args.quick else (15, 300)
+    print(f"rounds={rounds} calls/round={scale}; median µs per operation; ratio = ours/incumbent")
+    print(f"{'alg':6} {'operation':24} {'flask-jwtx':>11} {'incumbent':>11} {'ratio':>7}")
+    for algorithm in ALGORITHMS:
+        result = measure(algorithm, rounds, scale)
+        for op, label in (("create", "create_access_token"), ("decode", "decode_token"),
+                          ("overhead", "@jwt_required overhead")):
+            ours = result["flask-jwtx"][op] * 1e6
+            theirs = result["incumbent"][op] * 1e6
+            print(f"{algorithm:6} {label:24} {ours:11.1f} {theirs:11.1f} {ours / theirs:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
