@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 import types
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import flask_jwt_extended
@@ -83,25 +83,44 @@ def build_app(lib: types.ModuleType, config: dict[str, Any]) -> Flask:
             alg=lib.get_jwt_header().get("alg"),
         )
 
-    app.add_url_rule("/protected", "protected", lib.jwt_required()(describe),
-                     methods=["GET", "POST", "DELETE", "OPTIONS"])
+    app.add_url_rule(
+        "/protected",
+        "protected",
+        lib.jwt_required()(describe),
+        methods=["GET", "POST", "DELETE", "OPTIONS"],
+    )
     app.add_url_rule("/optional", "optional", lib.jwt_required(optional=True)(describe))
     app.add_url_rule("/fresh", "fresh", lib.jwt_required(fresh=True)(describe))
-    app.add_url_rule("/refresh", "refresh", lib.jwt_required(refresh=True)(describe),
-                     methods=["POST"])
+    app.add_url_rule(
+        "/refresh", "refresh", lib.jwt_required(refresh=True)(describe), methods=["POST"]
+    )
     app.add_url_rule("/either", "either", lib.jwt_required(verify_type=False)(describe))
-    app.add_url_rule("/headers-only", "headers_only",
-                     lib.jwt_required(locations="headers")(describe))
-    app.add_url_rule("/unchecked", "unchecked",
-                     lib.jwt_required(skip_revocation_check=True)(describe))
+    app.add_url_rule(
+        "/headers-only", "headers_only", lib.jwt_required(locations="headers")(describe)
+    )
+    app.add_url_rule(
+        "/unchecked", "unchecked", lib.jwt_required(skip_revocation_check=True)(describe)
+    )
     return app
 
 
-def forge(claims: dict[str, Any] | None = None, key: str = SECRET, alg: str = "HS256",
-          headers: dict[str, Any] | None = None, **override: Any) -> str:
+def forge(
+    claims: dict[str, Any] | None = None,
+    key: str = SECRET,
+    alg: str = "HS256",
+    headers: dict[str, Any] | None = None,
+    **override: Any,
+) -> str:
     now = int(time.time())
-    body: dict[str, Any] = {"sub": "alice", "iat": now, "nbf": now, "exp": now + 600,
-                            "jti": "j1", "type": "access", "fresh": False}
+    body: dict[str, Any] = {
+        "sub": "alice",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": "j1",
+        "type": "access",
+        "fresh": False,
+    }
     body.update(claims or {})
     for name, value in override.items():
         if value is None:
@@ -118,39 +137,57 @@ def bearer(token: str) -> dict[str, Any]:
 Request = tuple[str, str, dict[str, Any]]
 Scenario = Callable[[dict[str, str]], Request]
 
-UNSIGNED = jwt.encode({"sub": "alice"}, None, algorithm="none")
+# PyJWT types the key as required, but "none" takes none.
+UNSIGNED = jwt.encode({"sub": "alice"}, None, algorithm="none")  # type: ignore[arg-type]
 
 HEADER_SCENARIOS: dict[str, Scenario] = {
     "valid access token": lambda t: ("GET", "/protected", bearer(t["access"])),
     "no token": lambda t: ("GET", "/protected", {}),
-    "wrong header type": lambda t: ("GET", "/protected",
-                                    {"headers": {"Authorization": f"Token {t['access']}"}}),
-    "bearer without token": lambda t: ("GET", "/protected",
-                                       {"headers": {"Authorization": "Bearer"}}),
-    "bearer with two parts": lambda t: ("GET", "/protected",
-                                        {"headers": {"Authorization": "Bearer a b"}}),
+    "wrong header type": lambda t: (
+        "GET",
+        "/protected",
+        {"headers": {"Authorization": f"Token {t['access']}"}},
+    ),
+    "bearer without token": lambda t: (
+        "GET",
+        "/protected",
+        {"headers": {"Authorization": "Bearer"}},
+    ),
+    "bearer with two parts": lambda t: (
+        "GET",
+        "/protected",
+        {"headers": {"Authorization": "Bearer a b"}},
+    ),
     "two bearer credentials": lambda t: (
-        "GET", "/protected",
-        {"headers": {"Authorization": f"Bearer {t['access']}, Bearer {t['access']}"}}),
+        "GET",
+        "/protected",
+        {"headers": {"Authorization": f"Bearer {t['access']}, Bearer {t['access']}"}},
+    ),
     "bearer among other credentials": lambda t: (
-        "GET", "/protected",
-        {"headers": {"Authorization": f"Basic Zm9vOmJhcg==, Bearer {t['access']}"}}),
+        "GET",
+        "/protected",
+        {"headers": {"Authorization": f"Basic Zm9vOmJhcg==, Bearer {t['access']}"}},
+    ),
     "garbage token": lambda t: ("GET", "/protected", bearer("garbage")),
     "one-char header segment": lambda t: ("GET", "/protected", bearer("a.b.c")),
     "bad signature": lambda t: ("GET", "/protected", bearer(t["access"][:-4] + "AAAA")),
-    "other secret": lambda t: ("GET", "/protected",
-                               bearer(forge(key="another-secret-of-sufficient-length-xx"))),
+    "other secret": lambda t: (
+        "GET",
+        "/protected",
+        bearer(forge(key="another-secret-of-sufficient-length-xx")),
+    ),
     "alg none": lambda t: ("GET", "/protected", bearer(UNSIGNED)),
     "disallowed algorithm": lambda t: ("GET", "/protected", bearer(forge(alg="HS512"))),
-    "expired": lambda t: ("GET", "/protected",
-                          bearer(forge(exp=int(time.time()) - 30))),
-    "not yet valid": lambda t: ("GET", "/protected",
-                                bearer(forge(nbf=int(time.time()) + 3600))),
+    "expired": lambda t: ("GET", "/protected", bearer(forge(exp=int(time.time()) - 30))),
+    "not yet valid": lambda t: ("GET", "/protected", bearer(forge(nbf=int(time.time()) + 3600))),
     "missing identity claim": lambda t: ("GET", "/protected", bearer(forge(sub=None))),
     "integer subject": lambda t: ("GET", "/protected", bearer(forge(sub=42))),
     "non-string jti": lambda t: ("GET", "/protected", bearer(forge(jti=7))),
-    "foreign token without type": lambda t: ("GET", "/protected",
-                                             bearer(forge(type=None, fresh=None, jti=None))),
+    "foreign token without type": lambda t: (
+        "GET",
+        "/protected",
+        bearer(forge(type=None, fresh=None, jti=None)),
+    ),
     "refresh token on access route": lambda t: ("GET", "/protected", bearer(t["refresh"])),
     "access token on refresh route": lambda t: ("POST", "/refresh", bearer(t["access"])),
     "refresh token on refresh route": lambda t: ("POST", "/refresh", bearer(t["refresh"])),
@@ -183,16 +220,25 @@ COOKIE_SCENARIOS: dict[str, Callable[[FlaskClient], Request]] = {
     "cookie GET needs no csrf": lambda c: ("GET", "/protected", {}),
     "cookie POST without csrf": lambda c: ("POST", "/protected", {}),
     "cookie POST with csrf header": lambda c: (
-        "POST", "/protected",
-        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_access_token")}}),
+        "POST",
+        "/protected",
+        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_access_token")}},
+    ),
     "cookie POST with wrong csrf": lambda c: (
-        "POST", "/protected", {"headers": {"X-CSRF-TOKEN": "nope"}}),
+        "POST",
+        "/protected",
+        {"headers": {"X-CSRF-TOKEN": "nope"}},
+    ),
     "cookie DELETE with csrf": lambda c: (
-        "DELETE", "/protected",
-        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_access_token")}}),
+        "DELETE",
+        "/protected",
+        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_access_token")}},
+    ),
     "refresh cookie with csrf": lambda c: (
-        "POST", "/refresh",
-        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_refresh_token")}}),
+        "POST",
+        "/refresh",
+        {"headers": {"X-CSRF-TOKEN": _cookie(c, "csrf_refresh_token")}},
+    ),
     "refresh cookie without csrf": lambda c: ("POST", "/refresh", {}),
 }
 
@@ -272,11 +318,19 @@ def _set_cookies(client: FlaskClient, path: str, config: dict[str, Any]) -> list
     "config",
     [
         {},
-        {"JWT_SESSION_COOKIE": False, "JWT_COOKIE_SECURE": True, "JWT_COOKIE_SAMESITE": "Lax",
-         "JWT_COOKIE_DOMAIN": "example.org", "JWT_ACCESS_COOKIE_PATH": "/api/"},
+        {
+            "JWT_SESSION_COOKIE": False,
+            "JWT_COOKIE_SECURE": True,
+            "JWT_COOKIE_SAMESITE": "Lax",
+            "JWT_COOKIE_DOMAIN": "example.org",
+            "JWT_ACCESS_COOKIE_PATH": "/api/",
+        },
         {"JWT_CSRF_IN_COOKIES": False},
-        {"JWT_COOKIE_CSRF_PROTECT": False, "JWT_ACCESS_COOKIE_NAME": "a",
-         "JWT_REFRESH_CSRF_COOKIE_PATH": "/refresh"},
+        {
+            "JWT_COOKIE_CSRF_PROTECT": False,
+            "JWT_ACCESS_COOKIE_NAME": "a",
+            "JWT_REFRESH_CSRF_COOKIE_PATH": "/refresh",
+        },
     ],
     ids=["defaults", "hardened", "no-csrf-cookie", "renamed"],
 )
@@ -294,58 +348,74 @@ def test_cookie_attributes_match_incumbent(config: dict[str, Any], path: str) ->
 CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], Scenario]] = {
     "custom header name and bare token": (
         {"JWT_HEADER_NAME": "X-Auth", "JWT_HEADER_TYPE": ""},
-        lambda t: ("GET", "/protected", {"headers": {"X-Auth": t["access"]}})),
+        lambda t: ("GET", "/protected", {"headers": {"X-Auth": t["access"]}}),
+    ),
     "bare token with spaces": (
         {"JWT_HEADER_NAME": "X-Auth", "JWT_HEADER_TYPE": ""},
-        lambda t: ("GET", "/protected", {"headers": {"X-Auth": "a b"}})),
-    "custom header missing": (
-        {"JWT_HEADER_NAME": "X-Auth"}, lambda t: ("GET", "/protected", {})),
+        lambda t: ("GET", "/protected", {"headers": {"X-Auth": "a b"}}),
+    ),
+    "custom header missing": ({"JWT_HEADER_NAME": "X-Auth"}, lambda t: ("GET", "/protected", {})),
     "query prefix accepted": (
         {"JWT_TOKEN_LOCATION": "query_string", "JWT_QUERY_STRING_VALUE_PREFIX": "Bearer "},
-        lambda t: ("GET", f"/protected?jwt=Bearer {t['access']}", {})),
+        lambda t: ("GET", f"/protected?jwt=Bearer {t['access']}", {}),
+    ),
     "query prefix missing": (
         {"JWT_TOKEN_LOCATION": "query_string", "JWT_QUERY_STRING_VALUE_PREFIX": "Bearer "},
-        lambda t: ("GET", f"/protected?jwt={t['access']}", {})),
+        lambda t: ("GET", f"/protected?jwt={t['access']}", {}),
+    ),
     "json content type wrong": (
         {"JWT_TOKEN_LOCATION": ["json"]},
-        lambda t: ("POST", "/protected", {"data": "x"})),
-    "error message key": (
-        {"JWT_ERROR_MESSAGE_KEY": "error"}, lambda t: ("GET", "/protected", {})),
+        lambda t: ("POST", "/protected", {"data": "x"}),
+    ),
+    "error message key": ({"JWT_ERROR_MESSAGE_KEY": "error"}, lambda t: ("GET", "/protected", {})),
     "audience accepted": (
         {"JWT_ENCODE_AUDIENCE": "api", "JWT_DECODE_AUDIENCE": "api"},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "audience mismatch": (
         {"JWT_DECODE_AUDIENCE": "api"},
-        lambda t: ("GET", "/protected", bearer(forge(aud="other")))),
+        lambda t: ("GET", "/protected", bearer(forge(aud="other"))),
+    ),
     "audience missing": (
         {"JWT_DECODE_AUDIENCE": ["api", "web"]},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "issuer accepted": (
         {"JWT_ENCODE_ISSUER": "me", "JWT_DECODE_ISSUER": "me"},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "issuer mismatch": (
         {"JWT_DECODE_ISSUER": "me"},
-        lambda t: ("GET", "/protected", bearer(forge(iss="you")))),
+        lambda t: ("GET", "/protected", bearer(forge(iss="you"))),
+    ),
     "issuer missing": (
-        {"JWT_DECODE_ISSUER": "me"}, lambda t: ("GET", "/protected", bearer(t["access"]))),
+        {"JWT_DECODE_ISSUER": "me"},
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "leeway rescues recently expired": (
         {"JWT_DECODE_LEEWAY": 60},
-        lambda t: ("GET", "/protected", bearer(forge(exp=int(time.time()) - 10)))),
+        lambda t: ("GET", "/protected", bearer(forge(exp=int(time.time()) - 10))),
+    ),
     "custom identity claim": (
         {"JWT_IDENTITY_CLAIM": "identity"},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "verify sub off accepts int subject": (
         {"JWT_VERIFY_SUB": False},
-        lambda t: ("GET", "/protected", bearer(forge(sub=42)))),
+        lambda t: ("GET", "/protected", bearer(forge(sub=42))),
+    ),
     "extra decode algorithm": (
         {"JWT_DECODE_ALGORITHMS": ["HS512"]},
-        lambda t: ("GET", "/protected", bearer(forge(alg="HS512")))),
+        lambda t: ("GET", "/protected", bearer(forge(alg="HS512"))),
+    ),
     "token never expires": (
         {"JWT_ACCESS_TOKEN_EXPIRES": False},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
     "integer lifetime": (
         {"JWT_ACCESS_TOKEN_EXPIRES": 3600},
-        lambda t: ("GET", "/protected", bearer(t["access"]))),
+        lambda t: ("GET", "/protected", bearer(t["access"])),
+    ),
 }
 
 
@@ -382,12 +452,13 @@ def test_tokens_are_interchangeable_between_libraries() -> None:
 
 IMPROVEMENTS: dict[str, tuple[dict[str, Any], Request, tuple[int, Any]]] = {
     "options preflight reaches a view that reads the token": (
-        {}, ("OPTIONS", "/protected", {}),
-        (200, {"id": None, "role": None, "type": None, "where": None, "user": None,
-               "alg": None}),
+        {},
+        ("OPTIONS", "/protected", {}),
+        (200, {"id": None, "role": None, "type": None, "where": None, "user": None, "alg": None}),
     ),
     "json body that is a list": (
-        {"JWT_TOKEN_LOCATION": ["json"]}, ("POST", "/protected", {"json": [1, 2]}),
+        {"JWT_TOKEN_LOCATION": ["json"]},
+        ("POST", "/protected", {"json": [1, 2]}),
         (401, {"msg": 'Missing "access_token" key in json data.'}),
     ),
 }
@@ -398,7 +469,8 @@ def test_where_the_incumbent_crashes_we_answer(name: str) -> None:
     config, request, expected = IMPROVEMENTS[name]
     with build_app(flask_jwtx, config).test_client() as client:
         assert _answer(client, request) == expected
-    with build_app(flask_jwt_extended, config).test_client() as client, pytest.raises(
-        (RuntimeError, AttributeError)
+    with (
+        build_app(flask_jwt_extended, config).test_client() as client,
+        pytest.raises((RuntimeError, AttributeError)),
     ):
         _answer(client, request)

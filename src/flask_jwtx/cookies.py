@@ -72,7 +72,14 @@ def _unset(response: Response, refresh: bool, domain: str | None) -> None:
     _cookie(response, settings, names.name, "", names.path, True, None, domain, expire=True)
     if _csrf_cookie_enabled(settings):
         _cookie(
-            response, settings, names.csrf_name, "", names.csrf_path, False, None, domain,
+            response,
+            settings,
+            names.csrf_name,
+            "",
+            names.csrf_path,
+            False,
+            None,
+            domain,
             expire=True,
         )
 

@@ -12,7 +12,7 @@ from . import tokens
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import ConfigurationError, IdentityError
 from .extension import _AppState, get_state
-from .keys import prepare_key
+from .keys import PreparedKey, prepare_key
 from .settings import Settings
 
 ExpiresDelta = timedelta | Literal[False] | None
@@ -43,7 +43,9 @@ def create_refresh_token(
     additional_headers: Mapping[str, Any] | None = None,
 ) -> str:
     """A new signed refresh token for ``identity`` (never fresh)."""
-    return _create("refresh", identity, False, expires_delta, additional_claims, additional_headers)
+    return _create(
+        "refresh", identity, False, expires_delta, additional_claims, additional_headers
+    )
 
 
 def _create(
@@ -121,7 +123,7 @@ def _identity_claim_value(settings: Settings, identity: Any) -> Any:
     )
 
 
-def _signing_key(state: _AppState, settings: Settings, identity: Any) -> tokens.PreparedKey:
+def _signing_key(state: _AppState, settings: Settings, identity: Any) -> PreparedKey:
     loader = state.manager._encode_key_callback
     if loader is not None:
         return prepare_key(settings.algorithm, loader(identity))

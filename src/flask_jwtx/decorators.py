@@ -54,8 +54,9 @@ def verify_jwt_in_request(
     asks for a refresh token instead of an access token; ``verify_type=False``
     accepts either. ``locations`` overrides ``JWT_TOKEN_LOCATION``.
     """
-    return _verify(optional, fresh, refresh, normalize(locations), verify_type,
-                   skip_revocation_check)
+    return _verify(
+        optional, fresh, refresh, normalize(locations), verify_type, skip_revocation_check
+    )
 
 
 def _verify(

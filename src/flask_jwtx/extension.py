@@ -253,6 +253,5 @@ def get_state() -> _AppState:
         return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
     except KeyError:
         raise RuntimeError(
-            "You must initialize a JWTManager with this flask application before using "
-            "this method"
+            "You must initialize a JWTManager with this flask application before using this method"
         ) from None

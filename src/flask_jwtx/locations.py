@@ -111,6 +111,4 @@ def normalize(locations: str | Any | None) -> tuple[str, ...] | None:
 def missing_message(locations: tuple[str, ...], errors: list[str]) -> str:
     if len(locations) == 1:
         return errors[0]
-    return (
-        f"Missing JWT in {', '.join(locations[:-1])} or {locations[-1]} ({'; '.join(errors)})"
-    )
+    return f"Missing JWT in {', '.join(locations[:-1])} or {locations[-1]} ({'; '.join(errors)})"

@@ -363,8 +363,9 @@ def resolve(
         verify_sub=_bool(config, "JWT_VERIFY_SUB"),
         max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
     )
-    csrf_methods = _names(config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]),
-                          "JWT_CSRF_METHODS")
+    csrf_methods = _names(
+        config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]), "JWT_CSRF_METHODS"
+    )
     return Settings(
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,

@@ -150,7 +150,7 @@ def _check_header(header: Header, algorithms: frozenset[str]) -> str:
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
         raise InvalidAlgorithmError("Algorithm not specified")
-    if alg not in algorithms:
+    if alg not in algorithms or alg.lower() == "none":  # unsigned tokens, never
         raise InvalidAlgorithmError("The specified alg value is not allowed")
     crit = header.get("crit")
     if crit is not None:
@@ -324,11 +324,7 @@ def build_claims(
     """
     moment = now or datetime.now(timezone.utc)
     issued = int(moment.timestamp())
-    fresh_value: bool | float
-    if isinstance(fresh, timedelta):
-        fresh_value = (moment + fresh).timestamp()
-    else:
-        fresh_value = fresh
+    fresh_value = (moment + fresh).timestamp() if isinstance(fresh, timedelta) else fresh
     claims: Claims = {
         "fresh": fresh_value,
         "iat": issued,

@@ -1,0 +1,387 @@
+"""The public functions, one behaviour per test."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask, jsonify, render_template_string
+
+import flask_jwtx
+from flask_jwtx import exceptions as exc
+
+from .conftest import SECRET, make_app, read_key
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Any:
+    with app.app_context():
+        yield app
+
+
+class TestCreateTokens:
+    def test_access_token_claims(self, ctx: Flask) -> None:
+        claims = claims_of(flask_jwtx.create_access_token("alice"))
+        assert claims["sub"] == "alice"
+        assert claims["type"] == "access"
+        assert claims["fresh"] is False
+        assert claims["exp"] - claims["iat"] == 15 * 60
+        assert claims["nbf"] == claims["iat"]
+        assert uuid.UUID(claims["jti"])
+        assert uuid.UUID(claims["csrf"])
+
+    def test_refresh_token_claims(self, ctx: Flask) -> None:
+        claims = claims_of(flask_jwtx.create_refresh_token("alice"))
+        assert (claims["type"], claims["fresh"]) == ("refresh", False)
+        assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
+
+    def test_fresh_for_a_while(self, ctx: Flask) -> None:
+        before = time.time()
+        claims = claims_of(flask_jwtx.create_access_token("a", fresh=timedelta(minutes=5)))
+        assert before + 299 <= claims["fresh"] <= time.time() + 301
+
+    def test_expires_delta_and_never(self, ctx: Flask) -> None:
+        short = claims_of(flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=9)))
+        assert short["exp"] - short["iat"] == 9
+        assert "exp" not in claims_of(flask_jwtx.create_access_token("a", expires_delta=False))
+        assert "exp" not in claims_of(flask_jwtx.create_refresh_token("a", expires_delta=False))
+
+    def test_additional_claims_and_headers_win_over_loaders(self, app: Flask) -> None:
+        manager = app.extensions["flask-jwtx"].manager
+        manager.additional_claims_loader(lambda identity: {"role": "user", "org": identity})
+        manager.additional_headers_loader(lambda identity: {"kid": "loader", "x": 1})
+        with app.app_context():
+            token = flask_jwtx.create_access_token(
+                "acme", additional_claims={"role": "admin"}, additional_headers={"kid": "arg"}
+            )
+        claims, header = claims_of(token), jwt.get_unverified_header(token)
+        assert (claims["role"], claims["org"]) == ("admin", "acme")
+        assert (header["kid"], header["x"]) == ("arg", 1)
+
+    def test_nbf_can_be_left_out(self) -> None:
+        with make_app(JWT_ENCODE_NBF=False).app_context():
+            assert "nbf" not in claims_of(flask_jwtx.create_access_token("a"))
+
+    def test_audience_and_issuer_are_written(self) -> None:
+        app = make_app(JWT_ENCODE_AUDIENCE=["a", "b"], JWT_ENCODE_ISSUER="me")
+        with app.app_context():
+            claims = claims_of(flask_jwtx.create_access_token("x"))
+        assert (claims["aud"], claims["iss"]) == (["a", "b"], "me")
+
+    def test_user_identity_loader(self, app: Flask) -> None:
+        class User:
+            name = "bob"
+
+        app.extensions["flask-jwtx"].manager.user_identity_loader(lambda user: user.name)
+        with app.app_context():
+            assert claims_of(flask_jwtx.create_access_token(User()))["sub"] == "bob"
+
+    def test_claims_use_the_apps_json_provider(self, ctx: Flask) -> None:
+        token = flask_jwtx.create_access_token("a", additional_claims={"u": uuid.UUID(int=1)})
+        assert claims_of(token)["u"] == str(uuid.UUID(int=1))
+
+
+class TestIdentityTypes:
+    def test_non_string_identity_fails_at_creation_with_the_fix(self, ctx: Flask) -> None:
+        with pytest.raises(exc.IdentityError) as info:
+            flask_jwtx.create_access_token(42)
+        text = str(info.value)
+        assert "42 (int)" in text
+        assert "JWT_IDENTITY_AS_STRING" in text
+        assert isinstance(info.value, TypeError)
+
+    def test_identity_as_string_round_trips_int_and_uuid(self) -> None:
+        app = make_app(JWT_IDENTITY_AS_STRING=True)
+        user_id = uuid.uuid4()
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            identity = flask_jwtx.get_jwt_identity()
+            return jsonify(
+                type=type(identity).__name__, value=str(identity), sub=flask_jwtx.get_jwt()["sub"]
+            )
+
+        with app.app_context():
+            int_token = flask_jwtx.create_access_token(42)
+            uuid_token = flask_jwtx.create_access_token(user_id)
+        client = app.test_client()
+        as_int = client.get("/me", headers={"Authorization": f"Bearer {int_token}"}).get_json()
+        assert as_int == {"type": "int", "value": "42", "sub": "42"}
+        as_uuid = client.get("/me", headers={"Authorization": f"Bearer {uuid_token}"}).get_json()
+        assert as_uuid == {"type": "UUID", "value": str(user_id), "sub": str(user_id)}
+
+    def test_identity_as_string_still_refuses_other_types(self) -> None:
+        with make_app(JWT_IDENTITY_AS_STRING=True).app_context(), pytest.raises(exc.IdentityError):
+            flask_jwtx.create_access_token({"id": 1})
+
+    def test_verify_sub_off_keeps_any_identity(self) -> None:
+        with make_app(JWT_VERIFY_SUB=False).app_context():
+            token = flask_jwtx.create_access_token(42)
+            assert flask_jwtx.decode_token(token)["sub"] == 42
+
+    def test_custom_identity_claim_takes_any_json_value(self) -> None:
+        with make_app(JWT_IDENTITY_CLAIM="uid").app_context():
+            assert flask_jwtx.decode_token(flask_jwtx.create_access_token(7))["uid"] == 7
+
+
+class TestDecodeHelpers:
+    def test_decode_token(self, ctx: Flask) -> None:
+        assert flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))["sub"] == "a"
+
+    def test_decode_token_allow_expired(self, ctx: Flask) -> None:
+        token = flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=-5))
+        with pytest.raises(exc.ExpiredSignatureError):
+            flask_jwtx.decode_token(token)
+        assert flask_jwtx.decode_token(token, allow_expired=True)["sub"] == "a"
+
+    def test_decode_token_checks_csrf_value(self, ctx: Flask) -> None:
+        token = flask_jwtx.create_access_token("a")
+        csrf = flask_jwtx.get_csrf_token(token)
+        assert flask_jwtx.decode_token(token, csrf_value=csrf)["csrf"] == csrf
+        with pytest.raises(exc.CSRFError):
+            flask_jwtx.decode_token(token, csrf_value="wrong")
+
+    def test_get_jti(self, ctx: Flask) -> None:
+        token = flask_jwtx.create_access_token("a")
+        assert flask_jwtx.get_jti(token) == claims_of(token)["jti"]
+
+    def test_get_unverified_jwt_headers_does_not_verify(self, ctx: Flask) -> None:
+        forged = jwt.encode(
+            {"sub": "x"}, "some-other-secret-of-enough-length-xxxx", headers={"kid": "k9"}
+        )
+        assert flask_jwtx.get_unverified_jwt_headers(forged)["kid"] == "k9"
+
+    def test_decode_key_loader_sees_unverified_header_and_claims(self, app: Flask) -> None:
+        seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+        def loader(header: dict[str, Any], claims: dict[str, Any]) -> str:
+            seen.append((header, claims))
+            return SECRET
+
+        app.extensions["flask-jwtx"].manager.decode_key_loader(loader)
+        with app.app_context():
+            flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
+        assert seen[0][0]["alg"] == "HS256"
+        assert seen[0][1]["sub"] == "a"
+
+    def test_encode_key_loader_per_identity(self, app: Flask) -> None:
+        keys = {"a": SECRET, "b": SECRET[::-1]}
+        manager = app.extensions["flask-jwtx"].manager
+        manager.encode_key_loader(lambda identity: keys[identity])
+        manager.decode_key_loader(lambda header, claims: keys[claims["sub"]])
+        with app.app_context():
+            token_b = flask_jwtx.create_access_token("b")
+            assert flask_jwtx.decode_token(token_b)["sub"] == "b"
+            with pytest.raises(jwt.InvalidSignatureError):
+                jwt.decode(token_b, SECRET, algorithms=["HS256"])
+
+
+ALGORITHM_KEYS: dict[str, tuple[str, str] | None] = {
+    "HS256": None,
+    "HS384": None,
+    "HS512": None,
+    "RS256": ("rsa_private.pem", "rsa_public.pem"),
+    "PS512": ("rsa_private.pem", "rsa_public.pem"),
+    "ES256": ("ec256_private.pem", "ec256_public.pem"),
+    "ES384": ("ec384_private.pem", "ec384_public.pem"),
+    "EdDSA": ("ed25519_private.pem", "ed25519_public.pem"),
+}
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHM_KEYS))
+def test_every_algorithm_protects_a_route(algorithm: str) -> None:
+    files = ALGORITHM_KEYS[algorithm]
+    config: dict[str, Any] = {"JWT_ALGORITHM": algorithm}
+    if files:
+        config.update(JWT_PRIVATE_KEY=read_key(files[0]), JWT_PUBLIC_KEY=read_key(files[1]))
+    app = make_app(**config)
+
+    @app.get("/")
+    @flask_jwtx.jwt_required()
+    def index() -> Any:
+        return jsonify(alg=flask_jwtx.get_jwt_header()["alg"])
+
+    with app.app_context():
+        token = flask_jwtx.create_access_token("a")
+    response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json() == {"alg": algorithm}
+
+
+def test_mixed_decode_algorithms_use_the_key_of_each_family() -> None:
+    """HS256 signing plus RS256 accepted from a trusted issuer: each with its own key."""
+    app = make_app(JWT_DECODE_ALGORITHMS=["RS256"], JWT_PUBLIC_KEY=read_key("rsa_public.pem"))
+    foreign = jwt.encode({"sub": "svc"}, read_key("rsa_private.pem"), algorithm="RS256")
+    with app.app_context():
+        assert flask_jwtx.decode_token(foreign)["sub"] == "svc"
+        assert flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))["sub"] == "a"
+
+
+def test_an_allowed_algorithm_without_a_key_is_refused_not_crashed() -> None:
+    app = make_app(JWT_DECODE_ALGORITHMS=["RS256"])
+    foreign = jwt.encode({"sub": "svc"}, read_key("rsa_private.pem"), algorithm="RS256")
+    with app.app_context(), pytest.raises(exc.InvalidAlgorithmError):
+        flask_jwtx.decode_token(foreign)
+
+
+class TestGetters:
+    def test_getters_outside_a_protected_request(self, app: Flask) -> None:
+        with app.test_request_context():
+            for getter in (
+                flask_jwtx.get_jwt,
+                flask_jwtx.get_jwt_header,
+                flask_jwtx.get_jwt_identity,
+                flask_jwtx.get_current_user,
+            ):
+                with pytest.raises(RuntimeError, match="jwt_required"):
+                    getter()
+            assert flask_jwtx.get_jwt_request_location() is None
+
+    def test_verify_jwt_in_request_returns_header_and_claims(self, app: Flask) -> None:
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a")
+        with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+            result = flask_jwtx.verify_jwt_in_request()
+            assert result is not None
+            header, claims = result
+            assert (header["alg"], claims["sub"]) == ("HS256", "a")
+            assert flask_jwtx.get_jwt_request_location() == "headers"
+
+    def test_current_user_needs_a_user_lookup_loader(self, app: Flask) -> None:
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a")
+        with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+            flask_jwtx.verify_jwt_in_request()
+            with pytest.raises(RuntimeError, match="user_lookup_loader"):
+                flask_jwtx.get_current_user()
+
+    def test_current_user_proxy_and_template_context(self) -> None:
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET)
+        manager = flask_jwtx.JWTManager(app, add_context_processor=True)
+        manager.user_lookup_loader(lambda header, claims: {"name": claims["sub"].title()})
+
+        @app.get("/")
+        @flask_jwtx.jwt_required()
+        def index() -> str:
+            assert flask_jwtx.current_user["name"] == "Ann"
+            return render_template_string("{{ current_user.name }}")
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token("ann")
+        response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+        assert response.text == "Ann"
+
+    def test_optional_without_token_gives_empty_state(self, app: Flask) -> None:
+        with app.test_request_context():
+            assert flask_jwtx.verify_jwt_in_request(optional=True) is None
+            assert flask_jwtx.get_jwt() == {}
+            assert flask_jwtx.get_jwt_header() == {}
+            assert flask_jwtx.get_jwt_identity() is None
+            assert flask_jwtx.get_current_user() is None
+
+
+class TestDecorator:
+    def test_keeps_the_view_name_and_docstring(self) -> None:
+        @flask_jwtx.jwt_required()
+        def view(user_id: int) -> str:
+            """Doc."""
+            return str(user_id)
+
+        assert (view.__name__, view.__doc__) == ("view", "Doc.")
+
+    def test_invalid_location_is_refused_when_the_route_is_declared(self) -> None:
+        with pytest.raises(ValueError, match="'body' is not a valid token location"):
+            flask_jwtx.jwt_required(locations=["body"])
+
+    def test_async_views(self, app: Flask) -> None:
+        @app.get("/async/<int:n>")
+        @flask_jwtx.jwt_required()
+        async def view(n: int) -> Any:
+            return jsonify(n=n, sub=flask_jwtx.get_jwt_identity())
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a")
+        client = app.test_client()
+        assert client.get("/async/3").status_code == 401
+        ok = client.get("/async/3", headers={"Authorization": f"Bearer {token}"})
+        assert ok.get_json() == {"n": 3, "sub": "a"}
+
+
+class TestErrors:
+    def test_every_error_has_the_incumbent_root(self) -> None:
+        for name in exc.__all__:
+            assert issubclass(getattr(exc, name), exc.JWTExtendedException), name
+
+    def test_token_errors_are_also_pyjwt_errors(self) -> None:
+        assert issubclass(exc.ExpiredSignatureError, jwt.ExpiredSignatureError)
+        assert issubclass(exc.InvalidSignatureError, jwt.InvalidTokenError)
+        assert issubclass(exc.DecodeError, jwt.DecodeError)
+
+    def test_errors_outside_flask_jwtx_are_not_hijacked(self, app: Flask) -> None:
+        """Unlike the incumbent, a PyJWT error raised by the app's own code is not ours."""
+        app.config["TESTING"] = False
+
+        @app.get("/own")
+        def own() -> str:
+            jwt.decode("not-a-token", "k", algorithms=["HS256"])
+            return "unreachable"
+
+        assert app.test_client().get("/own").status_code == 500
+
+    def test_user_errorhandler_on_a_pyjwt_class_overrides_ours(self, app: Flask) -> None:
+        @app.errorhandler(jwt.ExpiredSignatureError)
+        def expired(_error: Exception) -> Any:
+            return jsonify(custom=True), 419
+
+        @app.get("/")
+        @flask_jwtx.jwt_required()
+        def index() -> str:
+            return "ok"
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=-1))
+        response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+        assert (response.status_code, response.get_json()) == (419, {"custom": True})
+
+    @pytest.mark.parametrize(
+        ("loader", "token_kwargs", "route_kwargs", "expected"),
+        [
+            ("expired_token_loader", {"expires_delta": timedelta(seconds=-1)}, {}, "expired"),
+            ("invalid_token_loader", {"additional_claims": {"type": "x"}}, {}, "invalid"),
+            ("needs_fresh_token_loader", {}, {"fresh": True}, "needs_fresh"),
+            ("unauthorized_loader", None, {}, "unauthorized"),
+        ],
+    )
+    def test_response_loaders_are_used(
+        self,
+        loader: str,
+        token_kwargs: dict[str, Any] | None,
+        route_kwargs: dict[str, Any],
+        expected: str,
+    ) -> None:
+        app = make_app()
+        manager = app.extensions["flask-jwtx"].manager
+        getattr(manager, loader)(lambda *args: (jsonify(by=expected, n=len(args)), 418))
+
+        @app.get("/")
+        @flask_jwtx.jwt_required(**route_kwargs)
+        def index() -> str:
+            return "ok"
+
+        headers = {}
+        if token_kwargs is not None:
+            with app.app_context():
+                token = flask_jwtx.create_access_token("a", **token_kwargs)
+            headers = {"Authorization": f"Bearer {token}"}
+        response = app.test_client().get("/", headers=headers)
+        assert response.status_code == 418
+        assert response.get_json()["by"] == expected

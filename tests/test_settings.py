@@ -1,0 +1,193 @@
+"""Settings: the incumbent's defaults, validation at init_app, live config changes."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import flask_jwt_extended
+import pytest
+from flask import Flask, jsonify
+
+import flask_jwtx
+from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.settings import DEFAULTS
+
+from .conftest import SECRET, make_app, read_key
+
+
+def fresh_app(**config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(TESTING=True)
+    app.config.update(config)
+    return app
+
+
+def test_defaults_are_the_incumbents() -> None:
+    """Every key the incumbent writes into app.config gets the same default from us."""
+    ours, theirs = fresh_app(JWT_SECRET_KEY=SECRET), fresh_app(JWT_SECRET_KEY=SECRET)
+    flask_jwtx.JWTManager(ours)
+    flask_jwt_extended.JWTManager(theirs)
+    incumbent_keys = {k for k in theirs.config if k.startswith("JWT_")}
+    assert incumbent_keys <= set(DEFAULTS)
+    for key in incumbent_keys:
+        assert ours.config[key] == theirs.config[key], key
+
+
+def test_defaults_are_not_shared_between_apps() -> None:
+    one, two = make_app(), make_app()
+    one.config["JWT_CSRF_METHODS"].append("GET")
+    assert two.config["JWT_CSRF_METHODS"] == ["POST", "PUT", "PATCH", "DELETE"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"JWT_TOKEN_LOCATION": ["headers", "body"]}, "JWT_TOKEN_LOCATION contains 'body'"),
+        ({"JWT_TOKEN_LOCATION": []}, "JWT_TOKEN_LOCATION is empty"),
+        ({"JWT_TOKEN_LOCATION": 5}, "JWT_TOKEN_LOCATION is 5"),
+        ({"JWT_ALGORITHM": "none"}, "JWT_ALGORITHM is 'none'"),
+        ({"JWT_ALGORITHM": "HS999"}, "not a supported signing algorithm"),
+        ({"JWT_DECODE_ALGORITHMS": ["HS256", "none"]}, "JWT_DECODE_ALGORITHMS is 'none'"),
+        ({"JWT_ALGORITHM": "RS256"}, "JWT_PRIVATE_KEY must be set to use the RS256"),
+        ({"JWT_ALGORITHM": "ES256", "JWT_PRIVATE_KEY": "k"}, "JWT_PRIVATE_KEY cannot be used"),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
+            "JWT_PUBLIC_KEY must be set",
+        ),
+        ({"JWT_SECRET_KEY": None}, "JWT_SECRET_KEY must be set to use the HS256"),
+        ({"JWT_SECRET_KEY": read_key("rsa_public.pem")}, "JWT_SECRET_KEY cannot be used"),
+        ({"JWT_ACCESS_TOKEN_EXPIRES": "15m"}, "JWT_ACCESS_TOKEN_EXPIRES is '15m'"),
+        ({"JWT_REFRESH_TOKEN_EXPIRES": True}, "JWT_REFRESH_TOKEN_EXPIRES is True"),
+        ({"JWT_DECODE_LEEWAY": -1}, "JWT_DECODE_LEEWAY"),
+        ({"JWT_COOKIE_SAMESITE": "sometimes"}, "JWT_COOKIE_SAMESITE"),
+        ({"JWT_HEADER_NAME": ""}, "JWT_HEADER_NAME"),
+        ({"JWT_MAX_TOKEN_BYTES": 0}, "JWT_MAX_TOKEN_BYTES"),
+        ({"JWT_DECODE_ISSUER": ["a"]}, "JWT_DECODE_ISSUER"),
+    ],
+)
+def test_bad_configuration_fails_at_init_app_naming_the_key(
+    config: dict[str, Any], message: str
+) -> None:
+    app = fresh_app(JWT_SECRET_KEY=SECRET)
+    app.config.update(config)
+    with pytest.raises(ConfigurationError, match=message) as info:
+        flask_jwtx.JWTManager(app)
+    assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
+
+
+def test_missing_secret_error_says_how_to_fix_it() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        flask_jwtx.JWTManager(fresh_app())
+    text = str(info.value)
+    assert "Set JWT_SECRET_KEY (or Flask's SECRET_KEY)" in text
+    assert "at least 32 bytes" in text
+
+
+def test_flask_secret_key_is_the_fallback() -> None:
+    app = fresh_app(SECRET_KEY=SECRET)
+    flask_jwtx.JWTManager(app)
+    with app.app_context():
+        token = flask_jwtx.create_access_token("alice")
+        assert flask_jwtx.decode_token(token)["sub"] == "alice"
+
+
+def test_a_key_loader_registered_before_init_app_replaces_a_static_key() -> None:
+    manager = flask_jwtx.JWTManager()
+    manager.encode_key_loader(lambda identity: SECRET)
+    manager.decode_key_loader(lambda header, claims: SECRET)
+    app = fresh_app()
+    manager.init_app(app)
+    with app.app_context():
+        assert flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))["sub"] == "a"
+
+
+def test_short_hmac_secret_warns_at_startup() -> None:
+    with pytest.warns(flask_jwtx.WeakSecretWarning, match="shorter than the 32 bytes"):
+        flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
+
+
+def test_long_enough_secret_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="x" * 32))
+
+
+def test_init_app_twice_on_one_app_is_refused() -> None:
+    app = make_app()
+    with pytest.raises(RuntimeError, match="already registered"):
+        flask_jwtx.JWTManager(app)
+
+
+def test_one_manager_serves_several_apps_with_their_own_settings() -> None:
+    manager = flask_jwtx.JWTManager()
+    first = fresh_app(JWT_SECRET_KEY=SECRET, JWT_IDENTITY_CLAIM="one")
+    second = fresh_app(JWT_SECRET_KEY=SECRET, JWT_IDENTITY_CLAIM="two")
+    manager.init_app(first)
+    manager.init_app(second)
+    with first.app_context():
+        assert "one" in flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
+    with second.app_context():
+        assert "two" in flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
+
+
+def test_using_the_api_without_init_app_says_so() -> None:
+    with (
+        Flask(__name__).app_context(),
+        pytest.raises(RuntimeError, match="initialize a JWTManager"),
+    ):
+        flask_jwtx.create_access_token("a")
+
+
+class TestLiveConfiguration:
+    """A change to app.config after init_app is honoured on the next use."""
+
+    def protected_app(self) -> Flask:
+        app = make_app()
+
+        @app.get("/")
+        @flask_jwtx.jwt_required()
+        def index() -> Any:
+            return jsonify(flask_jwtx.get_jwt())
+
+        return app
+
+    def test_changed_lifetime(self) -> None:
+        app = make_app()
+        with app.app_context():
+            app.config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(hours=2)
+            claims = flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
+            assert claims["exp"] - claims["iat"] == 7200
+
+    def test_changed_location_list_mutated_in_place(self) -> None:
+        app = self.protected_app()
+        app.config["JWT_TOKEN_LOCATION"] = ["headers"]
+        with app.test_client() as client:
+            with app.app_context():
+                token = flask_jwtx.create_access_token("a")
+            assert client.get(f"/?jwt={token}").status_code == 401
+            app.config["JWT_TOKEN_LOCATION"].append("query_string")
+            assert client.get(f"/?jwt={token}").status_code == 200
+
+    def test_changed_secret(self) -> None:
+        app = make_app()
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a")
+            app.config["JWT_SECRET_KEY"] = "another-secret-another-secret-another!"
+            with pytest.raises(flask_jwtx.exceptions.InvalidSignatureError):
+                flask_jwtx.decode_token(token)
+
+    def test_a_bad_change_is_reported_clearly(self) -> None:
+        app = make_app()
+        with app.app_context():
+            app.config["JWT_TOKEN_LOCATION"] = ["nowhere"]
+            with pytest.raises(ConfigurationError, match="nowhere"):
+                flask_jwtx.create_access_token("a")
+
+    def test_a_bad_change_on_a_request_is_a_server_error_not_a_client_one(self) -> None:
+        app = self.protected_app()
+        app.config["JWT_TOKEN_LOCATION"] = ["nowhere"]
+        app.config["TESTING"] = False
+        with app.test_client() as client:
+            assert client.get("/").status_code == 500
