@@ -1,0 +1,42 @@
+"""``python -m demo [--port N]``: serve the demo API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from .app import DEMO_USERS, create_app
+
+WALKTHROUGH = """\
+flask-jwtx demo on http://127.0.0.1:{port}   (users: {users})
+
+Header mode:
+  curl -s -X POST localhost:{port}/login -H 'Content-Type: application/json' \\
+       -d '{{"username": "alice", "password": "wonderland"}}'
+  curl -s localhost:{port}/me -H "Authorization: Bearer $ACCESS"
+  curl -s -X POST localhost:{port}/password -H "Authorization: Bearer $ACCESS"   # fresh only
+  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"
+  curl -s -X POST localhost:{port}/logout -H "Authorization: Bearer $ACCESS"
+
+Cookie mode (CSRF double submit on POST):
+  curl -s -c jar -X POST localhost:{port}/login/cookies -H 'Content-Type: application/json' \\
+       -d '{{"username": "alice", "password": "wonderland"}}'
+  curl -s -b jar localhost:{port}/me
+  curl -s -b jar -X POST localhost:{port}/password \\
+       -H "X-CSRF-TOKEN: $(awk '/csrf_access_token/ {{print $7}}' jar)"
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "flask-jwtx-demo.sqlite3"))
+    args = parser.parse_args()
+    app = create_app(args.db)
+    print(WALKTHROUGH.format(port=args.port, users=", ".join(f"{u}/{p}" for u, p in DEMO_USERS.items())), flush=True)
+    app.run(host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""A small API secured with flask-jwtx, on SQLite from the standard library.
+
+Run it with ``bash demo/run.sh`` (README). Endpoints:
+
+* ``POST /login``          JSON ``{"username", "password"}`` -> access + refresh tokens (JSON)
+* ``POST /login/cookies``  same credentials -> tokens in HttpOnly cookies + CSRF cookies
+* ``POST /refresh``        refresh token (header or cookie) -> new, non-fresh access token
+* ``POST /logout``         revokes the presented token (stored in SQLite) and clears cookies
+* ``GET  /me``             any valid access token
+* ``POST /password``       fresh access tokens only (just logged in)
+
+Tokens are accepted from the ``Authorization: Bearer`` header and from cookies.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import flask_jwtx
+from flask_jwtx import (
+    create_access_token,
+    create_refresh_token,
+    current_user,
+    get_jwt,
+    jwt_required,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT UNIQUE NOT NULL,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER
+);
+"""
+
+DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
+
+
+def _db() -> sqlite3.Connection:
+    if "db" not in g:
+        g.db = sqlite3.connect(g.db_path)
+        g.db.row_factory = sqlite3.Row
+    connection: sqlite3.Connection = g.db
+    return connection
+
+
+def init_db(path: str) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SCHEMA)
+        for name, password in DEMO_USERS.items():
+            connection.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash) VALUES (?, ?)",
+                (name, generate_password_hash(password)),
+            )
+
+
+def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        JWT_SECRET_KEY=secret or os.environ.get("DEMO_JWT_SECRET") or secrets.token_urlsafe(48),
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=15),
+        JWT_COOKIE_SAMESITE="Lax",
+        # Stores int user ids as strings in 'sub' and returns ints from get_jwt_identity().
+        JWT_IDENTITY_AS_STRING=True,
+    )
+    path = db_path or str(Path(app.instance_path) / "demo.sqlite3")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    init_db(path)
+    jwt = flask_jwtx.JWTManager(app)
+
+    @app.before_request
+    def remember_db_path() -> None:
+        g.db_path = path
+
+    @app.teardown_appcontext
+    def close_db(_error: BaseException | None) -> None:
+        connection = g.pop("db", None)
+        if connection is not None:
+            connection.close()
+
+    @jwt.user_lookup_loader
+    def load_user(_header: dict[str, Any], claims: dict[str, Any]) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = (
+            _db().execute("SELECT id, username FROM users WHERE id = ?", (int(claims["sub"]),))
+        ).fetchone()
+        return row
+
+    @jwt.token_in_blocklist_loader
+    def is_revoked(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
+        found = _db().execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (claims["jti"],))
+        return found.fetchone() is not None
+
+    def authenticate() -> sqlite3.Row | None:
+        body = request.get_json(silent=True) or {}
+        row: sqlite3.Row | None = (
+            _db()
+            .execute(
+                "SELECT id, password_hash FROM users WHERE username = ?",
+                (str(body.get("username", "")),),
+            )
+            .fetchone()
+        )
+        if row is None or not check_password_hash(row["password_hash"], str(body.get("password"))):
+            return None
+        return row
+
+    @app.post("/login")
+    def login() -> Any:
+        user = authenticate()
+        if user is None:
+            return jsonify(msg="Bad username or password"), 401
+        return jsonify(
+            access_token=create_access_token(user["id"], fresh=True),
+            refresh_token=create_refresh_token(user["id"]),
+        )
+
+    @app.post("/login/cookies")
+    def login_cookies() -> Any:
+        user = authenticate()
+        if user is None:
+            return jsonify(msg="Bad username or password"), 401
+        response = jsonify(login=True)
+        set_access_cookies(response, create_access_token(user["id"], fresh=True))
+        set_refresh_cookies(response, create_refresh_token(user["id"]))
+        return response
+
+    @app.post("/refresh")
+    @jwt_required(refresh=True)
+    def refresh() -> Any:
+        token = create_access_token(flask_jwtx.get_jwt_identity(), fresh=False)
+        response = jsonify(access_token=token)
+        if flask_jwtx.get_jwt_request_location() == "cookies":
+            set_access_cookies(response, token)
+        return response
+
+    @app.post("/logout")
+    @jwt_required(verify_type=False)
+    def logout() -> Response:
+        claims = get_jwt()
+        with _db() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+                (claims["jti"], claims.get("exp")),
+            )
+        response = jsonify(msg=f"{claims['type']} token revoked")
+        unset_jwt_cookies(response)
+        return response
+
+    @app.get("/me")
+    @jwt_required()
+    def me() -> Any:
+        return jsonify(
+            id=flask_jwtx.get_jwt_identity(),
+            username=current_user["username"],
+            fresh=get_jwt()["fresh"],
+            via=flask_jwtx.get_jwt_request_location(),
+        )
+
+    @app.post("/password")
+    @jwt_required(fresh=True)
+    def change_password() -> Any:
+        return jsonify(msg=f"password change allowed for {current_user['username']}")
+
+    return app

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up from nothing (a .venv in the repository) and run the whole suite:
+# pytest (including the differential tests against Flask-JWT-Extended), ruff, mypy --strict.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m ruff check .
+.venv/bin/python -m ruff format --check .
+.venv/bin/python -m mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,141 @@
+"""The demo app works as the README says, in header mode and in cookie mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from demo.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+ALICE = {"username": "alice", "password": "wonderland"}
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Flask:
+    app = create_app(str(tmp_path / "demo.sqlite3"))
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(demo: Flask) -> FlaskClient:
+    return demo.test_client()
+
+
+def bearer(token: str) -> dict[str, Any]:
+    return {"headers": {"Authorization": f"Bearer {token}"}}
+
+
+def test_wrong_password_is_refused(client: FlaskClient) -> None:
+    response = client.post("/login", json={"username": "alice", "password": "nope"})
+    assert response.status_code == 401
+
+
+def test_header_mode_login_me_fresh_refresh_logout(client: FlaskClient) -> None:
+    tokens = client.post("/login", json=ALICE).get_json()
+    me = client.get("/me", **bearer(tokens["access_token"])).get_json()
+    assert me == {"id": 1, "username": "alice", "fresh": True, "via": "headers"}
+    assert client.post("/password", **bearer(tokens["access_token"])).status_code == 200
+
+    refreshed = client.post("/refresh", **bearer(tokens["refresh_token"])).get_json()
+    stale = refreshed["access_token"]
+    assert client.get("/me", **bearer(stale)).get_json()["fresh"] is False
+    denied = client.post("/password", **bearer(stale))
+    assert (denied.status_code, denied.get_json()) == (401, {"msg": "Fresh token required"})
+
+    assert client.post("/logout", **bearer(stale)).status_code == 200
+    revoked = client.get("/me", **bearer(stale))
+    assert (revoked.status_code, revoked.get_json()) == (401, {"msg": "Token has been revoked"})
+    assert client.get("/me", **bearer(tokens["access_token"])).status_code == 200
+
+
+def test_refresh_tokens_cannot_be_used_as_access_tokens(client: FlaskClient) -> None:
+    tokens = client.post("/login", json=ALICE).get_json()
+    response = client.get("/me", **bearer(tokens["refresh_token"]))
+    assert response.status_code == 422
+
+
+def test_cookie_mode_with_csrf(client: FlaskClient) -> None:
+    assert client.post("/login/cookies", json=ALICE).status_code == 200
+    assert client.get("/me").get_json()["via"] == "cookies"
+    assert client.post("/password").status_code == 401  # no CSRF header
+    csrf = client.get_cookie("csrf_access_token")
+    assert csrf is not None
+    ok = client.post("/password", headers={"X-CSRF-TOKEN": csrf.value})
+    assert ok.status_code == 200
+
+    refresh_csrf = client.get_cookie("csrf_refresh_token")
+    assert refresh_csrf is not None
+    refreshed = client.post("/refresh", headers={"X-CSRF-TOKEN": refresh_csrf.value})
+    assert refreshed.status_code == 200
+    assert client.get("/me").get_json()["fresh"] is False
+
+    new_csrf = client.get_cookie("csrf_access_token")
+    assert new_csrf is not None
+    assert client.post("/logout", headers={"X-CSRF-TOKEN": new_csrf.value}).status_code == 200
+    assert client.get_cookie("access_token_cookie") is None
+    assert client.get("/me").status_code == 401
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _call(url: str, data: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def test_python_m_demo_serves_over_http(tmp_path: Path) -> None:
+    """The command the README's demo script ends with, on a real server socket."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "demo", "--port", str(port), "--db", str(tmp_path / "d.db")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                tokens = _call(f"{base}/login", ALICE)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert _call(f"{base}/me", token=tokens["access_token"])["username"] == "alice"
+        with pytest.raises(urllib.error.HTTPError) as info:
+            _call(f"{base}/me")
+        assert info.value.code == 401
+        info.value.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        assert server.stdout is not None
+        server.stdout.close()
