@@ -31,10 +31,12 @@ Cookie mode (CSRF double submit on POST):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "flask-jwtx-demo.sqlite3"))
+    default_db = Path(tempfile.gettempdir()) / "flask-jwtx-demo.sqlite3"
+    parser.add_argument("--db", default=str(default_db))
     args = parser.parse_args()
     app = create_app(args.db)
-    print(WALKTHROUGH.format(port=args.port, users=", ".join(f"{u}/{p}" for u, p in DEMO_USERS.items())), flush=True)
+    users = ", ".join(f"{name}/{password}" for name, password in DEMO_USERS.items())
+    print(WALKTHROUGH.format(port=args.port, users=users), flush=True)
     app.run(host="127.0.0.1", port=args.port)
 
 
