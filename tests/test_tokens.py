@@ -41,7 +41,7 @@ def claims(**override: Any) -> dict[str, Any]:
 
 
 def lookup(key: PreparedKey) -> tokens.KeyLookup:
-    return lambda _alg, _header, _claims: key
+    return lambda _alg, _header, _token: key
 
 
 def decode(token: str | bytes, policy: tokens.VerifyPolicy = POLICY, **kw: Any) -> dict[str, Any]:

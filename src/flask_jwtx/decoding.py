@@ -16,8 +16,8 @@ def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
     loader = state.manager._decode_key_callback
     if loader is not None:
 
-        def from_loader(algorithm: str, header: Header, claims: Any) -> PreparedKey:
-            return prepare_key(algorithm, loader(header, claims()))
+        def from_loader(algorithm: str, header: Header, parsed: tokens.ParsedToken) -> PreparedKey:
+            return prepare_key(algorithm, loader(header, parsed.claims()))
 
         return from_loader
     return settings.configured_key

@@ -34,17 +34,24 @@ def from_headers(settings: Settings, _refresh: bool) -> Extracted:
         if len(parts) != 1:
             raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: <JWT>'")
         return parts[0], None
-    # The header may hold several comma-separated credentials; exactly one
-    # must be of our type.
-    matches = [v for v in _COMMA.split(value) if v and v.split()[0] == kind]
-    if len(matches) != 1:
-        raise NoAuthorizationError(
-            f"Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'"
-        )
-    parts = matches[0].split()
+    if "," in value:
+        # Several comma-separated credentials: exactly one must be of our type.
+        matches = [v for v in _COMMA.split(value) if v and v.split()[0] == kind]
+        if len(matches) != 1:
+            raise _missing_type(name, kind)
+        value = matches[0]
+    parts = value.split()
+    if parts[0] != kind:
+        raise _missing_type(name, kind)
     if len(parts) != 2:
         raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")
     return parts[1], None
+
+
+def _missing_type(name: str, kind: str) -> NoAuthorizationError:
+    return NoAuthorizationError(
+        f"Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'"
+    )
 
 
 def from_cookies(settings: Settings, refresh: bool) -> Extracted:

@@ -145,7 +145,7 @@ class Settings:
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
 
-    def configured_key(self, algorithm: str, _header: Header, _claims: object) -> PreparedKey:
+    def configured_key(self, algorithm: str, _header: Header, _token: object) -> PreparedKey:
         """The configured verification key for ``algorithm`` (a ``tokens.KeyLookup``)."""
         key = self.decode_keys.get(algorithm)
         if key is None:  # an allowed algorithm, but no key of its family configured

@@ -117,6 +117,10 @@ class ParsedToken(NamedTuple):
     signing_input: bytes
     signature: bytes
 
+    def claims(self) -> Claims:
+        """The payload as a JSON object; unverified unless the signature was checked."""
+        return _json_object(self.payload, "payload")
+
 
 def parse(token: str | bytes, max_bytes: int) -> ParsedToken:
     """Split and parse ``token`` without verifying it.
@@ -178,10 +182,10 @@ class VerifyPolicy:
     max_bytes: int = 8192
 
 
-KeyLookup = Callable[[str, Header, Callable[[], Claims]], PreparedKey]
-"""Given the token's algorithm, its header and a way to read its unverified
-claims, return the key to verify it with. Claims are offered lazily because
-only a user's ``decode_key_loader`` needs them."""
+KeyLookup = Callable[[str, Header, ParsedToken], PreparedKey]
+"""Given the token's algorithm, its header and the parsed (unverified) token,
+return the key to verify it with. Only a user's ``decode_key_loader`` reads
+the unverified claims, so parsing them is left to the lookup."""
 
 
 def _is_number(value: object) -> bool:
@@ -268,17 +272,10 @@ def decode(
     """
     parsed = parse(token, policy.max_bytes)
     algorithm = _check_header(parsed.header, policy.algorithms)
-    claims_cache: list[Claims] = []
-
-    def unverified_claims() -> Claims:
-        if not claims_cache:
-            claims_cache.append(_json_object(parsed.payload, "payload"))
-        return claims_cache[0]
-
-    key = key_lookup(algorithm, parsed.header, unverified_claims)
+    key = key_lookup(algorithm, parsed.header, parsed)
     if not key.verify(parsed.signing_input, parsed.signature):
         raise InvalidSignatureError("Signature verification failed")
-    claims = unverified_claims()
+    claims = parsed.claims()
     try:
         _check_claims(claims, policy, verify_exp, time.time())
     except ExpiredSignatureError as exc:
