@@ -385,3 +385,18 @@ class TestErrors:
         response = app.test_client().get("/", headers=headers)
         assert response.status_code == 418
         assert response.get_json()["by"] == expected
+
+
+def test_cookie_helpers_take_max_age_and_domain(app: Flask) -> None:
+    response = jsonify()
+    with app.test_request_context():
+        token = flask_jwtx.create_access_token("a")
+        flask_jwtx.set_access_cookies(response, token, max_age=10, domain="api.example.org")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2
+    for cookie in cookies:
+        assert "Max-Age=10" in cookie
+        assert "Domain=api.example.org" in cookie
+    assert cookies[0].startswith(f"access_token_cookie={token};")
+    assert "HttpOnly" in cookies[0]
+    assert "HttpOnly" not in cookies[1]

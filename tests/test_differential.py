@@ -474,3 +474,81 @@ def test_where_the_incumbent_crashes_we_answer(name: str) -> None:
         pytest.raises((RuntimeError, AttributeError)),
     ):
         _answer(client, request)
+
+
+RENAMED = {
+    "JWT_TOKEN_LOCATION": ["cookies", "query_string", "json"],
+    "JWT_QUERY_STRING_NAME": "token",
+    "JWT_JSON_KEY": "at",
+    "JWT_REFRESH_JSON_KEY": "rt",
+    "JWT_ACCESS_COOKIE_NAME": "a_cookie",
+    "JWT_REFRESH_COOKIE_NAME": "r_cookie",
+    "JWT_ACCESS_COOKIE_PATH": "/",
+    "JWT_REFRESH_COOKIE_PATH": "/",
+    "JWT_ACCESS_CSRF_COOKIE_NAME": "a_csrf",
+    "JWT_REFRESH_CSRF_COOKIE_NAME": "r_csrf",
+    "JWT_ACCESS_CSRF_COOKIE_PATH": "/",
+    "JWT_REFRESH_CSRF_COOKIE_PATH": "/",
+    "JWT_ACCESS_CSRF_HEADER_NAME": "X-A-CSRF",
+    "JWT_REFRESH_CSRF_HEADER_NAME": "X-R-CSRF",
+    "JWT_ACCESS_CSRF_FIELD_NAME": "a_field",
+    "JWT_REFRESH_CSRF_FIELD_NAME": "r_field",
+    "JWT_CSRF_CHECK_FORM": True,
+}
+
+RENAMED_SCENARIOS: dict[str, Callable[[FlaskClient, dict[str, str]], Request]] = {
+    "nothing anywhere lists renamed places": lambda c, t: ("POST", "/refresh", {}),
+    "query string under its new name": lambda c, t: ("GET", f"/protected?token={t['access']}", {}),
+    "old query name falls through to the cookie": lambda c, t: (
+        "GET",
+        f"/protected?jwt={t['access']}",
+        {},
+    ),
+    "json access key": lambda c, t: ("GET", "/protected", {"json": {"at": t["access"]}}),
+    "json refresh key behind a cookie that needs csrf": lambda c, t: (
+        "POST",
+        "/refresh",
+        {"json": {"rt": t["refresh"]}},
+    ),
+    "access cookie with renamed csrf header": lambda c, t: (
+        "POST",
+        "/protected",
+        {"headers": {"X-A-CSRF": _cookie(c, "a_csrf")}},
+    ),
+    "access cookie with the refresh csrf header": lambda c, t: (
+        "POST",
+        "/protected",
+        {"headers": {"X-R-CSRF": _cookie(c, "a_csrf")}},
+    ),
+    "refresh cookie with renamed csrf header": lambda c, t: (
+        "POST",
+        "/refresh",
+        {"headers": {"X-R-CSRF": _cookie(c, "r_csrf")}},
+    ),
+    "access cookie with renamed form field": lambda c, t: (
+        "POST",
+        "/protected",
+        {"data": {"a_field": _cookie(c, "a_csrf")}},
+    ),
+    "refresh cookie with renamed form field": lambda c, t: (
+        "POST",
+        "/refresh",
+        {"data": {"r_field": _cookie(c, "r_csrf")}},
+    ),
+    "refresh cookie with the access form field": lambda c, t: (
+        "POST",
+        "/refresh",
+        {"data": {"a_field": _cookie(c, "r_csrf")}},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RENAMED_SCENARIOS))
+def test_renamed_locations_match_incumbent(name: str) -> None:
+    answers = {}
+    for lib_name, lib in LIBRARIES.items():
+        with build_app(lib, RENAMED).test_client() as client:
+            tokens = _tokens(client)
+            client.post("/cookie-login")
+            answers[lib_name] = _answer(client, RENAMED_SCENARIOS[name](client, tokens))
+    assert answers["ours"] == answers["incumbent"]
