@@ -388,8 +388,8 @@ class TestErrors:
 
 
 def test_cookie_helpers_take_max_age_and_domain(app: Flask) -> None:
-    response = jsonify()
     with app.test_request_context():
+        response = jsonify()
         token = flask_jwtx.create_access_token("a")
         flask_jwtx.set_access_cookies(response, token, max_age=10, domain="api.example.org")
     cookies = response.headers.getlist("Set-Cookie")

@@ -29,7 +29,8 @@ def test_decorators_keep_signatures() -> None:
         # a wrong call is still caught through the decorator.
         view("not an int")  # type: ignore[arg-type]
         view(1, loud=True)  # type: ignore[call-arg]
-        assert_type(async_view("x"), Coroutine[Any, Any, dict[str, Any]])
+        pending = async_view("x")
+        assert_type(pending, Coroutine[Any, Any, dict[str, Any]])
 
     assert callable(check)
     assert view.__name__ == "view"
