@@ -30,7 +30,7 @@ def test_decorators_keep_signatures() -> None:
         view("not an int")  # type: ignore[arg-type]
         view(1, loud=True)  # type: ignore[call-arg]
         pending = async_view("x")
-        assert_type(pending, Coroutine[Any, Any, dict[str, Any]])
+        assert_type(pending, Coroutine[Any, Any, dict[str, Any]]).close()
 
     assert callable(check)
     assert view.__name__ == "view"
