@@ -4,7 +4,12 @@ A drop-in superset of Flask-JWT-Extended 4.x: replace ``flask_jwt_extended``
 with ``flask_jwtx`` in imports. Everything public is re-exported here.
 """
 
+from .authorization import AuthorizationError as AuthorizationError
+from .authorization import route_var as route_var
+from .context import CurrentToken as CurrentToken
+from .context import current_token as current_token
 from .context import current_user as current_user
+from .context import get_current_token as get_current_token
 from .context import get_current_user as get_current_user
 from .context import get_jwt as get_jwt
 from .context import get_jwt_header as get_jwt_header
@@ -29,13 +34,17 @@ from .settings import WeakSecretWarning as WeakSecretWarning
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuthorizationError",
+    "CurrentToken",
     "JWTManager",
     "WeakSecretWarning",
     "create_access_token",
     "create_refresh_token",
+    "current_token",
     "current_user",
     "decode_token",
     "get_csrf_token",
+    "get_current_token",
     "get_current_user",
     "get_jti",
     "get_jwt",
@@ -44,6 +53,7 @@ __all__ = [
     "get_jwt_request_location",
     "get_unverified_jwt_headers",
     "jwt_required",
+    "route_var",
     "set_access_cookies",
     "set_refresh_cookies",
     "unset_access_cookies",

@@ -36,6 +36,7 @@ class VerifiedRequest(NamedTuple):
     location: str | None
     user: Any
     user_loaded: bool
+    encoded: str | None = None
 
 
 #: The state of a request that allowed a missing token (``optional=True``).
@@ -86,6 +87,93 @@ def get_current_user() -> Any:
 
 
 current_user: Any = LocalProxy(get_current_user)
+
+
+class CurrentToken:
+    """The token of the current request, as one typed object.
+
+    Read it through the :data:`current_token` proxy in a protected view. On an
+    optional route without a token, every claim is absent and
+    :meth:`is_signed` is ``False``.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: VerifiedRequest) -> None:
+        self._state = state
+
+    @property
+    def claims(self) -> Claims:
+        """Every claim of the token."""
+        return self._state.claims
+
+    @property
+    def header(self) -> Header:
+        """The JOSE header (``alg``, ``typ``, ``kid``...)."""
+        return self._state.header
+
+    @property
+    def token_type(self) -> str | None:
+        """``"access"`` or ``"refresh"``."""
+        value = self._state.claims.get("type")
+        return value if isinstance(value, str) else None
+
+    @property
+    def sub(self) -> Any:
+        """The ``sub`` claim as stored in the token."""
+        return self._state.claims.get("sub")
+
+    @property
+    def identity(self) -> Any:
+        """The identity claim, in its original type (see ``get_jwt_identity``)."""
+        return get_jwt_identity()
+
+    @property
+    def scope(self) -> Any:
+        """The ``scope`` claim as stored (string, list or object), or ``None``."""
+        return self._state.claims.get("scope")
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """OAuth scope names granted by ``scope`` and ``scp``."""
+        from .authorization import granted_scopes
+
+        return granted_scopes(self._state.claims)
+
+    @property
+    def jti(self) -> str | None:
+        value = self._state.claims.get("jti")
+        return value if isinstance(value, str) else None
+
+    @property
+    def fresh(self) -> bool | float:
+        value = self._state.claims.get("fresh", False)
+        return value if isinstance(value, bool | int | float) else False
+
+    @property
+    def location(self) -> str | None:
+        """Where the token was found: headers, cookies, query_string or json."""
+        return self._state.location
+
+    @property
+    def signed(self) -> str | None:
+        """The encoded token exactly as the client sent it."""
+        return self._state.encoded
+
+    def is_signed(self) -> bool:
+        """Whether a verified token is present (``False`` on an optional miss)."""
+        return self._state.encoded is not None
+
+    def __repr__(self) -> str:
+        return f"<CurrentToken type={self.token_type!r} location={self.location!r}>"
+
+
+def get_current_token() -> CurrentToken:
+    """The current request's token object; raises outside a protected request."""
+    return CurrentToken(_verified())
+
+
+current_token: CurrentToken = LocalProxy(get_current_token)  # type: ignore[assignment]
 
 
 def current_user_context_processor() -> dict[str, Any]:

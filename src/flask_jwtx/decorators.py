@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
 from flask import g, request
 
 from . import tokens
+from .authorization import Requirements
 from .context import NO_TOKEN, VerifiedRequest
 from .decoding import key_lookup
 from .exceptions import (
@@ -34,6 +35,7 @@ from .locations import EXTRACTORS, missing_message, normalize
 P = ParamSpec("P")
 R = TypeVar("R")
 LocationType = str | Sequence[str] | None
+ScopeRequirement = str | Sequence[str] | Mapping[str, Any] | None
 
 #: Methods that never need a token: CORS preflight requests carry no credentials.
 EXEMPT_METHODS = frozenset({"OPTIONS"})
@@ -66,6 +68,7 @@ def _verify(
     locations: tuple[str, ...] | None,
     verify_type: bool,
     skip_revocation_check: bool,
+    requirements: Requirements | None = None,
 ) -> tuple[Header, Claims] | None:
     if request.method in EXEMPT_METHODS:
         g._jwtx = NO_TOKEN  # the view may read the getters; they answer "no token"
@@ -105,7 +108,9 @@ def _verify(
         manager._token_verification_callback(header, claims)
     ):
         raise UserClaimsVerificationError("User claims verification failed", header, claims)
-    g._jwtx = _load_user(manager, settings.identity_claim, header, claims, location)
+    if requirements is not None:
+        requirements.check(header, claims, request.view_args or {})
+    g._jwtx = _load_user(manager, settings.identity_claim, header, claims, location, encoded)
     return header, claims
 
 
@@ -123,16 +128,21 @@ def _check_not_revoked(manager: JWTManager, header: Header, claims: Claims) -> N
 
 
 def _load_user(
-    manager: JWTManager, identity_claim: str, header: Header, claims: Claims, location: str
+    manager: JWTManager,
+    identity_claim: str,
+    header: Header,
+    claims: Claims,
+    location: str,
+    encoded: str,
 ) -> VerifiedRequest:
     lookup = manager._user_lookup_callback
     if lookup is None:
-        return VerifiedRequest(header, claims, location, None, False)
+        return VerifiedRequest(header, claims, location, None, False, encoded)
     user = lookup(header, claims)
     if user is None:
         identity = claims[identity_claim]
         raise UserLookupError(f"user_lookup returned None for {identity}", header, claims)
-    return VerifiedRequest(header, claims, location, user, True)
+    return VerifiedRequest(header, claims, location, user, True, encoded)
 
 
 def jwt_required(
@@ -142,14 +152,20 @@ def jwt_required(
     locations: LocationType = None,
     verify_type: bool = True,
     skip_revocation_check: bool = False,
+    *,
+    claims: Mapping[str, Any] | None = None,
+    scope: ScopeRequirement = None,
+    override: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Protect a view: it runs only for a request carrying a valid token.
 
     The arguments are those of :func:`verify_jwt_in_request`. ``locations``
-    is validated here, when the route is declared. Works on ``async def``
-    views (with ``flask[async]``): the wrapper is then a coroutine too.
+    and the authorization requirements are validated here, when the route is
+    declared. Works on ``async def`` views (with ``flask[async]``): the
+    wrapper is then a coroutine too.
     """
     where = normalize(locations)
+    requirements = Requirements.build(claims, scope, override)
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(view):
@@ -157,14 +173,30 @@ def jwt_required(
 
             @functools.wraps(view)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                _verify(optional, fresh, refresh, where, verify_type, skip_revocation_check)
+                _verify(
+                    optional,
+                    fresh,
+                    refresh,
+                    where,
+                    verify_type,
+                    skip_revocation_check,
+                    requirements,
+                )
                 return await async_view(*args, **kwargs)
 
             return cast(Callable[P, R], async_wrapper)
 
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            _verify(optional, fresh, refresh, where, verify_type, skip_revocation_check)
+            _verify(
+                optional,
+                fresh,
+                refresh,
+                where,
+                verify_type,
+                skip_revocation_check,
+                requirements,
+            )
             return view(*args, **kwargs)
 
         return wrapper

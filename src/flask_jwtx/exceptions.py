@@ -161,7 +161,12 @@ class UserClaimsVerificationError(_TokenRefusedError):
     """The token verification callback returned ``False`` (400)."""
 
 
+class AuthorizationError(_TokenRefusedError):
+    """The token is valid but misses a route's ``claims``/``scope`` requirement (403)."""
+
+
 __all__ = [
+    "AuthorizationError",
     "CSRFError",
     "ConfigurationError",
     "DecodeError",

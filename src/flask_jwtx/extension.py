@@ -11,6 +11,7 @@ from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from . import settings as _settings
+from .authorization import AuthorizationError
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -71,6 +72,12 @@ def _default_verification_failed(_header: Header, _claims: Claims) -> ResponseRe
     return _error(HTTPStatus.BAD_REQUEST, "User claims verification failed")
 
 
+def _default_authorization_failed(
+    _header: Header, _claims: Claims, reason: str
+) -> ResponseReturnValue:
+    return _error(HTTPStatus.FORBIDDEN, reason)
+
+
 class JWTManager:
     """Holds the loader callbacks and binds flask-jwtx to one or more apps.
 
@@ -81,6 +88,9 @@ class JWTManager:
 
     def __init__(self, app: Flask | None = None, add_context_processor: bool = False) -> None:
         self._additional_claims_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
+        self._authorization_failed_callback: Callable[
+            [Header, Claims, str], ResponseReturnValue
+        ] = _default_authorization_failed
         self._additional_headers_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
         self._decode_key_callback: Callable[[Header, Claims], Any] | None = None
         self._encode_key_callback: Callable[[Any], Any] | None = None
@@ -155,6 +165,10 @@ class JWTManager:
             return self._token_verification_failed_callback(error.jwt_header, error.jwt_data)
         if isinstance(error, UserLookupError):
             return self._user_lookup_error_callback(error.jwt_header, error.jwt_data)
+        if isinstance(error, AuthorizationError):
+            return self._authorization_failed_callback(
+                error.jwt_header, error.jwt_data, str(error)
+            )
         return self._invalid_token_callback(str(error))
 
     # --- Loader decorators (names and arity as in the incumbent) --------------
@@ -167,6 +181,15 @@ class JWTManager:
     def additional_headers_loader(self, callback: F) -> F:
         """JOSE headers to add to every new token; called with the identity."""
         self._additional_headers_callback = callback
+        return callback
+
+    def authorization_failed_loader(self, callback: F) -> F:
+        """Response when a token misses a route's ``claims``/``scope`` requirement.
+
+        Called with header, claims and the reason (which requirement failed);
+        the default is a 403 with the reason as the message. flask-jwtx only.
+        """
+        self._authorization_failed_callback = callback
         return callback
 
     def decode_key_loader(self, callback: F) -> F:

@@ -13,6 +13,7 @@ comparison is one tuple equality, mostly identity checks, about a microsecond.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .keys import (
     is_symmetric,
     prepare_key,
 )
-from .tokens import VerifyPolicy
+from .tokens import VerifyPolicy, extended_conventions
 
 LOCATIONS: Final = ("headers", "cookies", "query_string", "json")
 
@@ -356,7 +357,7 @@ def resolve(
     decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
     policy = VerifyPolicy(
         algorithms=frozenset(decode_algorithms),
-        identity_claim=identity_claim,
+        conventions=functools.partial(extended_conventions, identity_claim=identity_claim),
         leeway=_leeway(config),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
         issuer=_optional_str(config, "JWT_DECODE_ISSUER"),

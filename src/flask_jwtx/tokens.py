@@ -169,17 +169,40 @@ def _check_header(header: Header, algorithms: frozenset[str]) -> str:
     return alg
 
 
+def extended_conventions(claims: Claims, identity_claim: str = "sub") -> None:
+    """Flask-JWT-Extended's token conventions, checked and completed in place.
+
+    The identity claim must be present. Tokens minted elsewhere get the
+    incumbent's defaults: ``type`` ``"access"``, ``fresh`` ``False``, ``jti``
+    ``None``; present values must be well-formed.
+    """
+    if identity_claim not in claims:
+        raise JWTDecodeError(f"Missing claim: {identity_claim}")
+    token_type = claims.setdefault("type", "access")
+    if token_type not in ("access", "refresh"):
+        raise JWTDecodeError("Invalid claim: type must be 'access' or 'refresh'")
+    fresh = claims.setdefault("fresh", False)
+    if not (isinstance(fresh, bool) or _is_number(fresh)):
+        raise JWTDecodeError("Invalid claim: fresh must be a boolean or a NumericDate")
+    claims.setdefault("jti", None)
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyPolicy:
-    """What a valid token must satisfy; built once from settings."""
+    """What a valid token must satisfy; built once from settings.
+
+    ``conventions`` checks (and may complete) the claims of an application's
+    token format after the registered claims and before expiry, so that an
+    expired token handed to the expired-token loader passed every other check.
+    """
 
     algorithms: frozenset[str]
-    identity_claim: str = "sub"
     leeway: float = 0.0
     audience: tuple[str, ...] | None = None
     issuer: str | None = None
     verify_sub: bool = True
     max_bytes: int = 8192
+    conventions: Callable[[Claims], None] | None = extended_conventions
 
 
 KeyLookup = Callable[[str, Header, ParsedToken], PreparedKey]
@@ -243,15 +266,8 @@ def _check_claims(claims: Claims, policy: VerifyPolicy, verify_exp: bool, now: f
         raise InvalidSubjectError("Subject must be a string")
     if "jti" in claims and not isinstance(claims["jti"], str):
         raise InvalidJTIError("JWT ID must be a string")
-    if policy.identity_claim not in claims:
-        raise JWTDecodeError(f"Missing claim: {policy.identity_claim}")
-    token_type = claims.setdefault("type", "access")
-    if token_type not in ("access", "refresh"):
-        raise JWTDecodeError("Invalid claim: type must be 'access' or 'refresh'")
-    fresh = claims.setdefault("fresh", False)
-    if not (isinstance(fresh, bool) or _is_number(fresh)):
-        raise JWTDecodeError("Invalid claim: fresh must be a boolean or a NumericDate")
-    claims.setdefault("jti", None)
+    if policy.conventions is not None:
+        policy.conventions(claims)
     if verify_exp and exp is not None and exp <= now - leeway:
         raise ExpiredSignatureError("Signature has expired", {}, claims)
 

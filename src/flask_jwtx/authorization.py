@@ -1,0 +1,190 @@
+"""Declarative authorization: what a route requires its token to hold.
+
+A route states its requirements once, in the decorator::
+
+    @app.get("/users/<username>/orders")
+    @jwt_required(claims={"sub": route_var("username")}, override={"admin": True})
+    def orders(username): ...
+
+    @app.delete("/reports/<int:report_id>")
+    @jwt_required(scope="reports:write", claims={"org": {"plan": "pro"}})
+    def delete_report(report_id): ...
+
+Three kinds of requirement:
+
+``claims``
+    A mapping of claim name to required value. A literal (string, number,
+    boolean, ``None``) must be equal, with booleans never equal to numbers; a
+    dict requires every one of its keys, recursively; a list requires the
+    token's claim to be a list holding every listed item; a
+    :func:`route_var` requires the value of that URL variable (so a literal
+    can never be mistaken for a variable name).
+``scope``
+    OAuth 2.0 scopes, as a space-separated string or a list: every one must be
+    granted by the token's ``scope`` (space-separated string or list) or
+    ``scp`` (list or string) claim. A mapping instead is matched against a
+    ``scope`` claim that is an object, the way Flask_PyJWT stores scopes.
+``override``
+    A mapping matched like ``claims``; a token that satisfies it skips the
+    ``claims`` and ``scope`` requirements (an admin reaching every user's route).
+
+A failure raises :class:`AuthorizationError` (a 403) naming the requirement
+that failed, never the token's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .exceptions import AuthorizationError, Claims, ConfigurationError
+
+__all__ = ["AuthorizationError", "Requirements", "RouteVar", "granted_scopes", "route_var"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteVar:
+    """A requirement whose value is the named URL variable of the request."""
+
+    name: str
+
+
+def route_var(name: str) -> RouteVar:
+    """Require a claim to equal the URL variable ``name`` (``<name>`` in the rule)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError("route_var() takes the name of a URL variable")
+    return RouteVar(name)
+
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def _validate(requirement: Any, where: str) -> None:
+    """Refuse, at declaration time, requirements that could never be matched."""
+    if isinstance(requirement, RouteVar | _SCALARS):
+        return
+    if isinstance(requirement, Mapping):
+        for key, value in requirement.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: claim names must be strings, got {key!r}")
+            _validate(value, f"{where}[{key!r}]")
+        return
+    if isinstance(requirement, list | tuple):
+        for item in requirement:
+            _validate(item, f"{where}[]")
+        return
+    raise TypeError(f"{where}: {type(requirement).__name__} is not a JSON value or route_var()")
+
+
+def _same_scalar(required: Any, actual: Any) -> bool:
+    # JSON has one number type but a separate boolean: True must not satisfy 1.
+    if isinstance(required, bool) or isinstance(actual, bool):
+        return type(required) is type(actual) and required == actual
+    return bool(required == actual)
+
+
+def _route_value(variable: RouteVar, view_args: Mapping[str, Any]) -> Any:
+    try:
+        return view_args[variable.name]
+    except KeyError:
+        raise ConfigurationError(
+            f"route_var({variable.name!r}) names no variable of this route's URL rule; "
+            f"its variables are {sorted(view_args) or 'none'}"
+        ) from None
+
+
+def _matches(required: Any, actual: Any, view_args: Mapping[str, Any]) -> bool:
+    if isinstance(required, RouteVar):
+        value = _route_value(required, view_args)
+        if _same_scalar(value, actual):
+            return True
+        # <int:user_id> against a string "sub" (RFC 7519 makes sub a string).
+        return isinstance(value, int) and not isinstance(value, bool) and actual == str(value)
+    if isinstance(required, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and _matches(value, actual[key], view_args)
+            for key, value in required.items()
+        )
+    if isinstance(required, list | tuple):
+        return isinstance(actual, list) and all(
+            any(_matches(item, candidate, view_args) for candidate in actual) for item in required
+        )
+    return _same_scalar(required, actual)
+
+
+def _scope_names(value: str | Iterable[str]) -> tuple[str, ...]:
+    names = tuple(value.split()) if isinstance(value, str) else tuple(value)
+    if not names or not all(isinstance(n, str) and n and " " not in n for n in names):
+        raise TypeError("scope must be a space-separated string or a list of scope names")
+    return names
+
+
+def granted_scopes(claims: Claims) -> frozenset[str]:
+    """The OAuth scopes a token grants, from ``scope`` and ``scp``, string or list."""
+    granted: set[str] = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            granted.update(value.split())
+        elif isinstance(value, list):
+            granted.update(v for v in value if isinstance(v, str))
+    return frozenset(granted)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """A route's validated requirements; see the module docstring."""
+
+    claims: Mapping[str, Any] | None = None
+    scopes: tuple[str, ...] | None = None
+    scope_object: Mapping[str, Any] | None = None
+    override: Mapping[str, Any] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        claims: Mapping[str, Any] | None,
+        scope: str | Sequence[str] | Mapping[str, Any] | None,
+        override: Mapping[str, Any] | None,
+    ) -> Requirements | None:
+        """Validate a decorator's arguments; ``None`` when nothing is required."""
+        if claims is None and scope is None and override is None:
+            return None
+        for name, value in (("claims", claims), ("override", override)):
+            if value is not None:
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"{name} must be a mapping of claim name to value")
+                _validate(value, name)
+        scopes = scope_object = None
+        if isinstance(scope, Mapping):
+            _validate(scope, "scope")
+            scope_object = dict(scope)
+        elif scope is not None:
+            scopes = _scope_names(scope)
+        return cls(
+            claims=dict(claims) if claims is not None else None,
+            scopes=scopes,
+            scope_object=scope_object,
+            override=dict(override) if override is not None else None,
+        )
+
+    def check(self, header: dict[str, Any], claims: Claims, view_args: Mapping[str, Any]) -> None:
+        """Raise :class:`AuthorizationError` unless ``claims`` meet the requirements."""
+        if self.override is not None and _matches(self.override, claims, view_args):
+            return
+        if self.claims is not None:
+            for name, required in self.claims.items():
+                if name not in claims or not _matches(required, claims[name], view_args):
+                    raise AuthorizationError(f"Missing required claim: {name}", header, claims)
+        if self.scopes is not None:
+            granted = granted_scopes(claims)
+            missing = [s for s in self.scopes if s not in granted]
+            if missing:
+                raise AuthorizationError(
+                    f"Missing required scope: {' '.join(missing)}", header, claims
+                )
+        if self.scope_object is not None and not _matches(
+            self.scope_object, claims.get("scope"), view_args
+        ):
+            raise AuthorizationError("Missing required scope(s)", header, claims)
