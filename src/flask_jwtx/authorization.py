@@ -62,7 +62,7 @@ _SCALARS: Final = (str, int, float, bool, type(None))
 
 def _validate(requirement: Any, where: str) -> None:
     """Refuse, at declaration time, requirements that could never be matched."""
-    if isinstance(requirement, RouteVar | _SCALARS):
+    if isinstance(requirement, (RouteVar, *_SCALARS)):
         return
     if isinstance(requirement, Mapping):
         for key, value in requirement.items():

@@ -48,6 +48,10 @@ def verify_jwt_in_request(
     locations: LocationType = None,
     verify_type: bool = True,
     skip_revocation_check: bool = False,
+    *,
+    claims: Mapping[str, Any] | None = None,
+    scope: ScopeRequirement = None,
+    override: Mapping[str, Any] | None = None,
 ) -> tuple[Header, Claims] | None:
     """Require a valid token in this request; return ``(header, claims)``.
 
@@ -55,9 +59,19 @@ def verify_jwt_in_request(
     returned), but a present and invalid token is still refused. ``refresh``
     asks for a refresh token instead of an access token; ``verify_type=False``
     accepts either. ``locations`` overrides ``JWT_TOKEN_LOCATION``.
+
+    ``claims``, ``scope`` and ``override`` declare what the token must hold
+    (see :mod:`flask_jwtx.authorization`); a token that does not is refused
+    with a 403 through the ``authorization_failed_loader``.
     """
     return _verify(
-        optional, fresh, refresh, normalize(locations), verify_type, skip_revocation_check
+        optional,
+        fresh,
+        refresh,
+        normalize(locations),
+        verify_type,
+        skip_revocation_check,
+        Requirements.build(claims, scope, override),
     )
 
 
