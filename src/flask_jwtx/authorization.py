@@ -138,7 +138,8 @@ class Requirements:
 
     claims: Mapping[str, Any] | None = None
     scopes: tuple[str, ...] | None = None
-    scope_object: Mapping[str, Any] | None = None
+    #: A JSON value the ``scope`` claim itself must match (Flask_PyJWT's form).
+    scope_object: Any = None
     override: Mapping[str, Any] | None = None
 
     @classmethod
@@ -182,9 +183,9 @@ class Requirements:
             missing = [s for s in self.scopes if s not in granted]
             if missing:
                 raise AuthorizationError(
-                    f"Missing required scope: {' '.join(missing)}", header, claims
+                    f"Missing required scope: {' '.join(missing)}", header, claims, "scope"
                 )
         if self.scope_object is not None and not _matches(
             self.scope_object, claims.get("scope"), view_args
         ):
-            raise AuthorizationError("Missing required scope(s)", header, claims)
+            raise AuthorizationError("Missing required scope(s)", header, claims, "scope")

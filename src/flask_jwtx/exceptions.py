@@ -162,7 +162,16 @@ class UserClaimsVerificationError(_TokenRefusedError):
 
 
 class AuthorizationError(_TokenRefusedError):
-    """The token is valid but misses a route's ``claims``/``scope`` requirement (403)."""
+    """The token is valid but misses a route's ``claims``/``scope`` requirement (403).
+
+    ``requirement`` says which kind failed: ``"claims"`` or ``"scope"``.
+    """
+
+    def __init__(
+        self, message: str, jwt_header: Header, jwt_data: Claims, requirement: str = "claims"
+    ) -> None:
+        super().__init__(message, jwt_header, jwt_data)
+        self.requirement = requirement
 
 
 __all__ = [
