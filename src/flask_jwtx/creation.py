@@ -10,9 +10,10 @@ from flask import current_app
 
 from . import tokens
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
-from .exceptions import ConfigurationError, IdentityError
+from .exceptions import IdentityError
 from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
+from .resolvers import not_signing
 from .settings import Settings
 
 ExpiresDelta = timedelta | Literal[False] | None
@@ -89,9 +90,12 @@ def _create(
         issuer=settings.encode_issuer,
         extra=claims_extra,
     )
+    key, kid = _signing_key(state, settings, identity)
+    if kid is not None:
+        headers = {"kid": kid, **headers}
     return tokens.encode(
         claims,
-        _signing_key(state, settings, identity),
+        key,
         headers=headers,
         json_default=getattr(current_app.json, "default", None),
     )
@@ -123,10 +127,14 @@ def _identity_claim_value(settings: Settings, identity: Any) -> Any:
     )
 
 
-def _signing_key(state: _AppState, settings: Settings, identity: Any) -> PreparedKey:
+def _signing_key(
+    state: _AppState, settings: Settings, identity: Any
+) -> tuple[PreparedKey, str | None]:
+    """The key to sign with and its ``kid`` (``None`` when it has none)."""
     loader = state.manager._encode_key_callback
     if loader is not None:
-        return prepare_key(settings.algorithm, loader(identity))
-    if settings.encode_key is None:  # pragma: no cover - resolve() guarantees a key
-        raise ConfigurationError("No signing key is configured")
-    return settings.encode_key
+        return prepare_key(settings.algorithm, loader(identity)), None
+    signing = settings.resolver.signing()
+    if signing is None:
+        raise not_signing()
+    return signing

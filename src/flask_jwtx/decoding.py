@@ -20,7 +20,7 @@ def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
             return prepare_key(algorithm, loader(header, parsed.claims()))
 
         return from_loader
-    return settings.configured_key
+    return settings.resolver.lookup
 
 
 def decode_full(

@@ -43,6 +43,13 @@ class IdentityError(JWTExtendedException, TypeError):
     """
 
 
+class KeySourceUnavailableError(JWTExtendedException):
+    """No verification keys could be had: the JWKS endpoint or key loader failed (503).
+
+    Raised only while no key set is cached; once one is, it keeps serving.
+    """
+
+
 # --- Errors found while reading the request -------------------------------
 
 
@@ -195,6 +202,7 @@ __all__ = [
     "InvalidSubjectError",
     "JWTDecodeError",
     "JWTExtendedException",
+    "KeySourceUnavailableError",
     "MissingRequiredClaimError",
     "NoAuthorizationError",
     "RevokedTokenError",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from . import settings as _settings
 from .authorization import AuthorizationError
@@ -20,15 +21,13 @@ from .exceptions import (
     FreshTokenRequired,
     Header,
     JWTExtendedException,
+    KeySourceUnavailableError,
     NoAuthorizationError,
     RevokedTokenError,
     UserClaimsVerificationError,
     UserLookupError,
 )
 from .settings import LiveSettings, Settings
-
-if TYPE_CHECKING:
-    from werkzeug.wrappers import Response
 
 EXTENSION_KEY = "flask-jwtx"
 
@@ -94,6 +93,7 @@ class JWTManager:
         self._additional_headers_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
         self._decode_key_callback: Callable[[Header, Claims], Any] | None = None
         self._encode_key_callback: Callable[[Any], Any] | None = None
+        self._key_set_callback: Callable[[], Any] | None = None
         self._expired_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
             _default_expired
         )
@@ -135,15 +135,28 @@ class JWTManager:
         for key, value in _settings.DEFAULTS.items():
             app.config.setdefault(key, list(value) if isinstance(value, list) else value)
 
+        sources: dict[Any, Any] = {}  # cached key sets, kept across settings rebuilds
+
         def build() -> Settings:
             return _settings.resolve(
                 app.config,
                 encode_loader=self._encode_key_callback is not None,
                 decode_loader=self._decode_key_callback is not None,
+                key_set_loader=self._key_set_callback,
+                sources=sources,
             )
 
-        app.extensions[EXTENSION_KEY] = _AppState(self, LiveSettings(app.config, build))
+        state = _AppState(self, LiveSettings(app.config, build))
+        app.extensions[EXTENSION_KEY] = state
         app.register_error_handler(JWTExtendedException, self._handle_error)
+        jwks_path = app.config.get("JWT_JWKS_PATH")
+        if jwks_path:
+            if not isinstance(jwks_path, str) or not jwks_path.startswith("/"):
+                raise ConfigurationError(
+                    f"JWT_JWKS_PATH is {jwks_path!r}. Use a URL path such as "
+                    "'/.well-known/jwks.json'."
+                )
+            app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
         if add_context_processor:
             from .context import current_user_context_processor
 
@@ -153,6 +166,8 @@ class JWTManager:
         """Turn any flask-jwtx error into the response of its loader callback."""
         if isinstance(error, ConfigurationError):
             raise error  # a server misconfiguration is a 500, not the client's fault
+        if isinstance(error, KeySourceUnavailableError):
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
         if isinstance(error, NoAuthorizationError | CSRFError):
             return self._unauthorized_callback(str(error))
         if isinstance(error, ExpiredSignatureError):
@@ -204,6 +219,18 @@ class JWTManager:
     def encode_key_loader(self, callback: F) -> F:
         """Key to sign a new token with; called with the identity."""
         self._encode_key_callback = callback
+        return callback
+
+    def key_set_loader(self, callback: F) -> F:
+        """The app's key set, from a callable: rotation without a restart.
+
+        The callable returns a :class:`~flask_jwtx.keyset.KeySet` (or a JWKS
+        dict/JSON). It is called again every ``JWT_KEY_SET_REFRESH`` seconds
+        and, at most every ``JWT_JWKS_MIN_REFRESH_INTERVAL`` seconds, when a
+        token names an unknown ``kid``. Register it before ``init_app``.
+        flask-jwtx only.
+        """
+        self._key_set_callback = callback
         return callback
 
     def expired_token_loader(self, callback: F) -> F:
@@ -260,6 +287,18 @@ class JWTManager:
         """Response when the user lookup callback returned ``None``."""
         self._user_lookup_error_callback = callback
         return callback
+
+
+def _serve_jwks() -> Response:
+    """The public keys, for other services to verify our tokens (``JWT_JWKS_PATH``)."""
+    state = get_state()
+    settings = state.settings.get()
+    key_set = settings.resolver.published()
+    document = key_set.public_jwks() if key_set is not None else {"keys": []}
+    response = jsonify(document)
+    max_age = int(current_app.config.get("JWT_JWKS_MAX_AGE", 300))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
 
 
 @dataclass(frozen=True, slots=True)

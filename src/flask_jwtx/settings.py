@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
-from .exceptions import ConfigurationError, Header, InvalidAlgorithmError, InvalidKeyError
+from .exceptions import ConfigurationError, InvalidKeyError
+from .jwks import CachedKeySource, JWKSFetcher
 from .keys import (
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
@@ -28,6 +29,15 @@ from .keys import (
     hmac_key_too_short,
     is_symmetric,
     prepare_key,
+)
+from .keyset import Key, KeySet, coerce_key_set, public_jwk, thumbprint
+from .resolvers import (
+    KeyResolver,
+    KeySetKeys,
+    RemoteKeys,
+    StaticKeys,
+    TrustedIssuer,
+    TrustedIssuers,
 )
 from .tokens import VerifyPolicy, extended_conventions
 
@@ -82,6 +92,17 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # flask-jwtx only:
     "JWT_MAX_TOKEN_BYTES": 8192,
     "JWT_IDENTITY_AS_STRING": False,
+    "JWT_KEYS": None,
+    "JWT_SIGNING_KID": None,
+    "JWT_KEY_SET_REFRESH": 60,
+    "JWT_JWKS_PATH": None,
+    "JWT_JWKS_MAX_AGE": 300,
+    "JWT_JWKS_URL": None,
+    "JWT_JWKS_CACHE_TTL": 300,
+    "JWT_JWKS_MIN_REFRESH_INTERVAL": 30,
+    "JWT_JWKS_TIMEOUT": 5,
+    "JWT_JWKS_MAX_BYTES": 262144,
+    "JWT_TRUSTED_ISSUERS": None,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -116,8 +137,7 @@ class Settings:
 
     algorithm: str
     decode_algorithms: tuple[str, ...]
-    encode_key: PreparedKey | None
-    decode_keys: Mapping[str, PreparedKey]
+    resolver: KeyResolver
     access_expires: timedelta | None
     refresh_expires: timedelta | None
     identity_claim: str
@@ -145,13 +165,6 @@ class Settings:
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
-
-    def configured_key(self, algorithm: str, _header: Header, _token: object) -> PreparedKey:
-        """The configured verification key for ``algorithm`` (a ``tokens.KeyLookup``)."""
-        key = self.decode_keys.get(algorithm)
-        if key is None:  # an allowed algorithm, but no key of its family configured
-            raise InvalidAlgorithmError("The specified alg value is not allowed")
-        return key
 
 
 def _fail(key: str, problem: str, fix: str) -> ConfigurationError:
@@ -279,9 +292,10 @@ def _keys(
     algorithm: str,
     decode_algorithms: tuple[str, ...],
     *,
-    encode_loader: bool,
-    decode_loader: bool,
-) -> tuple[PreparedKey | None, dict[str, PreparedKey]]:
+    need_signing: bool,
+    need_verifying: bool,
+) -> StaticKeys:
+    """``JWT_SECRET_KEY`` / ``JWT_PRIVATE_KEY`` / ``JWT_PUBLIC_KEY``, parsed once."""
     secret = config.get("JWT_SECRET_KEY") or config.get("SECRET_KEY") or None
     private = config.get("JWT_PRIVATE_KEY") or None
     public = config.get("JWT_PUBLIC_KEY") or None
@@ -304,19 +318,19 @@ def _keys(
             raise _fail(
                 key_name,
                 f"must be set to use the {alg} algorithm",
-                f"{fix}, or register a key loader before init_app.",
+                f"{fix}, or use JWT_KEYS, or register a key loader before init_app.",
             )
         try:
             return prepare_key(alg, raw)
         except InvalidKeyError as exc:
             raise _fail(key_name, f"cannot be used with {alg} ({exc})", "Check the key.") from None
 
-    encode_key = prepare(algorithm, True, required=not encode_loader)
+    encode_key = prepare(algorithm, True, required=need_signing)
     decode_keys: dict[str, PreparedKey] = {}
     for alg in decode_algorithms:
         # The signing algorithm must always be verifiable; extra decode
         # algorithms are usable only when a key of their family is configured.
-        prepared = prepare(alg, False, required=alg == algorithm and not decode_loader)
+        prepared = prepare(alg, False, required=alg == algorithm and need_verifying)
         if prepared is not None:
             decode_keys[alg] = prepared
     if is_symmetric(algorithm) and secret is not None and hmac_key_too_short(algorithm, secret):
@@ -327,16 +341,164 @@ def _keys(
             WeakSecretWarning,
             stacklevel=4,
         )
-    return encode_key, decode_keys
+    # An asymmetric key pair gets its RFC 7638 thumbprint as kid, and can be
+    # published at JWT_JWKS_PATH.
+    published = None
+    if encode_key is not None and not is_symmetric(algorithm):
+        verifying = decode_keys.get(algorithm) or PreparedKey(
+            algorithm, encode_key.impl, encode_key.key.public_key()
+        )
+        jwk = public_jwk(algorithm, verifying.key)
+        key = Key(thumbprint(jwk), algorithm, verifying, encode_key, {**jwk, "alg": algorithm})
+        published = KeySet([key])
+    elif decode_keys.get(algorithm) is not None and not is_symmetric(algorithm):
+        verifying = decode_keys[algorithm]
+        jwk = public_jwk(algorithm, verifying.key)
+        published = KeySet([Key(thumbprint(jwk), algorithm, verifying, None, jwk)])
+    encode_kid = published.signing_kid if published is not None else None
+    return StaticKeys(encode_key, encode_kid, decode_keys, published)
+
+
+def _number(config: Mapping[str, Any], key: str) -> float:
+    value = config.get(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _fail(key, f"is {value!r}", "It must be a positive number of seconds.")
+    return float(value)
+
+
+def _remote_source(
+    config: Mapping[str, Any], url: Any, algorithms: frozenset[str], sources: dict[Any, Any]
+) -> CachedKeySource:
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise _fail("JWT_JWKS_URL", f"is {url!r}", "Use an http(s) URL of a JWKS document.")
+    ttl = _number(config, "JWT_JWKS_CACHE_TTL")
+    interval = _number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL")
+    timeout = _number(config, "JWT_JWKS_TIMEOUT")
+    max_bytes = _positive_int(config, "JWT_JWKS_MAX_BYTES")
+    # A JWK without 'alg' is bound to the one algorithm allowed, if there is one.
+    bind = next(iter(algorithms)) if len(algorithms) == 1 else None
+    cache_key = ("jwks", url, ttl, interval, timeout, max_bytes, bind)
+    source: CachedKeySource | None = sources.get(cache_key)
+    if source is None:
+        fetcher = JWKSFetcher(url, timeout=timeout, max_bytes=max_bytes, algorithm=bind)
+        source = CachedKeySource(fetcher, ttl=ttl, min_refresh_interval=interval)
+        sources[cache_key] = source
+    return source
+
+
+def _remote_algorithms(key: str, names: Iterable[str]) -> frozenset[str]:
+    asymmetric = frozenset(n for n in names if not is_symmetric(n))
+    if not asymmetric:
+        raise _fail(
+            key,
+            "allows only HMAC algorithms, which a JWKS cannot verify",
+            "Set JWT_DECODE_ALGORITHMS (or the issuer's 'algorithms') to e.g. ['RS256'].",
+        )
+    return asymmetric
+
+
+def _trusted_issuers(
+    config: Mapping[str, Any], entries: Any, sources: dict[Any, Any]
+) -> dict[str, TrustedIssuer]:
+    key = "JWT_TRUSTED_ISSUERS"
+    if not isinstance(entries, list | tuple) or not entries:
+        raise _fail(key, f"is {entries!r}", "Use a list of dicts with issuer and jwks_url.")
+    issuers: dict[str, TrustedIssuer] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not {"issuer", "jwks_url"} <= set(entry):
+            raise _fail(key, f"has the entry {entry!r}", "Each needs 'issuer' and 'jwks_url'.")
+        name = entry["issuer"]
+        if not isinstance(name, str) or not name or name in issuers:
+            raise _fail(key, f"names the issuer {name!r} twice or badly", "Use unique strings.")
+        algorithms = _remote_algorithms(key, _names(entry.get("algorithms", ["RS256"]), key))
+        for algorithm in algorithms:
+            _algorithm(algorithm, key)
+        audience = entry.get("audience")
+        issuers[name] = TrustedIssuer(
+            issuer=name,
+            keys=_remote_source(config, entry["jwks_url"], algorithms, sources),
+            audience=None if audience is None else _names(audience, key),
+            algorithms=algorithms,
+        )
+    return issuers
+
+
+def _resolver(
+    config: Mapping[str, Any],
+    algorithm: str,
+    decode_algorithms: tuple[str, ...],
+    *,
+    encode_loader: bool,
+    decode_loader: bool,
+    key_set_loader: Callable[[], Any] | None,
+    sources: dict[Any, Any],
+) -> tuple[KeyResolver, frozenset[str]]:
+    """The key resolver for this configuration, and the algorithms tokens may use."""
+    explicit = config.get("JWT_DECODE_ALGORITHMS")
+    remote_url = config.get("JWT_JWKS_URL")
+    trusted = config.get("JWT_TRUSTED_ISSUERS")
+    verifies_remotely = bool(remote_url or trusted)
+
+    local: KeyResolver
+    allowed = frozenset(decode_algorithms)
+    if key_set_loader is not None:
+        cache_key = ("loader", id(key_set_loader))
+        source = sources.get(cache_key)
+        if source is None:
+            source = CachedKeySource(
+                lambda: coerce_key_set(key_set_loader(), "key_set_loader"),
+                ttl=_number(config, "JWT_KEY_SET_REFRESH"),
+                min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
+            )
+            sources[cache_key] = source
+        local = KeySetKeys(source)
+        allowed = frozenset(decode_algorithms) if explicit else SUPPORTED_ALGORITHMS
+    elif config.get("JWT_KEYS") is not None:
+        key_set = coerce_key_set(config["JWT_KEYS"])
+        signing_kid = config.get("JWT_SIGNING_KID")
+        if signing_kid is not None:
+            try:
+                key_set = KeySet(list(key_set), signing_kid)
+            except InvalidKeyError as exc:
+                raise _fail(
+                    "JWT_SIGNING_KID", f"is {signing_kid!r}: {exc}", "Name a private key."
+                ) from None
+        local = KeySetKeys(key_set)
+        allowed = (
+            frozenset(decode_algorithms) if explicit else frozenset(k.algorithm for k in key_set)
+        )
+    else:
+        local = _keys(
+            config,
+            algorithm,
+            decode_algorithms,
+            need_signing=not encode_loader and not verifies_remotely,
+            need_verifying=not decode_loader and not verifies_remotely,
+        )
+    if trusted:
+        issuers = _trusted_issuers(config, trusted, sources)
+        allowed = frozenset().union(*(i.algorithms for i in issuers.values()))
+        return TrustedIssuers(issuers, local), allowed
+    if remote_url:
+        algorithms = _remote_algorithms("JWT_DECODE_ALGORITHMS", decode_algorithms)
+        source = _remote_source(config, remote_url, algorithms, sources)
+        return RemoteKeys(source, signing_from=local), algorithms
+    return local, allowed
 
 
 def resolve(
-    config: Mapping[str, Any], *, encode_loader: bool = False, decode_loader: bool = False
+    config: Mapping[str, Any],
+    *,
+    encode_loader: bool = False,
+    decode_loader: bool = False,
+    key_set_loader: Callable[[], Any] | None = None,
+    sources: dict[Any, Any] | None = None,
 ) -> Settings:
     """Validate ``config`` and build :class:`Settings`.
 
     ``encode_loader``/``decode_loader`` say whether the user registered key
-    loaders; a missing static key is then not an error.
+    loaders; a missing static key is then not an error. ``sources`` keeps
+    cached remote key sets across rebuilds (one dict per app).
     """
     algorithm = _algorithm(config.get("JWT_ALGORITHM", DEFAULTS["JWT_ALGORITHM"]), "JWT_ALGORITHM")
     raw_decode = config.get("JWT_DECODE_ALGORITHMS")
@@ -346,17 +508,21 @@ def resolve(
         for name in listed:
             _algorithm(name, "JWT_DECODE_ALGORITHMS")
         decode_algorithms = tuple(dict.fromkeys((*listed, algorithm)))
-    encode_key, decode_keys = _keys(
+    resolver, allowed = _resolver(
         config,
         algorithm,
         decode_algorithms,
         encode_loader=encode_loader,
         decode_loader=decode_loader,
+        key_set_loader=key_set_loader,
+        sources={} if sources is None else sources,
     )
     identity_claim = _str(config, "JWT_IDENTITY_CLAIM", empty_ok=False)
     decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
+    if config.get("JWT_TRUSTED_ISSUERS"):
+        decode_audience = None  # each trusted issuer has its own audience
     policy = VerifyPolicy(
-        algorithms=frozenset(decode_algorithms),
+        algorithms=allowed,
         conventions=functools.partial(extended_conventions, identity_claim=identity_claim),
         leeway=_leeway(config),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
@@ -370,8 +536,7 @@ def resolve(
     return Settings(
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,
-        encode_key=encode_key,
-        decode_keys=decode_keys,
+        resolver=resolver,
         access_expires=_expires(config, "JWT_ACCESS_TOKEN_EXPIRES"),
         refresh_expires=_expires(config, "JWT_REFRESH_TOKEN_EXPIRES"),
         identity_claim=identity_claim,

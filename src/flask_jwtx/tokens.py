@@ -233,7 +233,7 @@ def _numeric_date(claims: Claims, name: str) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
-def _check_audience(claims: Claims, expected: tuple[str, ...]) -> None:
+def check_audience(claims: Claims, expected: tuple[str, ...]) -> None:
     aud = claims.get("aud")
     if not aud:
         raise MissingRequiredClaimError("aud")
@@ -256,7 +256,7 @@ def _check_claims(claims: Claims, policy: VerifyPolicy, verify_exp: bool, now: f
     if nbf is not None and nbf > now + leeway:
         raise ImmatureSignatureError("The token is not yet valid (nbf)")
     if policy.audience is not None:
-        _check_audience(claims, policy.audience)
+        check_audience(claims, policy.audience)
     if policy.issuer is not None:
         if "iss" not in claims:
             raise MissingRequiredClaimError("iss")

@@ -1,0 +1,180 @@
+"""Where keys come from: one resolver per configuration style.
+
+A resolver answers two questions. ``signing()``: which key (and ``kid``)
+signs a new token. ``lookup(alg, header, token)``: which key verifies this
+token; it is a :data:`flask_jwtx.tokens.KeyLookup` and refuses rather than
+guesses: an unknown ``kid`` is refused, a key is used only with the one
+algorithm it is bound to, and nothing is ever taken from the token itself
+(``jwk``, ``jku``, ``x5u`` and ``x5c`` headers are ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .exceptions import (
+    ConfigurationError,
+    DecodeError,
+    Header,
+    InvalidAlgorithmError,
+    InvalidIssuerError,
+)
+from .jwks import CachedKeySource
+from .keys import PreparedKey
+from .keyset import Key, KeySet
+from .tokens import ParsedToken, check_audience
+
+
+class KeyResolver(Protocol):
+    def signing(self) -> tuple[PreparedKey, str | None] | None: ...
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey: ...
+
+    def published(self) -> KeySet | None: ...
+
+
+def _unknown_kid() -> InvalidAlgorithmError:
+    # Same message whether the kid is absent, unknown or bound elsewhere: the
+    # caller learns nothing about which keys exist.
+    return InvalidAlgorithmError("No key matches the token's kid and alg")
+
+
+def _key_for(keys: Callable[[str], Key | None], algorithm: str, header: Header) -> PreparedKey:
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise DecodeError("The token has no 'kid' header; this service selects keys by kid")
+    key = keys(kid)
+    if key is None or key.algorithm != algorithm:
+        raise _unknown_kid()
+    return key.verifying
+
+
+@dataclass(frozen=True, slots=True)
+class StaticKeys:
+    """``JWT_SECRET_KEY`` or ``JWT_PRIVATE_KEY``/``JWT_PUBLIC_KEY``: keys by algorithm.
+
+    Asymmetric tokens carry the RFC 7638 thumbprint of the key as ``kid``.
+    A token's ``kid`` is not required here (tokens from the incumbent have
+    none), so these keys verify by algorithm, as before.
+    """
+
+    encode_key: PreparedKey | None
+    encode_kid: str | None
+    decode_keys: Mapping[str, PreparedKey]
+    key_set: KeySet | None = None
+
+    def signing(self) -> tuple[PreparedKey, str | None] | None:
+        return None if self.encode_key is None else (self.encode_key, self.encode_kid)
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        key = self.decode_keys.get(algorithm)
+        if key is None:  # an allowed algorithm, but no key of its family configured
+            raise InvalidAlgorithmError("The specified alg value is not allowed")
+        return key
+
+    def published(self) -> KeySet | None:
+        return self.key_set
+
+
+class KeySetKeys:
+    """``JWT_KEYS`` or a ``key_set_loader``: keys selected by ``kid`` only."""
+
+    __slots__ = ("_current", "_source")
+
+    def __init__(self, source: KeySet | CachedKeySource) -> None:
+        self._source = source
+        if isinstance(source, KeySet):
+            self._current: Callable[[], KeySet] = lambda: source
+        else:
+            self._current = source.current
+
+    def _key(self, kid: str) -> Key | None:
+        source = self._source
+        return source.get(kid) if isinstance(source, KeySet) else source.key(kid)
+
+    def signing(self) -> tuple[PreparedKey, str | None] | None:
+        key = self._current().signing_key
+        if key is None or key.signing is None:
+            return None
+        return key.signing, key.kid
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        return _key_for(self._key, algorithm, header)
+
+    def published(self) -> KeySet | None:
+        return self._current()
+
+
+class RemoteKeys:
+    """``JWT_JWKS_URL``: verify through one remote JWKS, by ``kid``; sign locally if able."""
+
+    __slots__ = ("_local", "_source")
+
+    def __init__(self, source: CachedKeySource, signing_from: KeyResolver | None) -> None:
+        self._source = source
+        self._local = signing_from
+
+    def signing(self) -> tuple[PreparedKey, str | None] | None:
+        return None if self._local is None else self._local.signing()
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        return _key_for(self._source.key, algorithm, header)
+
+    def published(self) -> KeySet | None:
+        return None if self._local is None else self._local.published()
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    """An identity provider this service accepts tokens from."""
+
+    issuer: str
+    keys: CachedKeySource
+    audience: tuple[str, ...] | None
+    algorithms: frozenset[str]
+
+
+class TrustedIssuers:
+    """Verification through remote JWKS, the issuer chosen by the token's ``iss``.
+
+    The (unverified) ``iss`` only *selects* the issuer's configuration: its
+    algorithms, audience and key set. The signature must then verify with a
+    key of that set, so a forged ``iss`` gains nothing.
+    """
+
+    __slots__ = ("_issuers", "_local")
+
+    def __init__(self, issuers: Mapping[str, TrustedIssuer], local: KeyResolver | None) -> None:
+        self._issuers = dict(issuers)
+        self._local = local
+
+    @property
+    def issuers(self) -> Mapping[str, TrustedIssuer]:
+        return self._issuers
+
+    def signing(self) -> tuple[PreparedKey, str | None] | None:
+        return None if self._local is None else self._local.signing()
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        claims = token.claims()
+        issuer = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
+        if issuer is None:
+            raise InvalidIssuerError("Untrusted issuer")
+        if algorithm not in issuer.algorithms:
+            raise InvalidAlgorithmError("The specified alg value is not allowed")
+        if issuer.audience is not None:
+            check_audience(claims, issuer.audience)
+        return _key_for(issuer.keys.key, algorithm, header)
+
+    def published(self) -> KeySet | None:
+        return None if self._local is None else self._local.published()
+
+
+def not_signing(_: Any = None) -> ConfigurationError:
+    return ConfigurationError(
+        "This app has no signing key: it verifies tokens only (JWT_JWKS_URL or "
+        "JWT_TRUSTED_ISSUERS). Configure JWT_KEYS, JWT_PRIVATE_KEY or JWT_SECRET_KEY "
+        "to create tokens."
+    )
