@@ -1,0 +1,316 @@
+"""Key sets: kid selection, rotation, publishing, and the RFC 7638 thumbprint."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask, jsonify
+
+import flask_jwtx
+from flask_jwtx.exceptions import ConfigurationError, InvalidKeyError
+from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
+
+from .conftest import SECRET, read_key
+
+RSA1 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="rsa-1")
+RSA2 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="rsa-2")
+EC = Key.from_pem(algorithm="ES256", private_key=read_key("ec256_private.pem"), kid="ec-1")
+
+
+def app_with(**config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(TESTING=True, **config)
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/protected")
+    @flask_jwtx.jwt_required()
+    def protected() -> Any:
+        return jsonify(sub=flask_jwtx.get_jwt_identity(), kid=flask_jwtx.get_jwt_header()["kid"])
+
+    return app
+
+
+def call(app: Flask, token: str) -> tuple[int, Any]:
+    response = app.test_client().get("/protected", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, response.get_json()
+
+
+def mint(app: Flask, identity: str = "alice") -> str:
+    with app.app_context():
+        return flask_jwtx.create_access_token(identity)
+
+
+def test_rfc7638_thumbprint_test_vector() -> None:
+    """The example key and thumbprint of RFC 7638 section 3.1."""
+    jwk = {
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6"
+        "tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65Y"
+        "GjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt"
+        "-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKg"
+        "w",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29",
+    }
+    assert thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+class TestKeys:
+    def test_from_pem_derives_the_public_part_and_a_thumbprint_kid(self) -> None:
+        key = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"))
+        assert key.can_sign
+        assert key.jwk is not None
+        assert key.kid == thumbprint(key.jwk)
+        public_only = Key.from_pem(algorithm="RS256", public_key=read_key("rsa_public.pem"))
+        assert (public_only.kid, public_only.can_sign) == (key.kid, False)
+
+    def test_from_jwk_round_trip(self) -> None:
+        private_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(EC.signing.key))  # type: ignore[union-attr]
+        key = Key.from_jwk({**private_jwk, "kid": "k", "alg": "ES256"})
+        assert (key.kid, key.algorithm, key.can_sign) == ("k", "ES256", True)
+        public = Key.from_jwk(
+            {k: v for k, v in private_jwk.items() if k != "d"}, algorithm="ES256"
+        )
+        assert not public.can_sign
+
+    def test_a_jwk_is_bound_to_one_algorithm(self) -> None:
+        assert RSA1.jwk is not None
+        with pytest.raises(InvalidKeyError, match="no 'alg'"):
+            Key.from_jwk({k: v for k, v in RSA1.jwk.items() if k != "alg"})
+        with pytest.raises(InvalidKeyError, match="differs"):
+            Key.from_jwk(dict(RSA1.jwk), algorithm="PS256")
+        with pytest.raises(InvalidKeyError):
+            Key.from_jwk({**RSA1.jwk, "alg": "ES256"})
+
+    def test_secret_keys_need_a_kid_and_are_never_published(self) -> None:
+        with pytest.raises(TypeError):
+            Key.from_secret(SECRET)  # type: ignore[call-arg]
+        key = Key.from_secret(SECRET, kid="hmac-1")
+        assert KeySet([key]).public_jwks() == {"keys": []}
+
+    @pytest.mark.parametrize("kid", ["", "x" * 300, 5])
+    def test_bad_kids(self, kid: Any) -> None:
+        with pytest.raises(InvalidKeyError):
+            Key.from_pem(algorithm="RS256", public_key=read_key("rsa_public.pem"), kid=kid)
+
+    def test_key_set_rules(self) -> None:
+        with pytest.raises(InvalidKeyError, match="share the kid"):
+            KeySet([RSA1, RSA1])
+        public_only = Key.from_pem(algorithm="RS256", public_key=read_key("rsa_public.pem"))
+        assert KeySet([public_only, RSA2]).signing_kid == "rsa-2"
+        with pytest.raises(InvalidKeyError, match="can sign"):
+            KeySet([public_only, RSA2], signing_kid=public_only.kid)
+
+    def test_from_file_and_env(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        document = json.dumps({"keys": [dict(RSA1.jwk or {}, kid="f1")]})
+        path = tmp_path / "jwks.json"
+        path.write_text(document)
+        assert KeySet.from_file(path).get("f1") is not None
+        monkeypatch.setenv("APP_JWKS", document)
+        assert KeySet.from_env("APP_JWKS").get("f1") is not None
+        monkeypatch.delenv("APP_JWKS")
+        with pytest.raises(ConfigurationError, match="APP_JWKS"):
+            KeySet.from_env("APP_JWKS")
+
+
+class TestKeySetApps:
+    def test_tokens_carry_the_signing_kid_and_verify_by_it(self) -> None:
+        app = app_with(JWT_KEYS=KeySet([RSA1, RSA2, EC], signing_kid="rsa-2"))
+        token = mint(app)
+        assert jwt.get_unverified_header(token) == {"alg": "RS256", "typ": "JWT", "kid": "rsa-2"}
+        assert call(app, token) == (200, {"sub": "alice", "kid": "rsa-2"})
+
+    def test_signing_kid_from_config(self) -> None:
+        app = app_with(JWT_KEYS=[RSA1, EC], JWT_SIGNING_KID="ec-1")
+        assert jwt.get_unverified_header(mint(app))["kid"] == "ec-1"
+        with pytest.raises(ConfigurationError, match="JWT_SIGNING_KID"):
+            app_with(JWT_KEYS=[RSA1], JWT_SIGNING_KID="nope")
+
+    def test_retired_keys_verify_until_removed(self) -> None:
+        old = app_with(JWT_KEYS=[RSA1])
+        old_token = mint(old)
+        retired = Key.from_pem(
+            algorithm="RS256", public_key=read_key("rsa_public.pem"), kid="rsa-1"
+        )
+        rotated = app_with(JWT_KEYS=KeySet([RSA2, retired]))
+        assert call(rotated, old_token)[0] == 200
+        assert jwt.get_unverified_header(mint(rotated))["kid"] == "rsa-2"
+        removed = app_with(JWT_KEYS=[RSA2])
+        assert call(removed, old_token) == (422, {"msg": "No key matches the token's kid and alg"})
+
+    def test_unknown_or_missing_kid_is_refused_without_trying_other_keys(self) -> None:
+        app = app_with(JWT_KEYS=[RSA1, RSA2])
+        forged_kid = jwt.encode(
+            {"sub": "a"}, read_key("rsa_private.pem"), algorithm="RS256", headers={"kid": "rsa-2"}
+        )
+        assert call(app, forged_kid)[0] == 422, "signed by rsa-1 but claims rsa-2"
+        no_kid = jwt.encode({"sub": "a"}, read_key("rsa_private.pem"), algorithm="RS256")
+        assert call(app, no_kid) == (
+            422,
+            {"msg": "The token has no 'kid' header; this service selects keys by kid"},
+        )
+
+    def test_kid_is_bound_to_its_algorithm(self) -> None:
+        app = app_with(JWT_KEYS=[RSA1])
+        other_alg = jwt.encode(
+            {"sub": "a"}, read_key("rsa_private.pem"), algorithm="PS256", headers={"kid": "rsa-1"}
+        )
+        assert call(app, other_alg)[0] == 422
+
+    @pytest.mark.parametrize("kid", ["../../etc/passwd", "x" * 5000, "' OR 1=1 --", "\u0000"])
+    def test_kid_is_untrusted_input(self, kid: str) -> None:
+        app = app_with(JWT_KEYS=[RSA1], JWT_MAX_TOKEN_BYTES=100_000)
+        token = jwt.encode(
+            {"sub": "a"}, read_key("rsa_private.pem"), algorithm="RS256", headers={"kid": kid}
+        )
+        assert call(app, token)[0] == 422
+
+    def test_key_material_in_the_header_is_ignored(self) -> None:
+        app = app_with(JWT_KEYS=[RSA1])
+        assert RSA2.jwk is not None
+        token = jwt.encode(
+            {"sub": "a"},
+            read_key("rsa2_private.pem"),
+            algorithm="RS256",
+            headers={
+                "kid": "rsa-1",
+                "jwk": dict(RSA2.jwk),
+                "jku": "http://127.0.0.1:1/jwks",
+                "x5u": "http://127.0.0.1:1/c",
+                "x5c": ["MIIB"],
+            },
+        )
+        assert call(app, token) == (422, {"msg": "Signature verification failed"})
+
+    def test_jwks_json_text_config(self) -> None:
+        private = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA1.signing.key))  # type: ignore[union-attr]
+        app = app_with(JWT_KEYS=json.dumps({"keys": [{**private, "kid": "t", "alg": "RS256"}]}))
+        assert call(app, mint(app))[0] == 200
+
+    @pytest.mark.parametrize("value", [42, "not json", {"keys": "x"}, [{"kty": "RSA"}]])
+    def test_bad_key_sets_fail_at_startup(self, value: Any) -> None:
+        with pytest.raises(ConfigurationError, match="JWT_KEYS"):
+            app_with(JWT_KEYS=value)
+
+
+class TestPlainKeyPair:
+    def test_tokens_carry_the_thumbprint_and_old_tokens_still_verify(self) -> None:
+        app = app_with(
+            JWT_ALGORITHM="RS256",
+            JWT_PRIVATE_KEY=read_key("rsa_private.pem"),
+            JWT_PUBLIC_KEY=read_key("rsa_public.pem"),
+        )
+        expected = Key.from_pem(algorithm="RS256", public_key=read_key("rsa_public.pem")).kid
+        assert jwt.get_unverified_header(mint(app))["kid"] == expected
+        without_kid = jwt.encode({"sub": "a"}, read_key("rsa_private.pem"), algorithm="RS256")
+        with app.app_context():
+            assert flask_jwtx.decode_token(without_kid)["sub"] == "a"
+
+    def test_hmac_tokens_get_no_kid(self) -> None:
+        app = app_with(JWT_SECRET_KEY=SECRET)
+        assert "kid" not in jwt.get_unverified_header(mint(app))
+
+
+class TestPublishing:
+    def published(self, **config: Any) -> Any:
+        app = app_with(JWT_JWKS_PATH="/.well-known/jwks.json", JWT_JWKS_MAX_AGE=120, **config)
+        response = app.test_client().get("/.well-known/jwks.json")
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=120"
+        return response.get_json()
+
+    def test_public_keys_with_kid_alg_use(self) -> None:
+        hmac = Key.from_secret(SECRET, kid="hmac")
+        document = self.published(JWT_KEYS=[RSA1, EC, hmac])
+        assert [(k["kid"], k["alg"], k["use"], k["kty"]) for k in document["keys"]] == [
+            ("rsa-1", "RS256", "sig", "RSA"),
+            ("ec-1", "ES256", "sig", "EC"),
+        ]
+
+    def test_no_private_member_ever_leaves(self) -> None:
+        document = self.published(JWT_KEYS=[RSA1, RSA2, EC, Key.from_secret(SECRET, kid="h")])
+        for key in document["keys"]:
+            assert not PRIVATE_MEMBERS & set(key), key
+        assert SECRET not in json.dumps(document)
+
+    def test_published_keys_verify_our_tokens(self) -> None:
+        app = app_with(JWT_KEYS=[RSA1], JWT_JWKS_PATH="/jwks")
+        document = app.test_client().get("/jwks").get_json()
+        verifier = jwt.PyJWKSet.from_dict(document)["rsa-1"]
+        assert jwt.decode(mint(app), verifier.key, algorithms=["RS256"])["sub"] == "alice"
+
+    def test_plain_key_pair_is_published_too(self) -> None:
+        document = self.published(
+            JWT_ALGORITHM="ES256",
+            JWT_PRIVATE_KEY=read_key("ec256_private.pem"),
+            JWT_PUBLIC_KEY=read_key("ec256_public.pem"),
+        )
+        assert [k["alg"] for k in document["keys"]] == ["ES256"]
+
+    def test_bad_path_fails_at_startup(self) -> None:
+        with pytest.raises(ConfigurationError, match="JWT_JWKS_PATH"):
+            app_with(JWT_KEYS=[RSA1], JWT_JWKS_PATH="jwks.json")
+
+
+class TestKeySetLoader:
+    """Rotation without a restart: the loader is asked again after its refresh interval."""
+
+    def test_rotation(self) -> None:
+        current = {"keys": KeySet([RSA1])}
+        manager = flask_jwtx.JWTManager()
+        manager.key_set_loader(lambda: current["keys"])
+        app = Flask(__name__)
+        app.config.update(JWT_KEY_SET_REFRESH=0.05, JWT_JWKS_MIN_REFRESH_INTERVAL=0.05)
+        manager.init_app(app)
+
+        @app.get("/protected")
+        @flask_jwtx.jwt_required()
+        def protected() -> str:
+            return "ok"
+
+        first = mint(app)
+        assert jwt.get_unverified_header(first)["kid"] == "rsa-1"
+        retired = Key.from_pem(
+            algorithm="RS256", public_key=read_key("rsa_public.pem"), kid="rsa-1"
+        )
+        current["keys"] = KeySet([RSA2, retired])
+        time.sleep(0.06)
+        second = mint(app)
+        assert jwt.get_unverified_header(second)["kid"] == "rsa-2"
+        assert call(app, first)[0] == 200
+        assert call(app, second)[0] == 200
+
+    def test_unknown_kid_triggers_a_bounded_reload(self) -> None:
+        calls = []
+        keys = {"set": KeySet([RSA1])}
+
+        def loader() -> KeySet:
+            calls.append(1)
+            return keys["set"]
+
+        manager = flask_jwtx.JWTManager()
+        manager.key_set_loader(loader)
+        app = Flask(__name__)
+        app.config.update(JWT_KEY_SET_REFRESH=3600, JWT_JWKS_MIN_REFRESH_INTERVAL=0.3)
+        manager.init_app(app)
+        private = read_key("rsa2_private.pem")
+        rotated = jwt.encode({"sub": "a"}, private, algorithm="RS256", headers={"kid": "rsa-2"})
+        unknown = jwt.encode({"sub": "a"}, private, algorithm="RS256", headers={"kid": "nope"})
+
+        with app.app_context():
+            flask_jwtx.create_access_token("a")
+            assert len(calls) == 1
+            keys["set"] = KeySet([RSA1, RSA2])
+            time.sleep(0.31)
+            assert flask_jwtx.decode_token(rotated)["sub"] == "a"
+            assert len(calls) == 2, "the unknown kid reloaded the set once"
+            for _ in range(20):
+                with pytest.raises(flask_jwtx.exceptions.InvalidAlgorithmError):
+                    flask_jwtx.decode_token(unknown)
+        assert len(calls) == 2, "unknown kids within the interval do not reload"
