@@ -114,13 +114,18 @@ class CachedKeySource:
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
+        self._attempts = 0
         self._loaded_at = float("-inf")
         self._attempted_at = float("-inf")
 
-    def _refresh(self, *, block: bool) -> None:
+    def _refresh(self, *, block: bool, after_attempt: int | None = None) -> None:
+        """Load the set once. With ``after_attempt`` (a count of completed attempts
+        read before waiting), skip if another attempt completed meanwhile."""
         if not self._lock.acquire(blocking=block):
             return  # another thread is refreshing; the caller uses the cached set
         try:
+            if after_attempt is not None and self._attempts != after_attempt:
+                return  # an attempt completed while we waited for the lock
             self._attempted_at = self._clock()
             try:
                 keys = self._load()
@@ -129,6 +134,8 @@ class CachedKeySource:
                     raise KeySourceUnavailableError(str(exc)) from None
                 logger.warning("Keeping the cached key set: %s", exc)
                 return
+            finally:
+                self._attempts += 1  # completed attempts, successful or not
             self._keys = keys
             self._loaded_at = self._attempted_at
         finally:
@@ -140,9 +147,8 @@ class CachedKeySource:
     def current(self) -> KeySet:
         """The key set, refreshed if older than ``ttl`` (see the class docstring)."""
         if self._keys is None:
-            with self._lock:
-                pass  # wait for a first load already in progress, then try ourselves
-            if self._keys is None:
+            self._refresh(block=True, after_attempt=self._attempts)
+            if self._keys is None:  # a concurrent first load failed: try ourselves
                 self._refresh(block=True)
         elif self._clock() - self._loaded_at >= self.ttl and self._may_retry():
             self._refresh(block=False)
@@ -150,10 +156,16 @@ class CachedKeySource:
         return self._keys
 
     def key(self, kid: str) -> Key | None:
-        """The key with ``kid``, refreshing once (rate-bounded) if it is unknown."""
+        """The key with ``kid``, refreshing once (rate-bounded) if it is unknown.
+
+        A thread that meets an unknown ``kid`` while another is refreshing
+        waits for that refresh (the new key is likely in it) rather than
+        failing or fetching again.
+        """
+        attempts = self._attempts
         key = self.current().get(kid)
-        if key is None and self._may_retry():
-            self._refresh(block=False)
+        if key is None and (self._may_retry() or self._lock.locked()):
+            self._refresh(block=True, after_attempt=attempts)
             key = self.current().get(kid)
         return key
 

@@ -1,0 +1,340 @@
+"""Verifying through a remote JWKS, against real servers on loopback.
+
+The issuer is a real HTTP server (werkzeug, threaded); the resource server
+under test fetches from it over TCP. A controllable JWKS server plays an
+issuer that is down, slow, huge or malformed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask, Response, jsonify
+
+import flask_jwtx
+from flask_jwtx.keyset import Key, KeySet
+
+from .conftest import read_key
+from .servers import serve
+
+ISSUER = "https://issuer.test"
+OLD = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="old")
+NEW = Key.from_pem(algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="new")
+EC = Key.from_pem(algorithm="ES256", private_key=read_key("ec256_private.pem"), kid="ec")
+
+
+class JWKSServer:
+    """A JWKS endpoint whose behaviour a test sets: ok, down, slow, huge, malformed."""
+
+    def __init__(self) -> None:
+        self.keys = KeySet([OLD])
+        self.mode = "ok"
+        self.delay = 0.0
+        self.hits = 0
+        self.hit_log: list[tuple[float, list[str]]] = []
+        self.app = Flask("jwks-server")
+        self.app.add_url_rule("/jwks", "jwks", self.jwks)
+
+    def jwks(self) -> Any:
+        self.hits += 1
+        self.hit_log.append((time.monotonic(), [k.kid for k in self.keys]))
+        if self.mode == "down":
+            return "unavailable", 503
+        if self.mode == "slow":
+            time.sleep(self.delay)
+        if self.mode == "huge":
+            return Response("{" + " " * 2_000_000 + "}", mimetype="application/json")
+        if self.mode == "malformed":
+            return Response('{"keys": [', mimetype="application/json")
+        if self.mode == "redirect":
+            return Response(status=302, headers={"Location": "http://127.0.0.1:9/jwks"})
+        return jsonify(self.keys.public_jwks())
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[JWKSServer, str]]:
+    server = JWKSServer()
+    with serve(server.app) as base:
+        yield server, f"{base}/jwks"
+
+
+def resource_app(jwks_url: str, **config: Any) -> Flask:
+    app = Flask("resource")
+    app.config.update(
+        TESTING=True,
+        JWT_JWKS_URL=jwks_url,
+        JWT_DECODE_ALGORITHMS=["RS256", "ES256"],
+        JWT_DECODE_ISSUER=ISSUER,
+        JWT_DECODE_AUDIENCE="api",
+        JWT_JWKS_TIMEOUT=1,
+        JWT_JWKS_MIN_REFRESH_INTERVAL=0.2,
+    )
+    app.config.update(config)
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/data")
+    @flask_jwtx.jwt_required()
+    def data() -> Any:
+        return jsonify(sub=flask_jwtx.get_jwt_identity())
+
+    return app
+
+
+def token(key: Key, **claims: Any) -> str:
+    assert key.signing is not None
+    body = {"sub": "alice", "iss": ISSUER, "aud": "api", "exp": int(time.time()) + 300, **claims}
+    return jwt.encode(body, key.signing.key, algorithm=key.algorithm, headers={"kid": key.kid})
+
+
+def get(app: Flask, encoded: str) -> tuple[int, Any]:
+    response = app.test_client().get("/data", headers={"Authorization": f"Bearer {encoded}"})
+    return response.status_code, response.get_json()
+
+
+def test_verifies_through_the_issuers_jwks_and_caches_it(
+    jwks_server: tuple[JWKSServer, str],
+) -> None:
+    server, url = jwks_server
+    app = resource_app(url)
+    for _ in range(5):
+        assert get(app, token(OLD)) == (200, {"sub": "alice"})
+    assert server.hits == 1
+
+
+def test_issuer_and_audience_are_checked(jwks_server: tuple[JWKSServer, str]) -> None:
+    _, url = jwks_server
+    app = resource_app(url)
+    assert get(app, token(OLD, iss="https://evil.test")) == (422, {"msg": "Invalid issuer"})
+    assert get(app, token(OLD, aud="other")) == (422, {"msg": "Audience doesn't match"})
+
+
+def test_unknown_kid_refetches_at_a_bounded_rate(jwks_server: tuple[JWKSServer, str]) -> None:
+    server, url = jwks_server
+    app = resource_app(url, JWT_JWKS_MIN_REFRESH_INTERVAL=60)
+    assert get(app, token(OLD))[0] == 200
+    forged = [
+        jwt.encode(
+            {"sub": "x"},
+            NEW.signing.key,  # type: ignore[union-attr]
+            algorithm="RS256",
+            headers={"kid": f"random-{i}"},
+        )
+        for i in range(50)
+    ]
+    for encoded in forged:
+        assert get(app, encoded)[0] == 422
+    assert server.hits == 1, "random kids within the interval never reach the issuer"
+
+
+def test_rotation_while_requests_flow(jwks_server: tuple[JWKSServer, str]) -> None:
+    """The issuer adds a new key and signs with it; no request fails meanwhile."""
+    server, url = jwks_server
+    app = resource_app(url)
+    old_token = token(OLD)
+    failures: list[Any] = []
+    stop = threading.Event()
+    rotated = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            encoded = token(NEW) if rotated.is_set() else old_token
+            answer = get(app, encoded)
+            if answer[0] != 200:
+                failures.append(answer)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    server.keys = KeySet([NEW, Key(OLD.kid, OLD.algorithm, OLD.verifying, None, OLD.jwk)])
+    rotated.set()
+    time.sleep(0.6)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert failures == []
+    assert get(app, old_token)[0] == 200, "the retired key still verifies"
+    assert 2 <= server.hits <= 3, server.hit_log
+
+
+def test_issuer_down_keeps_serving_from_cache(jwks_server: tuple[JWKSServer, str]) -> None:
+    server, url = jwks_server
+    app = resource_app(url, JWT_JWKS_CACHE_TTL=0.1)
+    assert get(app, token(OLD))[0] == 200
+    server.mode = "down"
+    time.sleep(0.15)  # the cache lifespan is over; the refresh fails
+    for _ in range(3):
+        assert get(app, token(OLD))[0] == 200
+    assert get(app, token(NEW))[0] == 422, "a key we never saw is still refused"
+    server.mode = "ok"
+    server.keys = KeySet([NEW])
+    time.sleep(0.25)
+    assert get(app, token(NEW))[0] == 200, "recovers when the issuer is back"
+
+
+def test_issuer_unreachable_from_the_start_is_503_not_500() -> None:
+    with serve(Flask("gone")) as base:
+        url = f"{base}/jwks"
+    app = resource_app(url)  # the server is shut down: connection refused
+    assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
+
+
+def test_issuer_server_stopped_after_first_fetch() -> None:
+    server = JWKSServer()
+    with serve(server.app) as base:
+        app = resource_app(f"{base}/jwks", JWT_JWKS_CACHE_TTL=0.1)
+        assert get(app, token(OLD))[0] == 200
+    time.sleep(0.15)
+    assert get(app, token(OLD))[0] == 200
+
+
+def test_slow_issuer_times_out_in_bounded_time(jwks_server: tuple[JWKSServer, str]) -> None:
+    server, url = jwks_server
+    server.mode, server.delay = "slow", 3.0
+    app = resource_app(url, JWT_JWKS_TIMEOUT=0.3)
+    started = time.monotonic()
+    assert get(app, token(OLD))[0] == 503
+    assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize("mode", ["huge", "malformed", "redirect", "down"])
+def test_bad_jwks_documents_are_refused(jwks_server: tuple[JWKSServer, str], mode: str) -> None:
+    server, url = jwks_server
+    server.mode = mode
+    app = resource_app(url, JWT_JWKS_MAX_BYTES=100_000)
+    assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
+
+
+def test_unusable_entries_are_skipped(jwks_server: tuple[JWKSServer, str]) -> None:
+    server, url = jwks_server
+    app = resource_app(url)
+
+    class Mixed(KeySet):
+        def public_jwks(self) -> dict[str, Any]:
+            good = super().public_jwks()["keys"]
+            junk = [
+                {"kty": "RSA", "kid": "junk", "alg": "RS256", "n": "??"},
+                "not a jwk",
+                {"kty": "oct", "kid": "enc", "use": "enc", "k": "AAAA"},
+            ]
+            return {"keys": [*junk, *good]}
+
+    server.keys = Mixed([OLD])
+    assert get(app, token(OLD))[0] == 200
+
+
+def test_hmac_tokens_cannot_pass_a_jwks_service(jwks_server: tuple[JWKSServer, str]) -> None:
+    """Algorithm confusion: an HS256 token 'signed' with the public key is refused."""
+    _, url = jwks_server
+    app = resource_app(url)
+    public_pem = read_key("rsa_public.pem").encode()
+    import hashlib
+    import hmac as hmac_module
+
+    header = flask_jwtx.tokens.b64url_encode(b'{"alg":"HS256","kid":"old"}')
+    payload = flask_jwtx.tokens.b64url_encode(
+        f'{{"sub":"a","iss":"{ISSUER}","aud":"api"}}'.encode()
+    )
+    signature = hmac_module.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256)
+    forged = f"{header}.{payload}.{flask_jwtx.tokens.b64url_encode(signature.digest())}"
+    assert get(app, forged)[0] == 422
+
+
+def test_a_jwks_only_service_cannot_sign(jwks_server: tuple[JWKSServer, str]) -> None:
+    _, url = jwks_server
+    app = resource_app(url)
+    with (
+        app.app_context(),
+        pytest.raises(flask_jwtx.exceptions.ConfigurationError, match="verifies tokens only"),
+    ):
+        flask_jwtx.create_access_token("a")
+
+
+def test_hmac_only_algorithms_with_a_jwks_url_fail_at_startup() -> None:
+    with pytest.raises(flask_jwtx.exceptions.ConfigurationError, match="JWT_DECODE_ALGORITHMS"):
+        resource_app("http://127.0.0.1:9/jwks", JWT_DECODE_ALGORITHMS=None)
+
+
+def test_end_to_end_with_a_flask_jwtx_issuer() -> None:
+    """Auth service publishes at JWT_JWKS_PATH; the resource service trusts only that."""
+    issuer = Flask("auth")
+    issuer.config.update(
+        JWT_KEYS=[OLD],
+        JWT_JWKS_PATH="/.well-known/jwks.json",
+        JWT_ENCODE_ISSUER=ISSUER,
+        JWT_ENCODE_AUDIENCE="api",
+    )
+    flask_jwtx.JWTManager(issuer)
+    with issuer.app_context():
+        encoded = flask_jwtx.create_access_token("carol")
+    with serve(issuer) as base:
+        app = resource_app(f"{base}/.well-known/jwks.json")
+        assert get(app, encoded) == (200, {"sub": "carol"})
+
+
+class TestTrustedIssuers:
+    @pytest.fixture
+    def two_issuers(self) -> Iterator[tuple[JWKSServer, JWKSServer, Flask]]:
+        a, b = JWKSServer(), JWKSServer()
+        a.keys, b.keys = KeySet([OLD]), KeySet([EC])
+        with serve(a.app) as base_a, serve(b.app) as base_b:
+            app = resource_app(
+                "unused",
+                JWT_JWKS_URL=None,
+                JWT_DECODE_ISSUER=None,
+                JWT_DECODE_AUDIENCE=None,
+                JWT_TRUSTED_ISSUERS=[
+                    {
+                        "issuer": "https://a.test",
+                        "jwks_url": f"{base_a}/jwks",
+                        "audience": "api",
+                        "algorithms": ["RS256"],
+                    },
+                    {
+                        "issuer": "https://b.test",
+                        "jwks_url": f"{base_b}/jwks",
+                        "audience": ["api", "web"],
+                        "algorithms": ["ES256"],
+                    },
+                ],
+            )
+            yield a, b, app
+
+    def test_each_issuer_with_its_own_keys(
+        self, two_issuers: tuple[JWKSServer, JWKSServer, Flask]
+    ) -> None:
+        a, b, app = two_issuers
+        assert get(app, token(OLD, iss="https://a.test"))[0] == 200
+        assert get(app, token(EC, iss="https://b.test", aud="web"))[0] == 200
+        assert (a.hits, b.hits) == (1, 1)
+
+    def test_the_issuer_is_chosen_before_any_key(
+        self, two_issuers: tuple[JWKSServer, JWKSServer, Flask]
+    ) -> None:
+        a, b, app = two_issuers
+        assert get(app, token(OLD, iss="https://unknown.test")) == (
+            422,
+            {"msg": "Untrusted issuer"},
+        )
+        assert (a.hits, b.hits) == (0, 0), "no key source was asked"
+
+    def test_a_key_of_one_issuer_cannot_vouch_for_another(
+        self, two_issuers: tuple[JWKSServer, JWKSServer, Flask]
+    ) -> None:
+        _, _, app = two_issuers
+        assert get(app, token(OLD, iss="https://b.test"))[0] == 422  # RS256 not allowed for b
+        assert get(app, token(EC, iss="https://a.test"))[0] == 422
+
+    def test_per_issuer_audience(self, two_issuers: tuple[JWKSServer, JWKSServer, Flask]) -> None:
+        _, _, app = two_issuers
+        assert get(app, token(OLD, iss="https://a.test", aud="web"))[0] == 422
+
+    def test_bad_configuration(self) -> None:
+        for entries in ([], [{"issuer": "x"}], [{"issuer": "x", "jwks_url": "ftp://x"}]):
+            with pytest.raises(flask_jwtx.exceptions.ConfigurationError):
+                resource_app("unused", JWT_JWKS_URL=None, JWT_TRUSTED_ISSUERS=entries)
