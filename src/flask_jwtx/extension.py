@@ -146,7 +146,7 @@ class JWTManager:
                 sources=sources,
             )
 
-        state = _AppState(self, LiveSettings(app.config, build))
+        state = _AppState(self, LiveSettings(app.config, build), sources)
         app.extensions[EXTENSION_KEY] = state
         app.register_error_handler(JWTExtendedException, self._handle_error)
         jwks_path = app.config.get("JWT_JWKS_PATH")
@@ -233,6 +233,16 @@ class JWTManager:
         self._key_set_callback = callback
         return callback
 
+    def refresh_keys(self, app: Flask | None = None) -> None:
+        """Reload key sets on next use: the key-set loader and remote JWKS caches.
+
+        Call it right after rotating keys (``app`` defaults to the current one).
+        flask-jwtx only.
+        """
+        state = app.extensions[EXTENSION_KEY] if app is not None else get_state()
+        for source in state.sources.values():
+            source.invalidate()
+
     def expired_token_loader(self, callback: F) -> F:
         """Response for an expired token; called with header and claims."""
         self._expired_token_callback = callback
@@ -307,6 +317,8 @@ class _AppState:
 
     manager: JWTManager
     settings: LiveSettings
+    #: Cached key sets (remote JWKS, key-set loader), kept across settings rebuilds.
+    sources: dict[Any, Any]
 
 
 def get_state() -> _AppState:

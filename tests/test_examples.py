@@ -1,0 +1,15 @@
+"""The runnable examples do what the README says."""
+
+from __future__ import annotations
+
+import pytest
+
+from examples.two_services import run
+
+
+def test_two_services_walkthrough_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main() == 0
+    output = capsys.readouterr().out
+    assert "all steps passed" in output
+    assert "[FAIL]" not in output
+    assert "new key, fetched on its unknown kid: 200" in output
