@@ -13,6 +13,7 @@ the median time per operation and the ratio ours / incumbent.
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import time
 import types
@@ -100,6 +101,48 @@ def measure(algorithm: str, rounds: int, scale: int) -> dict[str, dict[str, floa
     }
 
 
+def decode_cost(app: Flask, token: str, scale: int) -> float:
+    with app.app_context():
+        return per_op(lambda: flask_jwtx.decode_token(token), scale)
+
+
+def jwks_comparison(rounds: int, scale: int) -> None:
+    """decode_token with a local public key vs through a cached remote JWKS."""
+    from flask_jwtx.keyset import Key
+    from flask_jwtx.testing import serve
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    print("\nVerification key source (flask-jwtx only): local PEM vs cached remote JWKS")
+    print(f"{'alg':6} {'local key':>11} {'remote JWKS':>12} {'ratio':>7}")
+    for algorithm in ("RS256", "ES256"):
+        keys = ALGORITHMS[algorithm]
+        key = Key.from_pem(algorithm=algorithm, private_key=keys["JWT_PRIVATE_KEY"], kid="k")
+        issuer = Flask("issuer")
+        issuer.config.update(JWT_KEYS=[key], JWT_JWKS_PATH="/jwks")
+        flask_jwtx.JWTManager(issuer)
+        with issuer.app_context():
+            token = flask_jwtx.create_access_token("bench-user")
+        with serve(issuer) as base:
+            local = Flask("local")
+            local.config.update(
+                JWT_ALGORITHM=algorithm,
+                JWT_PUBLIC_KEY=keys["JWT_PUBLIC_KEY"],
+                JWT_PRIVATE_KEY=keys["JWT_PRIVATE_KEY"],
+            )
+            remote = Flask("remote")
+            remote.config.update(JWT_JWKS_URL=f"{base}/jwks", JWT_DECODE_ALGORITHMS=[algorithm])
+            for app in (local, remote):
+                flask_jwtx.JWTManager(app)
+                with app.app_context():
+                    flask_jwtx.decode_token(token)  # warm the JWKS cache
+            samples: dict[str, list[float]] = {"local": [], "remote": []}
+            for _ in range(rounds):
+                for name, app in (("local", local), ("remote", remote)):
+                    samples[name].append(decode_cost(app, token, scale))
+        ours, theirs = (statistics.median(samples[n]) * 1e6 for n in ("local", "remote"))
+        print(f"{algorithm:6} {ours:11.1f} {theirs:12.1f} {theirs / ours:7.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -117,6 +160,7 @@ def main() -> None:
             ours = result["flask-jwtx"][op] * 1e6
             theirs = result["incumbent"][op] * 1e6
             print(f"{algorithm:6} {label:24} {ours:11.1f} {theirs:11.1f} {ours / theirs:7.3f}")
+    jwks_comparison(rounds, scale)
 
 
 if __name__ == "__main__":

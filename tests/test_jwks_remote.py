@@ -18,9 +18,9 @@ from flask import Flask, Response, jsonify
 
 import flask_jwtx
 from flask_jwtx.keyset import Key, KeySet
+from flask_jwtx.testing import serve
 
 from .conftest import read_key
-from .servers import serve
 
 ISSUER = "https://issuer.test"
 OLD = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="old")

@@ -12,31 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
-from werkzeug.serving import make_server
+from flask_jwtx.testing import serve
 
 from . import auth_service, resource_service
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -56,9 +39,9 @@ def call(method: str, url: str, body: Any = None, token: str | None = None) -> t
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log in the walkthrough
     failures = 0
-    with serving(auth_service.create_app()) as auth:
+    with serve(auth_service.create_app()) as auth:
         jwks_url = f"{auth}/.well-known/jwks.json"
-        with serving(resource_service.create_app(jwks_url)) as api:
+        with serve(resource_service.create_app(jwks_url)) as api:
             print(f"auth service     {auth}  (JWKS at {jwks_url})")
             print(f"resource service {api}  (trusts only that JWKS)\n")
 
