@@ -29,6 +29,9 @@ from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
 from .decorators import jwt_required as jwt_required
 from .decorators import verify_jwt_in_request as verify_jwt_in_request
 from .extension import JWTManager as JWTManager
+from .revocation.api import revoke_all as revoke_all
+from .revocation.api import revoke_token as revoke_token
+from .revocation.api import rotate_refresh_token as rotate_refresh_token
 from .settings import WeakSecretWarning as WeakSecretWarning
 
 __version__ = "0.1.0"
@@ -53,6 +56,9 @@ __all__ = [
     "get_jwt_request_location",
     "get_unverified_jwt_headers",
     "jwt_required",
+    "revoke_all",
+    "revoke_token",
+    "rotate_refresh_token",
     "route_var",
     "set_access_cookies",
     "set_refresh_cookies",

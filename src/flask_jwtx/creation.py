@@ -8,12 +8,13 @@ from typing import Any, Literal
 
 from flask import current_app
 
-from . import tokens
+from . import signals, tokens
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import IdentityError
 from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
 from .resolvers import not_signing
+from .revocation import new_family
 from .settings import Settings
 
 ExpiresDelta = timedelta | Literal[False] | None
@@ -90,15 +91,24 @@ def _create(
         issuer=settings.encode_issuer,
         extra=claims_extra,
     )
+    if settings.rotation and token_type == "refresh":
+        claims.setdefault("fam", new_family())  # each login starts a refresh-token family
     key, kid = _signing_key(state, settings, identity)
     if kid is not None:
         headers = {"kid": kid, **headers}
-    return tokens.encode(
+    encoded = tokens.encode(
         claims,
         key,
         headers=headers,
         json_default=getattr(current_app.json, "default", None),
     )
+    if signals.token_issued.receivers:
+        signals.token_issued.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            token_type=token_type,
+            claims=claims,
+        )
+    return encoded
 
 
 def _identity_claim_value(settings: Settings, identity: Any) -> Any:

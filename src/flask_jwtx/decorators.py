@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
@@ -31,6 +32,10 @@ from .exceptions import (
 )
 from .extension import JWTManager, get_state
 from .locations import EXTRACTORS, missing_message, normalize
+from .revocation import StoreUnavailableError, check_revocation
+from .settings import Settings
+
+logger = logging.getLogger("flask_jwtx")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -117,7 +122,7 @@ def _verify(
     if fresh:
         _check_fresh(header, claims)
     if not skip_revocation_check:
-        _check_not_revoked(manager, header, claims)
+        _check_not_revoked(manager, settings, header, claims)
     if manager._token_verification_callback is not None and not (
         manager._token_verification_callback(header, claims)
     ):
@@ -135,7 +140,24 @@ def _check_fresh(header: Header, claims: Claims) -> None:
         raise FreshTokenRequired("Fresh token required", header, claims)
 
 
-def _check_not_revoked(manager: JWTManager, header: Header, claims: Claims) -> None:
+def _check_not_revoked(
+    manager: JWTManager, settings: Settings, header: Header, claims: Claims
+) -> None:
+    store = settings.revocation_store
+    if store is not None:
+        try:
+            check_revocation(
+                store,
+                claims,
+                settings.identity_claim,
+                rotation=settings.rotation,
+                reuse_grace=settings.reuse_grace,
+                header=header,
+            )
+        except StoreUnavailableError:
+            if settings.failure_policy == "closed":
+                raise
+            logger.warning("Revocation store unavailable; letting the token through (policy open)")
     callback = manager._token_in_blocklist_callback
     if callback is not None and callback(header, claims):
         raise RevokedTokenError(header, claims)

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from . import settings as _settings
+from . import signals
 from .authorization import AuthorizationError
 from .exceptions import (
     Claims,
@@ -27,6 +28,7 @@ from .exceptions import (
     UserClaimsVerificationError,
     UserLookupError,
 )
+from .revocation.base import StoreUnavailableError
 from .settings import LiveSettings, Settings
 
 EXTENSION_KEY = "flask-jwtx"
@@ -168,6 +170,14 @@ class JWTManager:
             raise error  # a server misconfiguration is a 500, not the client's fault
         if isinstance(error, KeySourceUnavailableError):
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
+        if isinstance(error, StoreUnavailableError):
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Revocation store unavailable")
+        if signals.token_rejected.receivers:
+            signals.token_rejected.send(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                reason=str(error),
+                error=error,
+            )
         if isinstance(error, NoAuthorizationError | CSRFError):
             return self._unauthorized_callback(str(error))
         if isinstance(error, ExpiredSignatureError):

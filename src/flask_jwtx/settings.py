@@ -39,6 +39,8 @@ from .resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
+from .revocation.base import RevocationStore
+from .revocation.factory import make_store
 from .tokens import VerifyPolicy, extended_conventions
 
 LOCATIONS: Final = ("headers", "cookies", "query_string", "json")
@@ -103,6 +105,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_JWKS_TIMEOUT": 5,
     "JWT_JWKS_MAX_BYTES": 262144,
     "JWT_TRUSTED_ISSUERS": None,
+    "JWT_REVOCATION_STORE": None,
+    "JWT_REVOCATION_TABLE": "jwtx_revocations",
+    "JWT_REVOCATION_FAILURE_POLICY": "closed",
+    "JWT_REFRESH_TOKEN_ROTATION": False,
+    "JWT_REFRESH_REUSE_GRACE": 10,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -161,6 +168,11 @@ class Settings:
     encode_issuer: str | None
     encode_nbf: bool
     identity_as_string: bool
+    revocation_store: RevocationStore | None
+    #: "closed": an unreachable store refuses requests (503); "open": lets them through.
+    failure_policy: str
+    rotation: bool
+    reuse_grace: float
     policy: VerifyPolicy = field(repr=False)
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
@@ -359,6 +371,37 @@ def _keys(
     return StaticKeys(encode_key, encode_kid, decode_keys, published)
 
 
+def _revocation_store(
+    config: Mapping[str, Any], sources: dict[Any, Any]
+) -> RevocationStore | None:
+    value = config.get("JWT_REVOCATION_STORE")
+    if value is None:
+        return None
+    table = _str(config, "JWT_REVOCATION_TABLE", empty_ok=False)
+    cache_key = ("store", value if isinstance(value, str) else id(value), table)
+    store: RevocationStore | None = sources.get(cache_key)
+    if store is None:
+        store = make_store(value, table=table)
+        sources[cache_key] = store
+    return store
+
+
+def _choice(config: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = config.get(key, DEFAULTS[key])
+    if value not in allowed:
+        raise _fail(key, f"is {value!r}", f"Use one of {', '.join(map(repr, allowed))}.")
+    return str(value)
+
+
+def _non_negative(config: Mapping[str, Any], key: str) -> float:
+    value = config.get(key, DEFAULTS[key])
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _fail(key, f"is {value!r}", "Use a number of seconds (>= 0) or a timedelta.")
+    return float(value)
+
+
 def _number(config: Mapping[str, Any], key: str) -> float:
     value = config.get(key, DEFAULTS[key])
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -521,6 +564,14 @@ def resolve(
     decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
     if config.get("JWT_TRUSTED_ISSUERS"):
         decode_audience = None  # each trusted issuer has its own audience
+    store = _revocation_store(config, {} if sources is None else sources)
+    rotation = _bool(config, "JWT_REFRESH_TOKEN_ROTATION")
+    if rotation and store is None:
+        raise _fail(
+            "JWT_REFRESH_TOKEN_ROTATION",
+            "needs a revocation store to remember used refresh tokens",
+            "Set JWT_REVOCATION_STORE (for example redis://... or sqlite:///...).",
+        )
     policy = VerifyPolicy(
         algorithms=allowed,
         conventions=functools.partial(extended_conventions, identity_claim=identity_claim),
@@ -576,6 +627,10 @@ def resolve(
         encode_issuer=_optional_str(config, "JWT_ENCODE_ISSUER"),
         encode_nbf=_bool(config, "JWT_ENCODE_NBF"),
         identity_as_string=_bool(config, "JWT_IDENTITY_AS_STRING"),
+        revocation_store=store,
+        failure_policy=_choice(config, "JWT_REVOCATION_FAILURE_POLICY", ("closed", "open")),
+        rotation=rotation,
+        reuse_grace=_non_negative(config, "JWT_REFRESH_REUSE_GRACE"),
         policy=policy,
     )
 

@@ -1,0 +1,86 @@
+"""The public revocation functions: ``revoke_token``, ``revoke_all``, ``rotate_refresh_token``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+
+from .. import signals
+from ..context import get_jwt, get_jwt_header, get_jwt_identity
+from ..creation import create_access_token, create_refresh_token
+from ..decoding import decode_token
+from ..exceptions import JWTDecodeError
+from ..extension import get_state
+from . import _expiry, _revoke_family, identity_key, now_millis, require_store
+
+
+def revoke_token(token: str | Mapping[str, Any]) -> None:
+    """Revoke one token, given encoded (it must verify, expired or not) or as its claims.
+
+    The revocation lasts until the token would have expired. Every app
+    instance sharing the store refuses it from now on.
+    """
+    claims = decode_token(token, allow_expired=True) if isinstance(token, str) else dict(token)
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        raise JWTDecodeError("Missing claim: jti (a token without one cannot be revoked alone)")
+    store = require_store(get_state().settings.get().revocation_store)
+    store.put(f"jti:{jti}", "1", _expiry(claims))
+    signals.token_revoked.send(current_app._get_current_object(), reason="token", claims=claims)  # type: ignore[attr-defined]
+
+
+def revoke_all(identity: Any) -> None:
+    """Log ``identity`` out everywhere: every token issued to it before now is refused.
+
+    Tokens created after the call work. ``identity`` goes through the
+    ``user_identity_loader`` as it does for ``create_access_token``.
+    """
+    state = get_state()
+    settings = state.settings.get()
+    store = require_store(settings.revocation_store)
+    value = state.manager._user_identity_callback(identity)
+    lifetimes = [settings.access_expires, settings.refresh_expires]
+    # The watermark must outlive every token it covers; with tokens that never
+    # expire, it never expires either.
+    expires_at = (
+        None
+        if any(lifetime is None for lifetime in lifetimes)
+        else time.time() + max(lt.total_seconds() for lt in lifetimes if lt is not None) + 60
+    )
+    store.put(f"sub:{identity_key(value)}", str(now_millis()), expires_at)
+    signals.token_revoked.send(current_app._get_current_object(), reason="all", identity=value)  # type: ignore[attr-defined]
+
+
+def rotate_refresh_token(
+    *,
+    fresh: bool = False,
+    additional_claims: Mapping[str, Any] | None = None,
+) -> tuple[str, str]:
+    """In a ``@jwt_required(refresh=True)`` view: use up this refresh token.
+
+    Returns a new ``(access_token, refresh_token)`` pair in the same family.
+    The presented refresh token is marked used, atomically across instances;
+    presenting it again later than ``JWT_REFRESH_REUSE_GRACE`` seconds revokes
+    the whole family (OAuth 2.0 Security BCP, refresh token rotation).
+    """
+    claims = get_jwt()
+    if claims.get("type") != "refresh":
+        raise RuntimeError(
+            "rotate_refresh_token() belongs in a view protected by @jwt_required(refresh=True)"
+        )
+    settings = get_state().settings.get()
+    store = require_store(settings.revocation_store)
+    jti = claims["jti"]
+    family = claims.get("fam") or jti
+    first_use = store.put_if_absent(f"used:{jti}", str(now_millis()), _expiry(claims))
+    if first_use is not None and now_millis() - int(first_use) > settings.reuse_grace * 1000:
+        _revoke_family(store, claims, get_jwt_header())
+    extra = {**(additional_claims or {}), "fam": family}
+    identity = get_jwt_identity()
+    return (
+        create_access_token(identity, fresh=fresh, additional_claims=extra),
+        create_refresh_token(identity, additional_claims=extra),
+    )

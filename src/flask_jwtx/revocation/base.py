@@ -1,0 +1,50 @@
+"""The store interface: a tiny key-value store with expiry.
+
+Everything revocation needs is expressed with three operations, so a store is
+small to write and easy to verify:
+
+* ``get_many(keys)``: the current values of several keys in ONE round trip,
+  which is what every protected request costs;
+* ``put(key, value, expires_at)``: write or overwrite a value;
+* ``put_if_absent(key, value, expires_at)``: atomic first-writer-wins; returns
+  ``None`` for the winner and the existing value for everyone else. Refresh
+  token reuse detection rests on this being atomic across app instances.
+
+An entry past its ``expires_at`` (a Unix time; ``None`` for never) is absent.
+Stores raise :class:`StoreUnavailableError` when the backing service cannot be
+reached; the request path turns that into a 503 (or lets the request through,
+if ``JWT_REVOCATION_FAILURE_POLICY = "open"``), never a 500.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from ..exceptions import JWTExtendedException
+
+
+class StoreUnavailableError(JWTExtendedException):
+    """The revocation store could not be reached or answered with an error (503)."""
+
+
+class RevocationStore(ABC):
+    """Where revocations live; see the module docstring for the contract."""
+
+    @abstractmethod
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The value of each key (``None`` when absent or expired), in order."""
+
+    @abstractmethod
+    def put(self, key: str, value: str, expires_at: float | None) -> None:
+        """Set ``key`` to ``value`` until ``expires_at``."""
+
+    @abstractmethod
+    def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
+        """Set ``key`` only if absent: ``None`` if we set it, else the existing value."""
+
+    def ping(self) -> None:  # noqa: B027 - optional: stores without a server have nothing to ping
+        """Raise :class:`StoreUnavailableError` if the store cannot be reached."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""

@@ -1,0 +1,58 @@
+"""In-memory store: one process, for development and tests. Lost on restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from .base import RevocationStore
+
+#: Expired entries are swept after this many writes, so memory stays bounded
+#: by the number of live revocations.
+_SWEEP_EVERY = 1024
+
+
+class MemoryStore(RevocationStore):
+    """A dict behind a lock; entries expire lazily and in periodic sweeps."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float | None]] = {}
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    def _live(self, key: str, now: float) -> str | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        value, expires_at = entry
+        if expires_at is not None and expires_at <= now:
+            return None
+        return value
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        now = time.time()
+        with self._lock:
+            return [self._live(key, now) for key in keys]
+
+    def _write(self, key: str, value: str, expires_at: float | None) -> None:
+        self._data[key] = (value, expires_at)
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 0:
+            now = time.time()
+            self._data = {k: v for k, v in self._data.items() if v[1] is None or v[1] > now}
+
+    def put(self, key: str, value: str, expires_at: float | None) -> None:
+        with self._lock:
+            self._write(key, value, expires_at)
+
+    def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
+        with self._lock:
+            existing = self._live(key, time.time())
+            if existing is not None:
+                return existing
+            self._write(key, value, expires_at)
+            return None
+
+    def __len__(self) -> int:
+        return len(self._data)

@@ -1,0 +1,133 @@
+"""SQL store through SQLAlchemy: SQLite as the embedded default, PostgreSQL supported.
+
+One table, ``jwtx_revocations (key, value, expires_at)``, created if missing.
+Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
+``INSERT ... ON CONFLICT DO NOTHING``, atomic in both databases. Expired rows
+are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
+(and a driver such as ``psycopg`` for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .base import RevocationStore, StoreUnavailableError
+
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql, sqlite
+except ImportError:  # pragma: no cover - exercised by the factory's error message
+    sa = None  # type: ignore[assignment]
+
+_SWEEP_EVERY = 512
+
+
+class SQLStore(RevocationStore):
+    """Revocations in one SQL table."""
+
+    def __init__(self, engine: Any, table: str = "jwtx_revocations") -> None:
+        if sa is None:
+            raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
+        self._engine = engine
+        self._metadata = sa.MetaData()
+        self._table = sa.Table(
+            table,
+            self._metadata,
+            sa.Column("key", sa.String(320), primary_key=True),
+            sa.Column("value", sa.String(64), nullable=False),
+            sa.Column("expires_at", sa.Float, nullable=True, index=True),
+        )
+        dialect = engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"The SQL store supports SQLite and PostgreSQL, not {dialect}")
+        self._insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        self._writes = 0
+        self._lock = threading.Lock()
+        self._guard(lambda: self._metadata.create_all(engine, checkfirst=True))
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> SQLStore:
+        if sa is None:
+            raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
+        return cls(sa.create_engine(url, pool_pre_ping=True), **kwargs)
+
+    @staticmethod
+    def _guard(operation: Any) -> Any:
+        try:
+            return operation()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailableError(
+                f"SQL revocation store: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from None
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        table = self._table
+        query = sa.select(table.c.key, table.c.value).where(
+            table.c.key.in_(list(keys)),
+            sa.or_(table.c.expires_at.is_(None), table.c.expires_at > time.time()),
+        )
+
+        def run() -> dict[str, str]:
+            with self._engine.connect() as connection:
+                return {row.key: row.value for row in connection.execute(query)}
+
+        found = self._guard(run)
+        return [found.get(key) for key in keys]
+
+    def _maybe_sweep(self, connection: Any) -> None:
+        with self._lock:
+            self._writes += 1
+            due = self._writes % _SWEEP_EVERY == 0
+        if due:
+            table = self._table
+            connection.execute(sa.delete(table).where(table.c.expires_at <= time.time()))
+
+    def put(self, key: str, value: str, expires_at: float | None) -> None:
+        statement = self._insert(self._table).values(key=key, value=value, expires_at=expires_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": value, "expires_at": expires_at}
+        )
+
+        def run() -> None:
+            with self._engine.begin() as connection:
+                connection.execute(statement)
+                self._maybe_sweep(connection)
+
+        self._guard(run)
+
+    def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
+        table = self._table
+
+        def run() -> str | None:
+            with self._engine.begin() as connection:
+                # An expired entry counts as absent: clear it first.
+                connection.execute(
+                    sa.delete(table).where(table.c.key == key, table.c.expires_at <= time.time())
+                )
+                inserted = connection.execute(
+                    self._insert(table)
+                    .values(key=key, value=value, expires_at=expires_at)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                )
+                if inserted.rowcount == 1:
+                    return None
+                existing = connection.execute(
+                    sa.select(table.c.value).where(table.c.key == key)
+                ).scalar_one_or_none()
+                return value if existing is None else str(existing)
+
+        result: str | None = self._guard(run)
+        return result
+
+    def ping(self) -> None:
+        def run() -> None:
+            with self._engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+
+        self._guard(run)
+
+    def close(self) -> None:
+        self._engine.dispose()

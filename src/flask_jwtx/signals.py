@@ -1,0 +1,29 @@
+"""Flask (blinker) signals, sent with the app as sender.
+
+Subscribe with ``token_revoked.connect_via(app)`` or ``token_revoked.connect``::
+
+    @token_rejected.connect
+    def log_rejection(app, reason, error, **extra):
+        app.logger.info("refused a token: %s", reason)
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A token was created. Arguments: ``token_type`` ("access"/"refresh"), ``claims``.
+token_issued = _signals.signal("flask-jwtx.token-issued")
+
+#: Tokens were revoked. Arguments: ``reason`` ("token", "all" or "family"),
+#: ``claims`` (for "token"), ``identity`` (for "all"), ``family`` (for "family").
+token_revoked = _signals.signal("flask-jwtx.token-revoked")
+
+#: A request's token was refused. Arguments: ``reason`` (the message sent to
+#: the client) and ``error`` (the exception).
+token_rejected = _signals.signal("flask-jwtx.token-rejected")
+
+#: An already-used refresh token came back; its whole family was revoked.
+#: Arguments: ``claims`` (of the reused token), ``family``.
+refresh_token_reuse_detected = _signals.signal("flask-jwtx.refresh-token-reuse-detected")
