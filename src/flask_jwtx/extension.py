@@ -28,7 +28,7 @@ from .exceptions import (
     UserClaimsVerificationError,
     UserLookupError,
 )
-from .revocation.base import StoreUnavailableError
+from .revocation.base import RevocationStore, StoreUnavailableError
 from .settings import LiveSettings, Settings
 
 EXTENSION_KEY = "flask-jwtx"
@@ -252,6 +252,18 @@ class JWTManager:
         state = app.extensions[EXTENSION_KEY] if app is not None else get_state()
         for source in state.sources.values():
             source.invalidate()
+
+    def close(self, app: Flask | None = None) -> None:
+        """Close the app's revocation store connections (at shutdown, or in tests).
+
+        flask-jwtx only. Safe to call more than once; a store is reopened on
+        the next settings rebuild.
+        """
+        state = app.extensions[EXTENSION_KEY] if app is not None else get_state()
+        for key, source in list(state.sources.items()):
+            if isinstance(source, RevocationStore):
+                source.close()
+                del state.sources[key]
 
     def expired_token_loader(self, callback: F) -> F:
         """Response for an expired token; called with header and claims."""

@@ -54,15 +54,16 @@ def now_millis() -> int:
 def issued_millis(claims: Mapping[str, Any]) -> int | None:
     """When a token was issued, in ms: exact for our UUIDv7 ``jti``, else from ``iat``.
 
-    For a plain ``iat`` the end of that second is returned, so a
-    "log out everywhere" in the same second still covers the token.
+    For a plain ``iat`` the start of that second is returned, so a "log out
+    everywhere" in the same second covers the token (we cannot tell whether
+    it came before or after the call, and refusing is the safe answer).
     """
     exact = jti_millis(claims.get("jti"))
     if exact is not None:
         return exact
     iat = claims.get("iat")
     if isinstance(iat, int | float) and not isinstance(iat, bool):
-        return int(iat) * 1000 + 999
+        return int(iat) * 1000
     return None
 
 
@@ -90,7 +91,7 @@ def check_revocation(
     watermark = values[0]
     if watermark is not None:
         issued = issued_millis(claims)
-        if issued is None or issued < int(watermark):
+        if issued is None or issued <= int(watermark):
             raise RevokedTokenError(dict(header), claims)
     if any(value is not None for value in values[1 : -1 if watch_reuse else None]):
         raise RevokedTokenError(dict(header), claims)

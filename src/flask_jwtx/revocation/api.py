@@ -50,7 +50,12 @@ def revoke_all(identity: Any) -> None:
         if any(lifetime is None for lifetime in lifetimes)
         else time.time() + max(lt.total_seconds() for lt in lifetimes if lt is not None) + 60
     )
-    store.put(f"sub:{identity_key(value)}", str(now_millis()), expires_at)
+    watermark = now_millis()
+    store.put(f"sub:{identity_key(value)}", str(watermark), expires_at)
+    # Tokens issued in the watermark's millisecond count as revoked; wait for
+    # the next one, so every token created after this call returns is valid.
+    while now_millis() <= watermark:
+        time.sleep(0.0005)
     signals.token_revoked.send(current_app._get_current_object(), reason="all", identity=value)  # type: ignore[attr-defined]
 
 

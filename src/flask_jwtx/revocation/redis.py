@@ -14,6 +14,8 @@ from .base import RevocationStore, StoreUnavailableError
 
 try:
     import redis as _redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 except ImportError:  # pragma: no cover - exercised by the factory's error message
     _redis = None  # type: ignore[assignment]
 
@@ -29,9 +31,13 @@ class RedisStore(RevocationStore):
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         if _redis is None:
             raise ImportError("The Redis store needs redis-py: pip install 'flask-jwtx[redis]'")
-        return cls(
-            _redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2), **kwargs
+        # One immediate retry (for a dropped idle connection) and no backoff:
+        # when Redis is down the request should get its 503 now, not after
+        # redis-py's default seconds of retries.
+        client = _redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1)
         )
+        return cls(client, **kwargs)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

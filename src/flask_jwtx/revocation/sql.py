@@ -111,8 +111,9 @@ class SQLStore(RevocationStore):
                     self._insert(table)
                     .values(key=key, value=value, expires_at=expires_at)
                     .on_conflict_do_nothing(index_elements=["key"])
-                )
-                if inserted.rowcount == 1:
+                    .returning(table.c.key)  # rowcount is not reliable across drivers
+                ).first()
+                if inserted is not None:
                     return None
                 existing = connection.execute(
                     sa.select(table.c.value).where(table.c.key == key)

