@@ -16,8 +16,10 @@ Header mode:
        -d '{{"username": "alice", "password": "wonderland"}}'
   curl -s localhost:{port}/me -H "Authorization: Bearer $ACCESS"
   curl -s -X POST localhost:{port}/password -H "Authorization: Bearer $ACCESS"   # fresh only
-  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"
+  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"  # new pair
+  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"  # again, 5 s later: reuse, 401
   curl -s -X POST localhost:{port}/logout -H "Authorization: Bearer $ACCESS"
+  curl -s -X POST localhost:{port}/logout/everywhere -H "Authorization: Bearer $ACCESS"
 
 Cookie mode (CSRF double submit on POST):
   curl -s -c jar -X POST localhost:{port}/login/cookies -H 'Content-Type: application/json' \\

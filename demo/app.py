@@ -1,15 +1,19 @@
-"""A small API secured with flask-jwtx, on SQLite from the standard library.
+"""A small API secured with flask-jwtx, on SQLite.
 
 Run it with ``bash demo/run.sh`` (README). Endpoints:
 
-* ``POST /login``          JSON ``{"username", "password"}`` -> access + refresh tokens (JSON)
-* ``POST /login/cookies``  same credentials -> tokens in HttpOnly cookies + CSRF cookies
-* ``POST /refresh``        refresh token (header or cookie) -> new, non-fresh access token
-* ``POST /logout``         revokes the presented token (stored in SQLite) and clears cookies
-* ``GET  /me``             any valid access token
-* ``POST /password``       fresh access tokens only (just logged in)
+* ``POST /login``            JSON ``{"username", "password"}`` -> access + refresh tokens (JSON)
+* ``POST /login/cookies``    same credentials -> tokens in HttpOnly cookies + CSRF cookies
+* ``POST /refresh``          refresh token (header or cookie) -> a NEW access and refresh
+                             token; the old refresh token is used up (rotation), and
+                             presenting it again revokes the whole family
+* ``POST /logout``           revokes the presented token and clears cookies
+* ``POST /logout/everywhere`` revokes every token issued to this user so far
+* ``GET  /me``               any valid access token
+* ``POST /password``         fresh access tokens only (just logged in)
 
-Tokens are accepted from the ``Authorization: Bearer`` header and from cookies.
+Users live in SQLite (standard library); revocations too, through flask-jwtx's
+SQL store (``JWT_REVOCATION_STORE = "sqlite:///..."``) in the same file.
 """
 
 from __future__ import annotations
@@ -41,10 +45,6 @@ CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     username TEXT UNIQUE NOT NULL,
     password_hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked_tokens (
-    jti TEXT PRIMARY KEY,
-    expires_at INTEGER
 );
 """
 
@@ -78,10 +78,13 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
         JWT_COOKIE_SAMESITE="Lax",
         # Stores int user ids as strings in 'sub' and returns ints from get_jwt_identity().
         JWT_IDENTITY_AS_STRING=True,
+        JWT_REFRESH_TOKEN_ROTATION=True,
+        JWT_REFRESH_REUSE_GRACE=5,
     )
     path = db_path or str(Path(app.instance_path) / "demo.sqlite3")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     init_db(path)
+    app.config["JWT_REVOCATION_STORE"] = f"sqlite:///{path}"
     jwt = flask_jwtx.JWTManager(app)
 
     @app.before_request
@@ -100,11 +103,6 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
             _db().execute("SELECT id, username FROM users WHERE id = ?", (int(claims["sub"]),))
         ).fetchone()
         return row
-
-    @jwt.token_in_blocklist_loader
-    def is_revoked(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
-        found = _db().execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (claims["jti"],))
-        return found.fetchone() is not None
 
     def authenticate() -> sqlite3.Row | None:
         body = request.get_json(silent=True) or {}
@@ -143,22 +141,27 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
     @app.post("/refresh")
     @jwt_required(refresh=True)
     def refresh() -> Any:
-        token = create_access_token(flask_jwtx.get_jwt_identity(), fresh=False)
-        response = jsonify(access_token=token)
+        access_token, refresh_token = flask_jwtx.rotate_refresh_token()
+        response = jsonify(access_token=access_token, refresh_token=refresh_token)
         if flask_jwtx.get_jwt_request_location() == "cookies":
-            set_access_cookies(response, token)
+            set_access_cookies(response, access_token)
+            set_refresh_cookies(response, refresh_token)
         return response
 
     @app.post("/logout")
     @jwt_required(verify_type=False)
     def logout() -> Response:
         claims = get_jwt()
-        with _db() as connection:
-            connection.execute(
-                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
-                (claims["jti"], claims.get("exp")),
-            )
+        flask_jwtx.revoke_token(claims)
         response = jsonify(msg=f"{claims['type']} token revoked")
+        unset_jwt_cookies(response)
+        return response
+
+    @app.post("/logout/everywhere")
+    @jwt_required()
+    def logout_everywhere() -> Response:
+        flask_jwtx.revoke_all(flask_jwtx.get_jwt_identity())
+        response = jsonify(msg="every session of this user is logged out")
         unset_jwt_cookies(response)
         return response
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,11 @@ ALICE = {"username": "alice", "password": "wonderland"}
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Flask:
+def demo(tmp_path: Path) -> Iterator[Flask]:
     app = create_app(str(tmp_path / "demo.sqlite3"))
     app.config["TESTING"] = True
-    return app
+    yield app
+    app.extensions["flask-jwtx"].manager.close(app)
 
 
 @pytest.fixture
@@ -60,6 +62,30 @@ def test_header_mode_login_me_fresh_refresh_logout(client: FlaskClient) -> None:
     revoked = client.get("/me", **bearer(stale))
     assert (revoked.status_code, revoked.get_json()) == (401, {"msg": "Token has been revoked"})
     assert client.get("/me", **bearer(tokens["access_token"])).status_code == 200
+
+
+def test_refresh_rotation_and_reuse_detection(demo: Flask, client: FlaskClient) -> None:
+    demo.config["JWT_REFRESH_REUSE_GRACE"] = 0
+    first = client.post("/login", json=ALICE).get_json()["refresh_token"]
+    second = client.post("/refresh", **bearer(first)).get_json()
+    time.sleep(0.01)
+    stolen = client.post("/refresh", **bearer(first))
+    assert (stolen.status_code, stolen.get_json()) == (401, {"msg": "Token has been revoked"})
+    assert client.post("/refresh", **bearer(second["refresh_token"])).status_code == 401
+    assert client.get("/me", **bearer(second["access_token"])).status_code == 401
+
+
+def test_logout_everywhere(client: FlaskClient) -> None:
+    laptop = client.post("/login", json=ALICE).get_json()
+    phone = client.post("/login", json=ALICE).get_json()
+    bob = client.post("/login", json={"username": "bob", "password": "builder"}).get_json()
+    assert client.post("/logout/everywhere", **bearer(phone["access_token"])).status_code == 200
+    for token in (laptop["access_token"], phone["access_token"]):
+        assert client.get("/me", **bearer(token)).status_code == 401
+    assert client.post("/refresh", **bearer(laptop["refresh_token"])).status_code == 401
+    assert client.get("/me", **bearer(bob["access_token"])).status_code == 200
+    again = client.post("/login", json=ALICE).get_json()
+    assert client.get("/me", **bearer(again["access_token"])).status_code == 200
 
 
 def test_refresh_tokens_cannot_be_used_as_access_tokens(client: FlaskClient) -> None:
