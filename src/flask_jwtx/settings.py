@@ -272,16 +272,6 @@ def _audience(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | No
     return _names(value, key) or None
 
 
-def _leeway(config: Mapping[str, Any]) -> float:
-    key = "JWT_DECODE_LEEWAY"
-    value = config.get(key, DEFAULTS[key])
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise _fail(key, f"is {value!r}", "Use a number of seconds (>= 0) or a timedelta.")
-    return float(value)
-
-
 def _samesite(config: Mapping[str, Any]) -> str | None:
     key = "JWT_COOKIE_SAMESITE"
     value = config.get(key, DEFAULTS[key])
@@ -575,7 +565,7 @@ def resolve(
     policy = VerifyPolicy(
         algorithms=allowed,
         conventions=functools.partial(extended_conventions, identity_claim=identity_claim),
-        leeway=_leeway(config),
+        leeway=_non_negative(config, "JWT_DECODE_LEEWAY"),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
         issuer=_optional_str(config, "JWT_DECODE_ISSUER"),
         verify_sub=_bool(config, "JWT_VERIFY_SUB"),
