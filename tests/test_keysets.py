@@ -15,11 +15,13 @@ import flask_jwtx
 from flask_jwtx.exceptions import ConfigurationError, InvalidKeyError
 from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 
+from .conftest import KEYS as KEYS_DIR
 from .conftest import SECRET, read_key
 
 RSA1 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="rsa-1")
 RSA2 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="rsa-2")
 EC = Key.from_pem(algorithm="ES256", private_key=read_key("ec256_private.pem"), kid="ec-1")
+EC_THUMBPRINT = Key.from_pem(algorithm="ES256", public_key=read_key("ec256_public.pem")).kid
 
 
 def app_with(**config: Any) -> Flask:
@@ -117,6 +119,29 @@ class TestKeys:
         monkeypatch.delenv("APP_JWKS")
         with pytest.raises(ConfigurationError, match="APP_JWKS"):
             KeySet.from_env("APP_JWKS")
+
+
+class TestKeyFromText:
+    def test_pem_files_private_and_public(self, tmp_path: Path) -> None:
+        private = Key.from_file(KEYS_DIR / "ec256_private.pem", algorithm="ES256")
+        public = Key.from_file(KEYS_DIR / "ec256_public.pem", algorithm="ES256")
+        assert (private.can_sign, public.can_sign) == (True, False)
+        assert private.kid == public.kid == EC_THUMBPRINT
+
+    def test_jwk_text_and_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert RSA1.jwk is not None
+        monkeypatch.setenv("SIGNING_KEY", json.dumps(dict(RSA1.jwk)))
+        key = Key.from_env("SIGNING_KEY", kid="from-env")
+        assert (key.kid, key.algorithm) == ("from-env", "RS256")
+        monkeypatch.setenv("PEM_KEY", read_key("rsa_private.pem"))
+        assert Key.from_env("PEM_KEY", algorithm="RS256", kid="p").can_sign
+        monkeypatch.delenv("PEM_KEY")
+        with pytest.raises(ConfigurationError, match="PEM_KEY"):
+            Key.from_env("PEM_KEY", algorithm="RS256")
+
+    def test_pem_needs_an_algorithm(self) -> None:
+        with pytest.raises(InvalidKeyError, match="algorithm="):
+            Key.from_text(read_key("rsa_public.pem"))
 
 
 class TestKeySetApps:

@@ -144,6 +144,37 @@ class Key:
         public = public_jwk(alg, public_object)
         return cls(_kid(kid, public), alg, verifying, signing, {**public, "alg": alg})
 
+    @classmethod
+    def from_text(
+        cls, text: str | bytes, *, algorithm: str | None = None, kid: str | None = None
+    ) -> Key:
+        """A key from PEM (private or public, ``algorithm`` required) or JWK JSON text."""
+        raw = text.decode() if isinstance(text, bytes) else text
+        stripped = raw.strip()
+        if stripped.startswith("-----BEGIN"):
+            if algorithm is None:
+                raise InvalidKeyError("A PEM key needs algorithm= (for example 'RS256')")
+            if "PRIVATE KEY-----" in stripped:
+                return cls.from_pem(algorithm=algorithm, private_key=stripped, kid=kid)
+            return cls.from_pem(algorithm=algorithm, public_key=stripped, kid=kid)
+        jwk = dict(_json_object(stripped, "JWK"))
+        if kid is not None:
+            jwk["kid"] = kid
+        return cls.from_jwk(jwk, algorithm=algorithm)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Key:
+        """A key from a PEM or JWK file (see :meth:`from_text`)."""
+        return cls.from_text(Path(path).read_text(), **kwargs)
+
+    @classmethod
+    def from_env(cls, name: str, **kwargs: Any) -> Key:
+        """A key from PEM or JWK text in the environment variable ``name``."""
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigurationError(f"Environment variable {name} (a PEM or JWK key) is not set")
+        return cls.from_text(value, **kwargs)
+
 
 def _check_algorithm(algorithm: str) -> None:
     if algorithm not in SUPPORTED_ALGORITHMS:
