@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -625,6 +626,9 @@ def resolve(
     )
 
 
+_watched = operator.itemgetter(*WATCHED_KEYS)
+
+
 def _snapshot(config: Mapping[str, Any]) -> tuple[Any, ...]:
     # Copies of mutable values, so an in-place ``.append`` is seen as a change.
     return tuple(
@@ -645,8 +649,12 @@ class LiveSettings:
         self._settings = build()
 
     def get(self) -> Settings:
-        config_get = self._config.get
-        if tuple(map(config_get, WATCHED_KEYS)) != self._snapshot:
+        try:
+            # One C call for every watched key (init_app wrote them all).
+            current = _watched(self._config)
+        except KeyError:  # a key was deleted from app.config: compare with defaults
+            current = tuple(map(self._config.get, WATCHED_KEYS))
+        if current != self._snapshot:
             snapshot = _snapshot(self._config)
             self._settings = self._build()
             self._snapshot = snapshot
