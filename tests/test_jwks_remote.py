@@ -338,3 +338,37 @@ class TestTrustedIssuers:
         for entries in ([], [{"issuer": "x"}], [{"issuer": "x", "jwks_url": "ftp://x"}]):
             with pytest.raises(flask_jwtx.exceptions.ConfigurationError):
                 resource_app("unused", JWT_JWKS_URL=None, JWT_TRUSTED_ISSUERS=entries)
+
+
+class TestWhyNotPyJWKClientAlone:
+    """The two gaps that made us wrap PyJWT's JWK parsing in our own cache.
+
+    If a PyJWT release closes them, these tests fail: time to reconsider.
+    """
+
+    def test_it_drops_its_keys_when_the_issuer_is_down_at_expiry(
+        self, jwks_server: tuple[JWKSServer, str]
+    ) -> None:
+        server, url = jwks_server
+        client = jwt.PyJWKClient(url, lifespan=0.1, timeout=1)
+        assert client.get_signing_key("old").key_id == "old"
+        server.mode = "down"
+        time.sleep(0.15)
+        with pytest.raises(jwt.PyJWKClientError):
+            client.get_signing_key("old")
+        # flask-jwtx in the same situation keeps serving the cached key:
+        app = resource_app(url, JWT_JWKS_CACHE_TTL=0.1)
+        server.mode = "ok"
+        assert get(app, token(OLD))[0] == 200
+        server.mode = "down"
+        time.sleep(0.15)
+        assert get(app, token(OLD))[0] == 200
+
+    def test_it_reads_a_response_of_any_size(self, jwks_server: tuple[JWKSServer, str]) -> None:
+        server, url = jwks_server
+        server.mode = "huge"  # 2 MB of whitespace in a JSON object
+        # The whole body is read and parsed before it finds no keys in it.
+        with pytest.raises(jwt.exceptions.PyJWKSetError, match="did not contain any keys"):
+            jwt.PyJWKClient(url).get_signing_keys()
+        app = resource_app(url, JWT_JWKS_MAX_BYTES=100_000)
+        assert get(app, token(OLD))[0] == 503  # ours stops reading at the limit
