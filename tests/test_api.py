@@ -359,6 +359,19 @@ class TestErrors:
             ("invalid_token_loader", {"additional_claims": {"type": "x"}}, {}, "invalid"),
             ("needs_fresh_token_loader", {}, {"fresh": True}, "needs_fresh"),
             ("unauthorized_loader", None, {}, "unauthorized"),
+            ("revoked_token_loader", {"additional_claims": {"revoked": True}}, {}, "revoked"),
+            (
+                "token_verification_failed_loader",
+                {"additional_claims": {"reject": True}},
+                {},
+                "verification_failed",
+            ),
+            (
+                "user_lookup_error_loader",
+                {"additional_claims": {"ghost": True}},
+                {},
+                "user_lookup_error",
+            ),
         ],
     )
     def test_response_loaders_are_used(
@@ -370,6 +383,9 @@ class TestErrors:
     ) -> None:
         app = make_app()
         manager = app.extensions["flask-jwtx"].manager
+        manager.token_in_blocklist_loader(lambda h, c: bool(c.get("revoked")))
+        manager.token_verification_loader(lambda h, c: not c.get("reject"))
+        manager.user_lookup_loader(lambda h, c: None if c.get("ghost") else "user")
         getattr(manager, loader)(lambda *args: (jsonify(by=expected, n=len(args)), 418))
 
         @app.get("/")
@@ -400,3 +416,10 @@ def test_cookie_helpers_take_max_age_and_domain(app: Flask) -> None:
     assert cookies[0].startswith(f"access_token_cookie={token};")
     assert "HttpOnly" in cookies[0]
     assert "HttpOnly" not in cookies[1]
+
+
+def test_a_jwt_key_deleted_from_config_falls_back_to_its_default(app: Flask) -> None:
+    del app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    with app.app_context():
+        claims = flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
+    assert claims["exp"] - claims["iat"] == 15 * 60

@@ -434,6 +434,18 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match="JWT_REVOCATION_FAILURE_POLICY"):
             build(JWT_REVOCATION_STORE="memory://", JWT_REVOCATION_FAILURE_POLICY="maybe")
 
+    def test_a_token_without_jti_cannot_be_revoked_alone(self) -> None:
+        app = build(JWT_REVOCATION_STORE="memory://")
+        with app.app_context(), pytest.raises(flask_jwtx.exceptions.JWTDecodeError, match="jti"):
+            flask_jwtx.revoke_token({"sub": "alice"})
+
+    def test_rotation_outside_a_refresh_view(self) -> None:
+        app = build(JWT_REVOCATION_STORE="memory://")
+        with app.test_request_context(headers={"Authorization": f"Bearer {access(app)}"}):
+            flask_jwtx.verify_jwt_in_request()
+            with pytest.raises(RuntimeError, match="refresh=True"):
+                flask_jwtx.rotate_refresh_token()
+
     def test_api_without_a_store(self) -> None:
         app = build()
         with app.app_context(), pytest.raises(ConfigurationError, match="JWT_REVOCATION_STORE"):

@@ -659,9 +659,3 @@ class LiveSettings:
             self._settings = self._build()
             self._snapshot = snapshot
         return self._settings
-
-    def rebuild(self) -> Settings:
-        """Re-resolve now (after a loader was registered, for example)."""
-        self._snapshot = _snapshot(self._config)
-        self._settings = self._build()
-        return self._settings
