@@ -200,8 +200,16 @@ def jwt_required(
     declared. Works on ``async def`` views (with ``flask[async]``): the
     wrapper is then a coroutine too.
     """
-    where = normalize(locations)
-    requirements = Requirements.build(claims, scope, override)
+    verify = functools.partial(
+        _verify,
+        optional,
+        fresh,
+        refresh,
+        normalize(locations),
+        verify_type,
+        skip_revocation_check,
+        Requirements.build(claims, scope, override),
+    )
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(view):
@@ -209,30 +217,14 @@ def jwt_required(
 
             @functools.wraps(view)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                _verify(
-                    optional,
-                    fresh,
-                    refresh,
-                    where,
-                    verify_type,
-                    skip_revocation_check,
-                    requirements,
-                )
+                verify()
                 return await async_view(*args, **kwargs)
 
             return cast(Callable[P, R], async_wrapper)
 
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            _verify(
-                optional,
-                fresh,
-                refresh,
-                where,
-                verify_type,
-                skip_revocation_check,
-                requirements,
-            )
+            verify()
             return view(*args, **kwargs)
 
         return wrapper
