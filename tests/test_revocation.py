@@ -451,6 +451,14 @@ class TestConfiguration:
         with app.app_context(), pytest.raises(ConfigurationError, match="JWT_REVOCATION_STORE"):
             flask_jwtx.revoke_all("alice")
 
+    def test_plain_postgresql_url(self, postgres_server: PostgresServer) -> None:
+        plain = postgres_server.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        app = build(JWT_REVOCATION_STORE=plain, JWT_REVOCATION_TABLE="plain_url_revocations")
+        token = access(app)
+        with app.app_context():
+            flask_jwtx.revoke_token(token)
+        assert status(app, token) == REVOKED
+
     def test_client_and_engine_objects(self, redis_server: RedisServer, tmp_path: Path) -> None:
         import redis
         import sqlalchemy
