@@ -2,6 +2,7 @@
 
 Run it with ``bash demo/run.sh`` (README). Endpoints:
 
+* ``GET  /``                 a page that uses the API in cookie mode from a browser
 * ``POST /login``            JSON ``{"username", "password"}`` -> access + refresh tokens (JSON)
 * ``POST /login/cookies``    same credentials -> tokens in HttpOnly cookies + CSRF cookies
 * ``POST /refresh``          refresh token (header or cookie) -> a NEW access and refresh
@@ -117,6 +118,11 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
         if row is None or not check_password_hash(row["password_hash"], str(body.get("password"))):
             return None
         return row
+
+    @app.get("/")
+    def index() -> Response:
+        """A page that drives cookie mode from a browser (HttpOnly tokens, CSRF header)."""
+        return app.send_static_file("index.html")
 
     @app.post("/login")
     def login() -> Any:
