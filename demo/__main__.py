@@ -21,7 +21,9 @@ Header mode:
   curl -s -X POST localhost:{port}/logout -H "Authorization: Bearer $ACCESS"
   curl -s -X POST localhost:{port}/logout/everywhere -H "Authorization: Bearer $ACCESS"
 
-Cookie mode (CSRF double submit on POST):
+Cookie mode in a browser: open http://127.0.0.1:{port}/
+
+Cookie mode with curl (CSRF double submit on POST):
   curl -s -c jar -X POST localhost:{port}/login/cookies -H 'Content-Type: application/json' \\
        -d '{{"username": "alice", "password": "wonderland"}}'
   curl -s -b jar localhost:{port}/me

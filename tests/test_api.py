@@ -98,6 +98,15 @@ class TestIdentityTypes:
         assert "JWT_IDENTITY_AS_STRING" in text
         assert isinstance(info.value, TypeError)
 
+    def test_a_bad_identity_in_a_view_is_a_server_error_not_a_422(self, app: Flask) -> None:
+        app.config["TESTING"] = False
+
+        @app.post("/login")
+        def login() -> Any:
+            return jsonify(token=flask_jwtx.create_access_token(42))
+
+        assert app.test_client().post("/login").status_code == 500
+
     def test_identity_as_string_round_trips_int_and_uuid(self) -> None:
         app = make_app(JWT_IDENTITY_AS_STRING=True)
         user_id = uuid.uuid4()

@@ -21,6 +21,7 @@ from .exceptions import (
     ExpiredSignatureError,
     FreshTokenRequired,
     Header,
+    IdentityError,
     JWTExtendedException,
     KeySourceUnavailableError,
     NoAuthorizationError,
@@ -166,8 +167,10 @@ class JWTManager:
 
     def _handle_error(self, error: JWTExtendedException) -> ResponseReturnValue | Response:
         """Turn any flask-jwtx error into the response of its loader callback."""
-        if isinstance(error, ConfigurationError):
-            raise error  # a server misconfiguration is a 500, not the client's fault
+        if isinstance(error, ConfigurationError | IdentityError):
+            # A misconfiguration, or a view passing an unusable identity: a
+            # server error (500), never reported to the client as its fault.
+            raise error
         if isinstance(error, KeySourceUnavailableError):
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
         if isinstance(error, StoreUnavailableError):

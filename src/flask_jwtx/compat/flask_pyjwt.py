@@ -64,7 +64,7 @@ _MAX_TOKEN_BYTES = 8192
 # --- Exceptions ------------------------------------------------------------------
 
 
-class MissingSignerError(JWTExtendedException):
+class MissingSignerError(ConfigurationError):
     """An :class:`AuthManager` was used before ``init_app``."""
 
 
