@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 
-from .conftest import SECRET
+from .conftest import SECRET, read_key
 
 LIBRARIES = {"ours": flask_jwtx, "incumbent": flask_jwt_extended}
 ALL_LOCATIONS = ["headers", "cookies", "query_string", "json"]
@@ -560,4 +560,65 @@ def test_renamed_locations_match_incumbent(name: str) -> None:
             tokens = _tokens(client)
             client.post("/cookie-login")
             answers[lib_name] = _answer(client, RENAMED_SCENARIOS[name](client, tokens))
+    assert answers["ours"] == answers["incumbent"]
+
+
+def _raised(lib: types.ModuleType, token: str, **kwargs: Any) -> type[BaseException]:
+    app = build_app(lib, {})
+    with app.app_context():
+        try:
+            lib.decode_token(token, **kwargs)
+        except Exception as error:
+            return type(error)
+    raise AssertionError("decode_token accepted the token")
+
+
+DECODE_ERRORS: dict[str, Callable[[], str]] = {
+    "garbage": lambda: "garbage",
+    "bad signature": lambda: forge()[:-4] + "AAAA",
+    "expired": lambda: forge(exp=int(time.time()) - 30),
+    "not yet valid": lambda: forge(nbf=int(time.time()) + 3600),
+    "disallowed algorithm": lambda: forge(alg="HS512"),
+    "alg none": lambda: UNSIGNED,
+    "integer subject": lambda: forge(sub=42),
+    "missing identity claim": lambda: forge(sub=None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECODE_ERRORS))
+def test_decode_token_raises_what_the_incumbent_raises(name: str) -> None:
+    """Code that catches the incumbent's exception (PyJWT's or its own) still catches ours."""
+    token = DECODE_ERRORS[name]()
+    theirs = _raised(flask_jwt_extended, token)
+    ours = _raised(flask_jwtx, token)
+    assert ours.__name__ == theirs.__name__
+    if theirs.__module__.startswith("jwt"):
+        assert issubclass(ours, theirs), f"{ours} is not a {theirs}"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "private", "public"),
+    [
+        ("RS256", "rsa_private.pem", "rsa_public.pem"),
+        ("ES256", "ec256_private.pem", "ec256_public.pem"),
+    ],
+)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "valid access token",
+        "refresh token on access route",
+        "fresh route, stale token",
+        "no token",
+    ],
+)
+def test_asymmetric_algorithms_match_incumbent(
+    algorithm: str, private: str, public: str, name: str
+) -> None:
+    config = {
+        "JWT_ALGORITHM": algorithm,
+        "JWT_PRIVATE_KEY": read_key(private),
+        "JWT_PUBLIC_KEY": read_key(public),
+    }
+    answers = _run(config, HEADER_SCENARIOS[name])
     assert answers["ours"] == answers["incumbent"]
