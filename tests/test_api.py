@@ -137,6 +137,13 @@ class TestIdentityTypes:
             token = flask_jwtx.create_access_token(42)
             assert flask_jwtx.decode_token(token)["sub"] == 42
 
+    def test_tuple_identities_are_not_mistaken_for_anything_else(self) -> None:
+        with make_app(JWT_VERIFY_SUB=False).app_context():
+            token = flask_jwtx.create_access_token(("a", "b"))
+            claims = flask_jwtx.decode_token(token)
+        assert claims["sub"] == ["a", "b"]
+        assert "jwtx_idt" not in claims
+
     def test_custom_identity_claim_takes_any_json_value(self) -> None:
         with make_app(JWT_IDENTITY_CLAIM="uid").app_context():
             assert flask_jwtx.decode_token(flask_jwtx.create_access_token(7))["uid"] == 7

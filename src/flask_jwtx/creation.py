@@ -68,9 +68,10 @@ def _create(
     if additional_headers:
         headers.update(additional_headers)
 
-    stored_identity = _identity_claim_value(settings, manager._user_identity_callback(identity))
-    if isinstance(stored_identity, tuple):
-        stored_identity, kind = stored_identity
+    stored_identity, kind = _identity_claim_value(
+        settings, manager._user_identity_callback(identity)
+    )
+    if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
     if expires_delta is None:
@@ -111,8 +112,8 @@ def _create(
     return encoded
 
 
-def _identity_claim_value(settings: Settings, identity: Any) -> Any:
-    """The identity as it goes in the token, or ``(text, kind)`` when stringified.
+def _identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
+    """The identity as it goes in the token, and the type it was stringified from.
 
     PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*; with the
     incumbent, ``create_access_token(identity=user.id)`` works and every use
@@ -120,9 +121,9 @@ def _identity_claim_value(settings: Settings, identity: Any) -> Any:
     unless ``JWT_IDENTITY_AS_STRING`` asks us to store the string form.
     """
     if settings.identity_claim != "sub" or not settings.policy.verify_sub:
-        return identity
+        return identity, None
     if isinstance(identity, str):
-        return identity
+        return identity, None
     if settings.identity_as_string:
         converted = stringify_identity(identity)
         if converted is not None:
