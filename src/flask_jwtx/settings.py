@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import operator
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -640,11 +641,12 @@ def _snapshot(config: Mapping[str, Any]) -> tuple[Any, ...]:
 class LiveSettings:
     """Settings for one app, rebuilt when its ``JWT_*`` config changes."""
 
-    __slots__ = ("_build", "_config", "_settings", "_snapshot")
+    __slots__ = ("_build", "_config", "_lock", "_settings", "_snapshot")
 
     def __init__(self, config: Mapping[str, Any], build: Callable[[], Settings]) -> None:
         self._config = config
         self._build = build
+        self._lock = threading.Lock()
         self._snapshot = _snapshot(config)
         self._settings = build()
 
@@ -655,7 +657,11 @@ class LiveSettings:
         except KeyError:  # a key was deleted from app.config: compare with defaults
             current = tuple(map(self._config.get, WATCHED_KEYS))
         if current != self._snapshot:
-            snapshot = _snapshot(self._config)
-            self._settings = self._build()
-            self._snapshot = snapshot
+            # One rebuild at a time: a rebuild may open a store or key source,
+            # which concurrent requests must share, not each open their own.
+            with self._lock:
+                snapshot = _snapshot(self._config)
+                if snapshot != self._snapshot:
+                    self._settings = self._build()
+                    self._snapshot = snapshot
         return self._settings
