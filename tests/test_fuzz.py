@@ -1,0 +1,95 @@
+"""Property tests: whatever bytes arrive, verification raises only our token errors.
+
+A request's token is attacker input. Hypothesis generates arbitrary strings,
+near-valid tokens and validly signed tokens carrying arbitrary payload bytes;
+``tokens.decode`` must either return claims (only for well-formed, correctly
+signed tokens) or raise a :class:`~flask_jwtx.exceptions.JWTExtendedException`
+(a 4xx), never anything that would become a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flask_jwtx import exceptions as exc
+from flask_jwtx import tokens
+from flask_jwtx.keys import prepare_key
+
+from .conftest import SECRET
+
+KEY = prepare_key("HS256", SECRET)
+POLICY = tokens.VerifyPolicy(algorithms=frozenset({"HS256"}), max_bytes=65536)
+
+
+def decode(token: Any) -> dict[str, Any] | None:
+    try:
+        return tokens.decode(token, POLICY, lambda _a, _h, _t: KEY)[1]
+    except exc.JWTExtendedException:
+        return None
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signed(header: bytes, payload: bytes) -> str:
+    signing_input = f"{b64(header)}.{b64(payload)}"
+    return f"{signing_input}.{b64(KEY.sign(signing_input.encode()))}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), st.binary(), st.text(alphabet="ab.-_=AQgw", max_size=60)))
+def test_arbitrary_input_never_escapes_as_another_exception(token: str | bytes) -> None:
+    assert decode(token) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300))
+def test_validly_signed_arbitrary_bytes(header: bytes, payload: bytes) -> None:
+    decode(signed(header, payload))  # any outcome but an unexpected exception
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), JSON, max_size=6))
+def test_signed_json_payloads_decode_or_are_refused_cleanly(payload: dict[str, Any]) -> None:
+    token = signed(b'{"alg":"HS256","typ":"JWT"}', json.dumps(payload).encode())
+    result = decode(token)
+    if result is not None:
+        assert "sub" in result, "a token is accepted only with its identity claim"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(max_size=10).filter(
+            lambda k: k not in {"exp", "nbf", "iat", "sub", "type", "fresh", "jti", "aud", "iss"}
+        ),
+        JSON,
+        max_size=6,
+    ),
+    st.text(min_size=1, max_size=20),
+)
+def test_our_tokens_round_trip(extra: dict[str, Any], subject: str) -> None:
+    claims = {**extra, "sub": subject}
+    result = decode(tokens.encode(dict(claims), KEY))
+    assert result is not None
+    for name, value in claims.items():
+        assert result[name] == value
