@@ -93,3 +93,47 @@ def test_our_tokens_round_trip(extra: dict[str, Any], subject: str) -> None:
     assert result is not None
     for name, value in claims.items():
         assert result[name] == value
+
+
+PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200)
+
+
+def _protected_app() -> Any:
+    from flask import Flask
+
+    import flask_jwtx
+
+    app = Flask(__name__)
+    app.config.update(
+        JWT_SECRET_KEY=SECRET,
+        JWT_TOKEN_LOCATION=["headers", "cookies", "query_string", "json"],
+    )
+    flask_jwtx.JWTManager(app)
+
+    @app.post("/protected")
+    @flask_jwtx.jwt_required()
+    def protected() -> str:
+        return "ok"
+
+    return app.test_client()
+
+
+_CLIENT = _protected_app()
+
+
+@settings(max_examples=300, deadline=None)
+@given(authorization=PRINTABLE, query=PRINTABLE, cookie=PRINTABLE, csrf=PRINTABLE)
+def test_no_request_input_makes_a_500(
+    authorization: str, query: str, cookie: str, csrf: str
+) -> None:
+    """Through the whole request path, every location at once: only 401s and 422s."""
+    response = _CLIENT.post(
+        "/protected",
+        query_string={"jwt": query},
+        headers={
+            "Authorization": authorization,
+            "X-CSRF-TOKEN": csrf,
+            "Cookie": f"access_token_cookie={cookie}",
+        },
+    )
+    assert response.status_code in (401, 422), (response.status_code, response.get_data())
