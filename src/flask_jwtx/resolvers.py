@@ -150,10 +150,6 @@ class TrustedIssuers:
         self._issuers = dict(issuers)
         self._local = local
 
-    @property
-    def issuers(self) -> Mapping[str, TrustedIssuer]:
-        return self._issuers
-
     def signing(self) -> tuple[PreparedKey, str | None] | None:
         return None if self._local is None else self._local.signing()
 
