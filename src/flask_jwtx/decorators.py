@@ -69,7 +69,33 @@ def verify_jwt_in_request(
     (see :mod:`flask_jwtx.authorization`); a token that does not is refused
     with a 403 through the ``authorization_failed_loader``.
     """
-    return _verify(
+    return _bind(
+        optional,
+        fresh,
+        refresh,
+        locations,
+        verify_type,
+        skip_revocation_check,
+        claims,
+        scope,
+        override,
+    )()
+
+
+def _bind(
+    optional: bool,
+    fresh: bool,
+    refresh: bool,
+    locations: LocationType,
+    verify_type: bool,
+    skip_revocation_check: bool,
+    claims: Mapping[str, Any] | None,
+    scope: ScopeRequirement,
+    override: Mapping[str, Any] | None,
+) -> Callable[[], tuple[Header, Claims] | None]:
+    """Validate the arguments once and bind them to :func:`_verify`."""
+    return functools.partial(
+        _verify,
         optional,
         fresh,
         refresh,
@@ -200,15 +226,16 @@ def jwt_required(
     declared. Works on ``async def`` views (with ``flask[async]``): the
     wrapper is then a coroutine too.
     """
-    verify = functools.partial(
-        _verify,
+    verify = _bind(
         optional,
         fresh,
         refresh,
-        normalize(locations),
+        locations,
         verify_type,
         skip_revocation_check,
-        Requirements.build(claims, scope, override),
+        claims,
+        scope,
+        override,
     )
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
