@@ -170,10 +170,14 @@ class Key:
     @classmethod
     def from_env(cls, name: str, **kwargs: Any) -> Key:
         """A key from PEM or JWK text in the environment variable ``name``."""
-        value = os.environ.get(name)
-        if not value:
-            raise ConfigurationError(f"Environment variable {name} (a PEM or JWK key) is not set")
-        return cls.from_text(value, **kwargs)
+        return cls.from_text(_env_text(name, "a PEM or JWK key"), **kwargs)
+
+
+def _env_text(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigurationError(f"Environment variable {name} ({what}) is not set")
+    return value
 
 
 def _check_algorithm(algorithm: str) -> None:
@@ -281,10 +285,7 @@ class KeySet:
     @classmethod
     def from_env(cls, name: str, **kwargs: Any) -> KeySet:
         """A key set from a JWKS JSON held in the environment variable ``name``."""
-        value = os.environ.get(name)
-        if not value:
-            raise ConfigurationError(f"Environment variable {name} (a JWKS) is not set")
-        return cls.from_jwks(value, **kwargs)
+        return cls.from_jwks(_env_text(name, "a JWKS"), **kwargs)
 
 
 def coerce_key_set(value: Any, key: str = "JWT_KEYS") -> KeySet:
