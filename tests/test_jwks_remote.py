@@ -184,6 +184,21 @@ def test_issuer_unreachable_from_the_start_is_503_not_500() -> None:
     assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
 
 
+def test_issuer_down_from_the_start_is_asked_at_a_bounded_rate(
+    jwks_server: tuple[JWKSServer, str],
+) -> None:
+    server, url = jwks_server
+    server.mode = "down"
+    app = resource_app(url, JWT_JWKS_MIN_REFRESH_INTERVAL=0.3)
+    for _ in range(10):
+        assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
+    assert server.hits == 1, "not one fetch (and timeout) per request"
+    server.mode = "ok"
+    time.sleep(0.35)
+    assert get(app, token(OLD))[0] == 200
+    assert server.hits == 2
+
+
 def test_issuer_server_stopped_after_first_fetch() -> None:
     server = JWKSServer()
     with serve(server.app) as base:

@@ -147,9 +147,15 @@ class CachedKeySource:
     def current(self) -> KeySet:
         """The key set, refreshed if older than ``ttl`` (see the class docstring)."""
         if self._keys is None:
-            self._refresh(block=True, after_attempt=self._attempts)
-            if self._keys is None:  # a concurrent first load failed: try ourselves
-                self._refresh(block=True)
+            attempts = self._attempts
+            # Never fetched successfully: retry at the same bounded rate as an
+            # unknown kid, so an unreachable issuer is not asked (and waited
+            # for, up to the timeout) once per request.
+            if attempts and not self._may_retry():
+                raise KeySourceUnavailableError("No key set fetched yet; retrying later")
+            self._refresh(block=True, after_attempt=attempts)
+            if self._keys is None:  # a concurrent first load failed meanwhile
+                raise KeySourceUnavailableError("No key set fetched yet; retrying later")
         elif self._clock() - self._loaded_at >= self.ttl and self._may_retry():
             self._refresh(block=False)
         assert self._keys is not None  # _refresh(block=True) raised otherwise
