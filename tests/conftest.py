@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 
+from .stores import PostgresServer, RedisServer
+
 KEYS = Path(__file__).parent / "keys"
 SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
 
@@ -27,6 +29,22 @@ def make_app(**config: Any) -> Flask:
     app.config.update(config)
     flask_jwtx.JWTManager(app)
     return app
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests flush it)."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (tests use their own tables)."""
+    server = PostgresServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

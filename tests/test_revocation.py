@@ -26,20 +26,6 @@ ALL_STORES = ["memory", "redis", "sqlite", "postgresql"]
 SHARED_STORES = ["redis", "sqlite", "postgresql"]
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    yield server
-    server.stop()
-
-
 def store_config(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """Config for a fresh, empty store of ``kind`` (own table / flushed database)."""
     table = f"revocations_{uuid.uuid4().hex[:12]}"

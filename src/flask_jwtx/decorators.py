@@ -179,6 +179,8 @@ def _check_not_revoked(
                 rotation=settings.rotation,
                 reuse_grace=settings.reuse_grace,
                 header=header,
+                lifetimes=(settings.access_expires, settings.refresh_expires),
+                leeway=settings.policy.leeway,
             )
         except StoreUnavailableError:
             if settings.failure_policy == "closed":

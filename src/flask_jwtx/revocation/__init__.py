@@ -2,7 +2,7 @@
 
 Stores (:mod:`.memory`, :mod:`.redis`, :mod:`.sql`) hold four kinds of entries:
 
-* ``jti:<jti>``: that token is revoked (expires with the token);
+* ``jti:<jti>``: that token is revoked;
 * ``sub:<identity>``: every token of that identity issued before this time
   (ms) is revoked ("log out everywhere");
 * ``fam:<family>``: a refresh-token family is revoked (reuse was detected);
@@ -10,6 +10,14 @@ Stores (:mod:`.memory`, :mod:`.redis`, :mod:`.sql`) hold four kinds of entries:
 
 A protected request reads the entries that apply to its token in one
 ``get_many`` call.
+
+The one rule every entry obeys: **no record expires while a token it covers
+can still verify.** A token verifies until ``exp + JWT_DECODE_LEEWAY``, so
+that is the least lifetime of a record about one token (plus a margin for
+clocks). :func:`family_expiry` sizes the record that covers a family's
+tokens not yet seen; a "log out everywhere" watermark covers tokens of any
+lifetime (``expires_delta`` may exceed the configured ones, or be ``False``),
+so it never expires: one small entry per identity, overwritten by the next.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Final
 
 from flask import current_app
 
@@ -36,6 +45,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("flask_jwtx.revocation")
+
+#: Added to every record's lifetime: app instances' clocks differ a little,
+#: and a record that outlives its tokens by a minute costs nothing.
+CLOCK_MARGIN: Final = 60.0
 
 
 class RefreshTokenReusedError(RevokedTokenError):
@@ -75,8 +88,14 @@ def check_revocation(
     rotation: bool,
     reuse_grace: float,
     header: Mapping[str, Any],
+    lifetimes: Iterable[timedelta | None] = (),
+    leeway: float = 0.0,
 ) -> None:
-    """Raise :class:`RevokedTokenError` if the store revokes this token. One round trip."""
+    """Raise :class:`RevokedTokenError` if the store revokes this token. One round trip.
+
+    ``lifetimes`` (the configured access and refresh lifetimes) and
+    ``leeway`` size the family record written when reuse is detected.
+    """
     jti = claims.get("jti")
     family = claims.get("fam")
     keys = [f"sub:{identity_key(claims.get(identity_claim))}"]
@@ -98,23 +117,78 @@ def check_revocation(
     # A used refresh token within the grace window is the client's own
     # concurrent refresh, and allowed; after it, reuse revokes the family.
     used_at = values[-1] if watch_reuse else None
-    if used_at is not None and now_millis() - int(used_at) > reuse_grace * 1000:
-        _revoke_family(store, claims, header)
+    if is_reuse(used_at, reuse_grace):
+        raise reuse_detected(store, claims, header, family_expiry(claims, lifetimes, leeway))
 
 
-def _revoke_family(store: RevocationStore, claims: Claims, header: Mapping[str, Any]) -> None:
+def is_reuse(used_at: str | None, grace: float) -> bool:
+    """Whether a refresh token first used at ``used_at`` (ms) is being reused now.
+
+    With a grace of 0 any second use is reuse, even in the same millisecond:
+    exactly one of several concurrent rotations wins. A positive grace lets
+    a client's own concurrent refreshes (two tabs) through for that long.
+    """
+    if used_at is None:
+        return False
+    return grace <= 0 or now_millis() - int(used_at) > grace * 1000
+
+
+def reuse_detected(
+    store: RevocationStore,
+    claims: Claims,
+    header: Mapping[str, Any],
+    expires_at: float | None,
+) -> RefreshTokenReusedError:
+    """Revoke the reused token's family until ``expires_at``; return the error to raise."""
     family = claims.get("fam") or claims.get("jti")
-    store.put(f"fam:{family}", "1", _expiry(claims))
+    store.put(f"fam:{family}", "1", expires_at)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     logger.warning("Refresh token reuse detected; family %s revoked", family)
     signals.refresh_token_reuse_detected.send(app, claims=claims, family=family)
     signals.token_revoked.send(app, reason="family", family=family)
-    raise RefreshTokenReusedError(dict(header), claims)
+    return RefreshTokenReusedError(dict(header), claims)
 
 
-def _expiry(claims: Mapping[str, Any]) -> float | None:
-    exp = claims.get("exp")
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def token_expiry(claims: Mapping[str, Any], leeway: float) -> float | None:
+    """Until when a record about this one token must live (``None``: forever).
+
+    The token still verifies for ``JWT_DECODE_LEEWAY`` seconds after its
+    ``exp``; a record that expired at ``exp`` would let a revoked token, or a
+    used refresh token, back in for that long.
+    """
+    if "exp" not in claims:
+        return None  # a token that never expires is revoked for good
+    exp = _numeric(claims.get("exp"))
+    return None if exp is None else exp + leeway + CLOCK_MARGIN
+
+
+def family_expiry(
+    claims: Mapping[str, Any], lifetimes: Iterable[timedelta | None], leeway: float
+) -> float | None:
+    """Until when a revoked refresh-token family must stay revoked.
+
+    The family's newest tokens are not the one presented: a thief may have
+    rotated the stolen token up to this very moment, and each rotation mints
+    an access and a refresh token with the configured lifetimes. So the
+    record lives until the longest configured lifetime from now has passed
+    (and at least as long as the presented token's own ``exp``), plus the
+    leeway; with a lifetime of ``False`` (never expires), forever.
+    """
+    longest = 0.0
+    for lifetime in lifetimes:
+        if lifetime is None:
+            return None
+        longest = max(longest, lifetime.total_seconds())
+    own = token_expiry(claims, leeway)
+    if own is None:
+        return None
+    return max(own, time.time() + longest + leeway + CLOCK_MARGIN)
 
 
 def new_family() -> str:

@@ -14,21 +14,31 @@ from ..creation import create_access_token, create_refresh_token
 from ..decoding import decode_token
 from ..exceptions import JWTDecodeError
 from ..extension import get_state
-from . import _expiry, _revoke_family, identity_key, now_millis, require_store
+from . import (
+    family_expiry,
+    identity_key,
+    is_reuse,
+    now_millis,
+    require_store,
+    reuse_detected,
+    token_expiry,
+)
 
 
 def revoke_token(token: str | Mapping[str, Any]) -> None:
     """Revoke one token, given encoded (it must verify, expired or not) or as its claims.
 
-    The revocation lasts until the token would have expired. Every app
-    instance sharing the store refuses it from now on.
+    The revocation lasts until the token can no longer verify (its ``exp``
+    plus ``JWT_DECODE_LEEWAY``; forever for a token without ``exp``). Every
+    app instance sharing the store refuses it from now on.
     """
     claims = decode_token(token, allow_expired=True) if isinstance(token, str) else dict(token)
     jti = claims.get("jti")
     if not isinstance(jti, str):
         raise JWTDecodeError("Missing claim: jti (a token without one cannot be revoked alone)")
-    store = require_store(get_state().settings.get().revocation_store)
-    store.put(f"jti:{jti}", "1", _expiry(claims))
+    settings = get_state().settings.get()
+    store = require_store(settings.revocation_store)
+    store.put(f"jti:{jti}", "1", token_expiry(claims, settings.policy.leeway))
     signals.token_revoked.send(current_app._get_current_object(), reason="token", claims=claims)  # type: ignore[attr-defined]
 
 
@@ -37,21 +47,17 @@ def revoke_all(identity: Any) -> None:
 
     Tokens created after the call work. ``identity`` goes through the
     ``user_identity_loader`` as it does for ``create_access_token``.
+
+    The watermark never expires: it covers tokens of every lifetime, and a
+    token's lifetime is not bounded by the configured ones (``expires_delta``
+    may be longer, or ``False``). It is one entry per identity, replaced by
+    the identity's next ``revoke_all``.
     """
     state = get_state()
-    settings = state.settings.get()
-    store = require_store(settings.revocation_store)
+    store = require_store(state.settings.get().revocation_store)
     value = state.manager._user_identity_callback(identity)
-    lifetimes = [settings.access_expires, settings.refresh_expires]
-    # The watermark must outlive every token it covers; with tokens that never
-    # expire, it never expires either.
-    expires_at = (
-        None
-        if any(lifetime is None for lifetime in lifetimes)
-        else time.time() + max(lt.total_seconds() for lt in lifetimes if lt is not None) + 60
-    )
     watermark = now_millis()
-    store.put(f"sub:{identity_key(value)}", str(watermark), expires_at)
+    store.put(f"sub:{identity_key(value)}", str(watermark), None)
     # Tokens issued in the watermark's millisecond count as revoked; wait for
     # the next one, so every token created after this call returns is valid.
     while now_millis() <= watermark:
@@ -80,9 +86,16 @@ def rotate_refresh_token(
     store = require_store(settings.revocation_store)
     jti = claims["jti"]
     family = claims.get("fam") or jti
-    first_use = store.put_if_absent(f"used:{jti}", str(now_millis()), _expiry(claims))
-    if first_use is not None and now_millis() - int(first_use) > settings.reuse_grace * 1000:
-        _revoke_family(store, claims, get_jwt_header())
+    leeway = settings.policy.leeway
+    # The marker must outlive the token's last moment of validity, or the
+    # token could be reused unnoticed once the marker is gone.
+    first_use = store.put_if_absent(
+        f"used:{jti}", str(now_millis()), token_expiry(claims, leeway)
+    )
+    if is_reuse(first_use, settings.reuse_grace):
+        lifetimes = (settings.access_expires, settings.refresh_expires)
+        expires_at = family_expiry(claims, lifetimes, leeway)
+        raise reuse_detected(store, claims, get_jwt_header(), expires_at)
     extra = {**(additional_claims or {}), "fam": family}
     identity = get_jwt_identity()
     return (
