@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 from typing import Any
@@ -177,3 +179,49 @@ class TestConfiguration:
 
 def test_current_token_outside_a_request_is_none() -> None:
     assert not fp.current_token
+
+
+class TestForeignTokensNeverAnswer500:
+    """Validly signed tokens that are not in Flask_PyJWT's format are refused (401)."""
+
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            {},  # no 'type' at all
+            {"type": ["auth"]},
+            {"type": {"auth": True}},
+            {"type": 7},
+            {"type": "bogus"},
+            {"type": "auth", "self": 1},
+            {"type": "auth", "token_type": "refresh"},
+            {"type": "auth", "sub": "alice", "scope": None, "kwargs": 1},
+        ],
+    )
+    def test_signed_foreign_token(self, extra: dict[str, Any]) -> None:
+        app, _ = make()
+
+        @app.get("/p")
+        @fp.require_token()
+        def protected() -> str:
+            return "ok"
+
+        now = int(time.time())
+        claims = {"sub": "alice", "iss": "issuer", "iat": now, "exp": now + 60, **extra}
+        encoded = jwt.encode(claims, SECRET, algorithm="HS256")
+        response = app.test_client().get("/p", headers={"Authorization": f"Bearer {encoded}"})
+        expected = 200 if extra.get("type") == "auth" else 401
+        assert response.status_code == expected
+
+    def test_claims_named_like_parameters_survive_conversion(self) -> None:
+        now = 1_700_000_000
+        claims = {"sub": "a", "iss": "i", "iat": now, "exp": now + 1, "type": "auth", "self": 1}
+        token = fp.AuthManager.convert_token(jwt.encode(claims, SECRET))
+        assert token.claims["self"] == 1
+        assert token.token_type is fp.TokenType.AUTH
+
+    def test_convert_token_refuses_an_odd_alg_header_cleanly(self) -> None:
+        body = "eyJzdWIiOiJhIn0"
+        for header in ('{"alg":["HS256"],"typ":"JWT"}', '{"alg":{},"typ":"JWT"}'):
+            segment = base64.urlsafe_b64encode(header.encode()).rstrip(b"=")
+            with pytest.raises(jwt.InvalidTokenError):
+                fp.AuthManager.convert_token(f"{segment.decode()}.{body}.c2ln")

@@ -34,6 +34,7 @@ that failed, never the token's values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -113,22 +114,43 @@ def _matches(required: Any, actual: Any, view_args: Mapping[str, Any]) -> bool:
     return _same_scalar(required, actual)
 
 
+#: RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated
+#: by U+0020 only. ``str.split()`` would also split on NBSP, tabs or U+001F, so
+#: that a granted "read\u00a0admin" became "admin".
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def _split_scopes(value: str) -> list[str]:
+    return [name for name in value.split(" ") if name]
+
+
 def _scope_names(value: str | Iterable[str]) -> tuple[str, ...]:
-    names = tuple(value.split()) if isinstance(value, str) else tuple(value)
-    if not names or not all(isinstance(n, str) and n and " " not in n for n in names):
-        raise TypeError("scope must be a space-separated string or a list of scope names")
+    names = tuple(_split_scopes(value)) if isinstance(value, str) else tuple(value)
+    if not names or not all(isinstance(n, str) and _SCOPE_TOKEN.fullmatch(n) for n in names):
+        raise TypeError(
+            "scope must be a space-separated string or a list of scope names "
+            "(printable ASCII without spaces, quotes or backslashes, RFC 6749 section 3.3)"
+        )
     return names
 
 
 def granted_scopes(claims: Claims) -> frozenset[str]:
-    """The OAuth scopes a token grants, from ``scope`` and ``scp``, string or list."""
+    """The OAuth scopes a token grants, from ``scope`` and ``scp``, string or list.
+
+    Only U+0020 separates scopes in a string; an entry that is not a valid
+    scope token (RFC 6749 section 3.3) grants nothing, so no Unicode space
+    or control character can smuggle a second scope into one.
+    """
     granted: set[str] = set()
     for name in ("scope", "scp"):
         value = claims.get(name)
         if isinstance(value, str):
-            granted.update(value.split())
+            candidates: list[Any] = _split_scopes(value)
         elif isinstance(value, list):
-            granted.update(v for v in value if isinstance(v, str))
+            candidates = value
+        else:
+            continue
+        granted.update(v for v in candidates if isinstance(v, str) and _SCOPE_TOKEN.fullmatch(v))
     return frozenset(granted)
 
 
@@ -176,8 +198,13 @@ class Requirements:
             return
         if self.claims is not None:
             for name, required in self.claims.items():
-                if name not in claims or not _matches(required, claims[name], view_args):
+                if name not in claims:
                     raise AuthorizationError(f"Missing required claim: {name}", header, claims)
+                if not _matches(required, claims[name], view_args):
+                    # Name the claim, never the token's value for it.
+                    raise AuthorizationError(
+                        f"Claim does not match the requirement: {name}", header, claims
+                    )
         if self.scopes is not None:
             granted = granted_scopes(claims)
             missing = [s for s in self.scopes if s not in granted]

@@ -39,7 +39,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _error(status: HTTPStatus, message: str) -> ResponseReturnValue:
     key = get_state().settings.get().error_msg_key
-    return jsonify({key: message}), status
+    # A message may quote a token's (signed, but foreign) values; a lone
+    # surrogate in one would make the JSON provider raise with ensure_ascii
+    # off. Escape what UTF-8 cannot carry rather than answer 500.
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return jsonify({key: safe}), status
 
 
 # --- Default callbacks: the incumbent's status codes and bodies ---------------
@@ -152,13 +156,8 @@ class JWTManager:
         state = _AppState(self, LiveSettings(app.config, build), sources)
         app.extensions[EXTENSION_KEY] = state
         app.register_error_handler(JWTExtendedException, self._handle_error)
-        jwks_path = app.config.get("JWT_JWKS_PATH")
+        jwks_path = state.settings.get().jwks_path
         if jwks_path:
-            if not isinstance(jwks_path, str) or not jwks_path.startswith("/"):
-                raise ConfigurationError(
-                    f"JWT_JWKS_PATH is {jwks_path!r}. Use a URL path such as "
-                    "'/.well-known/jwks.json'."
-                )
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
         if add_context_processor:
             from .context import current_user_context_processor
@@ -331,8 +330,7 @@ def _serve_jwks() -> Response:
     key_set = settings.resolver.published()
     document = key_set.public_jwks() if key_set is not None else {"keys": []}
     response = jsonify(document)
-    max_age = int(current_app.config.get("JWT_JWKS_MAX_AGE", 300))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = f"public, max-age={settings.jwks_max_age}"
     return response
 
 

@@ -87,7 +87,10 @@ def from_json(settings: Settings, refresh: bool) -> Extracted:
     if not request.is_json:
         raise NoAuthorizationError("Invalid content-type. Must be application/json.")
     key = settings.cookies_for(refresh).json_key
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser's stack: not a usable body
+        body = None
     token = body.get(key) if isinstance(body, dict) else None
     if not token:
         raise NoAuthorizationError(f'Missing "{key}" key in json data.')

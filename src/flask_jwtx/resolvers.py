@@ -155,7 +155,9 @@ class TrustedIssuers:
 
     def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
         claims = token.claims()
-        issuer = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
+        name = claims.get("iss")
+        # A list or an object is no issuer (and unhashable: never a dict key).
+        issuer = self._issuers.get(name) if isinstance(name, str) else None
         if issuer is None:
             raise InvalidIssuerError("Untrusted issuer")
         if algorithm not in issuer.algorithms:

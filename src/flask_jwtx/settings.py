@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import operator
 import threading
 import warnings
@@ -44,6 +45,8 @@ from .resolvers import (
 from .revocation.base import RevocationStore
 from .revocation.factory import make_store
 from .tokens import VerifyPolicy, extended_conventions
+
+logger = logging.getLogger("flask_jwtx")
 
 LOCATIONS: Final = ("headers", "cookies", "query_string", "json")
 
@@ -175,6 +178,10 @@ class Settings:
     failure_policy: str
     rotation: bool
     reuse_grace: float
+    #: Where the app publishes its public keys (``None``: not published).
+    jwks_path: str | None
+    #: ``Cache-Control: max-age`` of the published key set, in seconds.
+    jwks_max_age: int
     policy: VerifyPolicy = field(repr=False)
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
@@ -299,8 +306,18 @@ def _keys(
     need_signing: bool,
     need_verifying: bool,
 ) -> StaticKeys:
-    """``JWT_SECRET_KEY`` / ``JWT_PRIVATE_KEY`` / ``JWT_PUBLIC_KEY``, parsed once."""
-    secret = config.get("JWT_SECRET_KEY") or config.get("SECRET_KEY") or None
+    """``JWT_SECRET_KEY`` / ``JWT_PRIVATE_KEY`` / ``JWT_PUBLIC_KEY``, parsed once.
+
+    Flask's ``SECRET_KEY`` stands in for ``JWT_SECRET_KEY`` only when the
+    app's own ``JWT_ALGORITHM`` is HMAC, as with the incumbent. In an
+    asymmetric app that also lists an HMAC algorithm in
+    ``JWT_DECODE_ALGORITHMS``, the session secret never becomes a
+    verification key: anyone who learned it (it signs every session cookie)
+    could otherwise mint tokens. Only an explicit ``JWT_SECRET_KEY`` serves.
+    """
+    secret = config.get("JWT_SECRET_KEY") or None
+    if secret is None and is_symmetric(algorithm):
+        secret = config.get("SECRET_KEY") or None
     private = config.get("JWT_PRIVATE_KEY") or None
     public = config.get("JWT_PUBLIC_KEY") or None
 
@@ -394,6 +411,24 @@ def _non_negative(config: Mapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _non_negative_int(config: Mapping[str, Any], key: str) -> int:
+    value = config.get(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(key, f"is {value!r}", "It must be a whole number of seconds (>= 0).")
+    return value
+
+
+def _jwks_path(config: Mapping[str, Any]) -> str | None:
+    value = config.get("JWT_JWKS_PATH")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _fail(
+            "JWT_JWKS_PATH", f"is {value!r}", "Use a URL path such as '/.well-known/jwks.json'."
+        )
+    return value
+
+
 def _number(config: Mapping[str, Any], key: str) -> float:
     value = config.get(key, DEFAULTS[key])
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -448,14 +483,45 @@ def _trusted_issuers(
         algorithms = _remote_algorithms(key, _names(entry.get("algorithms", ["RS256"]), key))
         for algorithm in algorithms:
             _algorithm(algorithm, key)
-        audience = entry.get("audience")
         issuers[name] = TrustedIssuer(
             issuer=name,
             keys=_remote_source(config, entry["jwks_url"], algorithms, sources),
-            audience=None if audience is None else _names(audience, key),
+            audience=_issuer_audience(config, entry, name),
             algorithms=algorithms,
         )
     return issuers
+
+
+def _issuer_audience(
+    config: Mapping[str, Any], entry: Mapping[str, Any], name: str
+) -> tuple[str, ...] | None:
+    """The audiences a trusted issuer's tokens must name: its own, else JWT_DECODE_AUDIENCE.
+
+    Services that share an identity provider receive tokens from the same
+    issuer; without an audience check each would accept the tokens minted for
+    the others. So an issuer without any audience is refused at start-up,
+    unless its entry says ``"verify_audience": False`` in so many words (for
+    an issuer that mints tokens for this service alone).
+    """
+    key = "JWT_TRUSTED_ISSUERS"
+    own = entry.get("audience")
+    if own is not None and own != "":
+        names = _names(own, key)
+        if not names or not all(names):
+            raise _fail(key, f"gives {name!r} the audience {own!r}", "Use non-empty strings.")
+        return names
+    inherited = _audience(config, "JWT_DECODE_AUDIENCE")
+    if inherited is not None:
+        return (inherited,) if isinstance(inherited, str) else inherited
+    if entry.get("verify_audience", True) is False:
+        return None
+    raise _fail(
+        key,
+        f"trusts {name!r} without an audience, so tokens it minted for other services "
+        "would be accepted here",
+        "Set JWT_DECODE_AUDIENCE (every issuer inherits it) or the entry's 'audience'; "
+        "only for an issuer that serves this service alone, set 'verify_audience': False.",
+    )
 
 
 def _resolver(
@@ -515,6 +581,11 @@ def _resolver(
         allowed = frozenset().union(*(i.algorithms for i in issuers.values()))
         return TrustedIssuers(issuers, local), allowed
     if remote_url:
+        if _audience(config, "JWT_DECODE_AUDIENCE") is None:
+            logger.warning(
+                "JWT_JWKS_URL is set without JWT_DECODE_AUDIENCE: tokens its issuer minted "
+                "for any other service will be accepted here. Set JWT_DECODE_AUDIENCE."
+            )
         algorithms = _remote_algorithms("JWT_DECODE_ALGORITHMS", decode_algorithms)
         source = _remote_source(config, remote_url, algorithms, sources)
         return RemoteKeys(source, signing_from=local), algorithms
@@ -623,6 +694,8 @@ def resolve(
         failure_policy=_choice(config, "JWT_REVOCATION_FAILURE_POLICY", ("closed", "open")),
         rotation=rotation,
         reuse_grace=_non_negative(config, "JWT_REFRESH_REUSE_GRACE"),
+        jwks_path=_jwks_path(config),
+        jwks_max_age=_non_negative_int(config, "JWT_JWKS_MAX_AGE"),
         policy=policy,
     )
 

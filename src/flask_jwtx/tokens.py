@@ -151,6 +151,22 @@ def parse(token: str | bytes, max_bytes: int) -> ParsedToken:
     return ParsedToken(header, payload, signing_input, signature)
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def shown(value: str) -> str:
+    """An untrusted string, safe to put in an error message.
+
+    Plain short names are shown as they are; anything else (control
+    characters, lone surrogates that no JSON encoder with ``ensure_ascii``
+    off can write, markup, megabytes) is shown as a short ASCII escape.
+    """
+    if _PLAIN_NAME.fullmatch(value):
+        return value
+    escaped = ascii(value[:64])
+    return escaped if len(value) <= 64 else f"{escaped[:-1]}...'"
+
+
 def _check_header(header: Header, algorithms: frozenset[str]) -> str:
     alg = header.get("alg")
     if not isinstance(alg, str) or not alg:
@@ -163,7 +179,7 @@ def _check_header(header: Header, algorithms: frozenset[str]) -> str:
             raise DecodeError("Invalid 'crit' header: must be a non-empty list of strings")
         for extension in crit:
             if extension not in _UNDERSTOOD_CRITICAL:
-                raise DecodeError(f"Unsupported critical extension: {extension}")
+                raise DecodeError(f"Unsupported critical extension: {shown(extension)}")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise DecodeError("Key ID header parameter must be a string")

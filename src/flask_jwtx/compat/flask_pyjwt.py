@@ -265,22 +265,26 @@ class JWT:
         that is malformed or lacks ``exp``, ``iss``, ``sub``, ``iat`` or ``type``.
         """
         parsed = tokens.parse(signed_token, _MAX_TOKEN_BYTES)
-        if not all(key in parsed.header for key in ("alg", "typ")):
+        alg = parsed.header.get("alg")
+        if not isinstance(alg, str) or alg not in AuthType.__members__:
             raise DecodeError("Token was in an invalid format")
-        try:
-            AuthType[parsed.header["alg"]]
-            claims = parsed.claims()
-            for name in ("exp", "iss", "sub", "iat", "type"):
-                if name not in claims:
-                    raise MissingRequiredClaimError(name)
-            token_type = TokenType[str(claims.pop("type")).upper()]
-        except KeyError:
-            raise DecodeError("Token was in an invalid format") from None
-        sub = claims.pop("sub")
-        scope = claims.pop("scope", None)
-        token = cls(token_type, sub, scope, **claims)
+        if "typ" not in parsed.header:
+            raise DecodeError("Token was in an invalid format")
+        claims = parsed.claims()
+        for name in ("exp", "iss", "sub", "iat", "type"):
+            if name not in claims:
+                raise MissingRequiredClaimError(name)
+        raw_type = claims["type"]
+        if not isinstance(raw_type, str) or raw_type.upper() not in TokenType.__members__:
+            raise DecodeError("Token was in an invalid format")
+        # Built from the claims as they are, not through ``cls(**claims)``: a
+        # foreign token may carry claims named ``self`` or ``token_type``.
+        token = cls.__new__(cls)
+        token.token_type = TokenType[raw_type.upper()]
+        token.claims = {**claims, "type": token.token_type.value}
         token.signed = signed_token
-        token._alg = parsed.header["alg"]
+        token._alg = alg
+        token.typ = "JWT"
         return token
 
 
@@ -478,7 +482,11 @@ def require_token(
             manager: AuthManager = current_app.extensions[EXTENSION_KEY]
             if not manager.verify_token(encoded):
                 abort(HTTPStatus.UNAUTHORIZED, f"{token_type} token is not valid")
-            token = manager.convert_token(encoded)
+            try:
+                token = manager.convert_token(encoded)
+            except JWTExtendedException:
+                # Validly signed, but not in Flask_PyJWT's format (no or odd 'type').
+                abort(HTTPStatus.UNAUTHORIZED, f"{token_type} token is not valid")
             if token.token_type is not expected_type:
                 abort(HTTPStatus.UNAUTHORIZED, f"Invalid token type of {token.token_type}")
             requirements = Requirements(

@@ -89,9 +89,7 @@ def rotate_refresh_token(
     leeway = settings.policy.leeway
     # The marker must outlive the token's last moment of validity, or the
     # token could be reused unnoticed once the marker is gone.
-    first_use = store.put_if_absent(
-        f"used:{jti}", str(now_millis()), token_expiry(claims, leeway)
-    )
+    first_use = store.put_if_absent(f"used:{jti}", str(now_millis()), token_expiry(claims, leeway))
     if is_reuse(first_use, settings.reuse_grace):
         lifetimes = (settings.access_expires, settings.refresh_expires)
         expires_at = family_expiry(claims, lifetimes, leeway)
