@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import flask_jwt_extended
+import jwt
 import pytest
 from flask import Flask, jsonify
 
@@ -50,13 +51,7 @@ def test_defaults_are_not_shared_between_apps() -> None:
         ({"JWT_ALGORITHM": "none"}, "JWT_ALGORITHM is 'none'"),
         ({"JWT_ALGORITHM": "HS999"}, "not a supported signing algorithm"),
         ({"JWT_DECODE_ALGORITHMS": ["HS256", "none"]}, "JWT_DECODE_ALGORITHMS is 'none'"),
-        ({"JWT_ALGORITHM": "RS256"}, "JWT_PRIVATE_KEY must be set to use the RS256"),
         ({"JWT_ALGORITHM": "ES256", "JWT_PRIVATE_KEY": "k"}, "JWT_PRIVATE_KEY cannot be used"),
-        (
-            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
-            "JWT_PUBLIC_KEY must be set",
-        ),
-        ({"JWT_SECRET_KEY": None}, "JWT_SECRET_KEY must be set to use the HS256"),
         ({"JWT_SECRET_KEY": read_key("rsa_public.pem")}, "JWT_SECRET_KEY cannot be used"),
         ({"JWT_ACCESS_TOKEN_EXPIRES": "15m"}, "JWT_ACCESS_TOKEN_EXPIRES is '15m'"),
         ({"JWT_REFRESH_TOKEN_EXPIRES": True}, "JWT_REFRESH_TOKEN_EXPIRES is True"),
@@ -77,12 +72,74 @@ def test_bad_configuration_fails_at_init_app_naming_the_key(
     assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
 
 
-def test_missing_secret_error_says_how_to_fix_it() -> None:
-    with pytest.raises(ConfigurationError) as info:
+class TestKeysMayArriveAfterInitApp:
+    """A missing key is an error when something needs it, not at ``init_app``.
+
+    Real apps create ``JWTManager(app)`` at import time and fill the config
+    later (from the environment, per test), and verify-only services have no
+    private key. A key that is set but unusable still fails at start-up.
+    """
+
+    def test_missing_secret_error_says_how_to_fix_it_when_a_token_is_made(self) -> None:
+        app = fresh_app()
+        flask_jwtx.JWTManager(app)  # no error: the secret may come later
+        with app.app_context(), pytest.raises(ConfigurationError) as info:
+            flask_jwtx.create_access_token("alice")
+        text = str(info.value)
+        assert "JWT_SECRET_KEY must be set to sign tokens with the HS256 algorithm" in text
+        assert "Set JWT_SECRET_KEY (or Flask's SECRET_KEY)" in text
+        assert "at least 32 bytes" in text
+        assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
+
+    def test_init_app_logs_that_no_key_is_set_yet(self, caplog: pytest.LogCaptureFixture) -> None:
         flask_jwtx.JWTManager(fresh_app())
-    text = str(info.value)
-    assert "Set JWT_SECRET_KEY (or Flask's SECRET_KEY)" in text
-    assert "at least 32 bytes" in text
+        assert "No key is set yet for HS256" in caplog.text
+
+    def test_a_secret_set_after_init_app_is_used(self) -> None:
+        app = fresh_app()
+        flask_jwtx.JWTManager(app)
+        app.config["JWT_SECRET_KEY"] = SECRET
+        with app.app_context():
+            token = flask_jwtx.create_access_token("alice")
+            assert flask_jwtx.decode_token(token)["sub"] == "alice"
+
+    def test_a_request_before_the_key_is_set_is_a_server_error_not_a_client_one(self) -> None:
+        app = fresh_app()
+        app.testing = False
+        flask_jwtx.JWTManager(app)
+
+        @app.get("/p")
+        @flask_jwtx.jwt_required()
+        def protected() -> str:
+            return "ok"
+
+        forged = jwt.encode(
+            {"sub": "a"}, "a-guess-that-is-long-enough-for-hs256!", algorithm="HS256"
+        )
+        response = app.test_client().get("/p", headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 500
+
+    def test_a_verify_only_service_sets_only_the_public_key(self) -> None:
+        signer = fresh_app(JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY=read_key("rsa_private.pem"))
+        flask_jwtx.JWTManager(signer)
+        verifier = fresh_app(JWT_ALGORITHM="RS256", JWT_PUBLIC_KEY=read_key("rsa_public.pem"))
+        flask_jwtx.JWTManager(verifier)
+        with signer.app_context():
+            token = flask_jwtx.create_access_token("alice")
+            assert flask_jwtx.decode_token(token)["sub"] == "alice", "public half derived"
+        with verifier.app_context():
+            assert flask_jwtx.decode_token(token)["sub"] == "alice"
+            with pytest.raises(ConfigurationError, match="JWT_PRIVATE_KEY must be set to sign"):
+                flask_jwtx.create_access_token("alice")
+
+    def test_a_key_loader_registered_after_init_app_is_used(self) -> None:
+        manager = flask_jwtx.JWTManager(fresh_app())
+        app = fresh_app()
+        manager.init_app(app)
+        manager.encode_key_loader(lambda identity: SECRET)
+        manager.decode_key_loader(lambda header, claims: SECRET)
+        with app.app_context():
+            assert flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))["sub"] == "a"
 
 
 def test_flask_secret_key_is_the_fallback() -> None:

@@ -11,8 +11,8 @@ algorithm it is bound to, and nothing is ever taken from the token itself
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
 
 from .exceptions import (
     ConfigurationError,
@@ -25,6 +25,9 @@ from .jwks import CachedKeySource
 from .keys import PreparedKey
 from .keyset import Key, KeySet
 from .tokens import ParsedToken, check_audience
+
+#: The key of :attr:`StaticKeys.missing` for the signing key.
+SIGNING: Final = "sign"
 
 
 class KeyResolver(Protocol):
@@ -64,13 +67,23 @@ class StaticKeys:
     encode_kid: str | None
     decode_keys: Mapping[str, PreparedKey]
     key_set: KeySet | None = None
+    #: Keys the configuration needs but does not set yet, by :data:`SIGNING`
+    #: or algorithm: what to tell the developer when one is needed.
+    missing: Mapping[str, str] = field(default_factory=dict)
 
     def signing(self) -> tuple[PreparedKey, str | None] | None:
-        return None if self.encode_key is None else (self.encode_key, self.encode_kid)
+        if self.encode_key is None:
+            if SIGNING in self.missing:
+                raise ConfigurationError(self.missing[SIGNING])
+            return None
+        return self.encode_key, self.encode_kid
 
     def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
         key = self.decode_keys.get(algorithm)
-        if key is None:  # an allowed algorithm, but no key of its family configured
+        if key is None:
+            if algorithm in self.missing:  # the app's own algorithm, key not set yet
+                raise ConfigurationError(self.missing[algorithm])
+            # an allowed algorithm, but no key of its family configured
             raise InvalidAlgorithmError("The specified alg value is not allowed")
         return key
 

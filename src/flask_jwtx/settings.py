@@ -35,6 +35,7 @@ from .keys import (
 )
 from .keyset import Key, KeySet, coerce_key_set, public_jwk, thumbprint
 from .resolvers import (
+    SIGNING,
     KeyResolver,
     KeySetKeys,
     RemoteKeys,
@@ -326,21 +327,29 @@ def _keys(
             return "JWT_SECRET_KEY", secret
         return ("JWT_PRIVATE_KEY", private) if for_signing else ("JWT_PUBLIC_KEY", public)
 
+    # A key that is merely absent is not an error yet: apps create the
+    # extension before their config is complete (filled later, from the
+    # environment, per test), and a verify-only service has no private key.
+    # What needs the key raises this message then; a key that IS set but
+    # unusable fails here, at start-up.
+    missing: dict[str, str] = {}
+
     def prepare(alg: str, for_signing: bool, required: bool) -> PreparedKey | None:
         key_name, raw = material(alg, for_signing)
         if raw is None:
-            if not required:
-                return None
-            if is_symmetric(alg):
-                fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
-                fix += f"at least {MIN_HMAC_KEY_BYTES[alg]} bytes"
-            else:
-                fix = f"Set {key_name} to a PEM-encoded key"
-            raise _fail(
-                key_name,
-                f"must be set to use the {alg} algorithm",
-                f"{fix}, or use JWT_KEYS, or register a key loader before init_app.",
-            )
+            if required:
+                if is_symmetric(alg):
+                    fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
+                    fix += f"at least {MIN_HMAC_KEY_BYTES[alg]} bytes"
+                else:
+                    fix = f"Set {key_name} to a PEM-encoded key"
+                message = (
+                    f"{key_name} must be set to {'sign' if for_signing else 'verify'} tokens "
+                    f"with the {alg} algorithm. {fix}, or use JWT_KEYS, or register a key "
+                    "loader before init_app."
+                )
+                missing[SIGNING if for_signing else alg] = message
+            return None
         try:
             return prepare_key(alg, raw)
         except InvalidKeyError as exc:
@@ -351,9 +360,23 @@ def _keys(
     for alg in decode_algorithms:
         # The signing algorithm must always be verifiable; extra decode
         # algorithms are usable only when a key of their family is configured.
-        prepared = prepare(alg, False, required=alg == algorithm and need_verifying)
+        own = alg == algorithm
+        if own and public is None and encode_key is not None and not is_symmetric(alg):
+            # Only the private key is set: its public half verifies our tokens.
+            decode_keys[alg] = PreparedKey(alg, encode_key.impl, encode_key.key.public_key())
+            continue
+        prepared = prepare(alg, False, required=own and need_verifying)
         if prepared is not None:
             decode_keys[alg] = prepared
+    if missing:
+        logger.warning(
+            "No key is set yet for %s; tokens cannot be %s until it is: %s",
+            algorithm,
+            " or ".join(
+                sorted({"created" if what == SIGNING else "verified" for what in missing})
+            ),
+            " ".join(dict.fromkeys(missing.values())),
+        )
     if is_symmetric(algorithm) and secret is not None and hmac_key_too_short(algorithm, secret):
         warnings.warn(
             f"JWT_SECRET_KEY is shorter than the {MIN_HMAC_KEY_BYTES[algorithm]} bytes "
@@ -377,7 +400,7 @@ def _keys(
         jwk = public_jwk(algorithm, verifying.key)
         published = KeySet([Key(thumbprint(jwk), algorithm, verifying, None, jwk)])
     encode_kid = published.signing_kid if published is not None else None
-    return StaticKeys(encode_key, encode_kid, decode_keys, published)
+    return StaticKeys(encode_key, encode_kid, decode_keys, published, missing)
 
 
 def _revocation_store(
@@ -538,7 +561,7 @@ def _resolver(
     explicit = config.get("JWT_DECODE_ALGORITHMS")
     remote_url = config.get("JWT_JWKS_URL")
     trusted = config.get("JWT_TRUSTED_ISSUERS")
-    verifies_remotely = bool(remote_url or trusted)
+    verifies_remotely = bool(remote_url) or trusted is not None
 
     local: KeyResolver
     allowed = frozenset(decode_algorithms)
@@ -576,7 +599,7 @@ def _resolver(
             need_signing=not encode_loader and not verifies_remotely,
             need_verifying=not decode_loader and not verifies_remotely,
         )
-    if trusted:
+    if trusted is not None:  # an empty list is a mistake, reported as one
         issuers = _trusted_issuers(config, trusted, sources)
         allowed = frozenset().union(*(i.algorithms for i in issuers.values()))
         return TrustedIssuers(issuers, local), allowed
