@@ -171,12 +171,6 @@ def test_long_enough_secret_does_not_warn() -> None:
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="x" * 32))
 
 
-def test_init_app_twice_on_one_app_is_refused() -> None:
-    app = make_app()
-    with pytest.raises(RuntimeError, match="already registered"):
-        flask_jwtx.JWTManager(app)
-
-
 def test_one_manager_serves_several_apps_with_their_own_settings() -> None:
     manager = flask_jwtx.JWTManager()
     first = fresh_app(JWT_SECRET_KEY=SECRET, JWT_IDENTITY_CLAIM="one")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from flask import current_app
 
@@ -15,7 +15,7 @@ from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
 from .resolvers import not_signing
 from .revocation import new_family
-from .settings import Settings
+from .settings import Settings, lifetime_from
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
@@ -79,7 +79,7 @@ def _create(
     elif expires_delta is False:
         lifetime = None
     else:
-        lifetime = expires_delta
+        lifetime = lifetime_from(expires_delta, "expires_delta")
     claims = tokens.build_claims(
         identity_claim=settings.identity_claim,
         identity=stored_identity,
@@ -128,6 +128,12 @@ def _identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str |
         converted = stringify_identity(identity)
         if converted is not None:
             return converted
+    text = _json_string(identity)
+    if text is not None:
+        # A UUID, a Decimal, a date...: the app's JSON provider writes it as a
+        # string, so the incumbent's token had a valid string 'sub' and
+        # get_jwt_identity() gave that string back. Same here.
+        return text, None
     raise IdentityError(
         f"The identity {identity!r} ({type(identity).__name__}) cannot be the 'sub' claim: "
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
@@ -136,6 +142,24 @@ def _identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str |
         "strings and get them back in their type from get_jwt_identity(), or set "
         "JWT_VERIFY_SUB = False."
     )
+
+
+#: Types the JSON encoder writes natively: never strings, so never a valid ``sub``.
+_JSON_NATIVE: Final = (int, float, bool, type(None), list, tuple, dict)
+
+
+def _json_string(identity: Any) -> str | None:
+    """The identity as the app's JSON provider writes it, if that is a string."""
+    if isinstance(identity, _JSON_NATIVE):
+        return None
+    default = getattr(current_app.json, "default", None)
+    if default is None:
+        return None
+    try:
+        text = default(identity)
+    except TypeError:
+        return None
+    return text if isinstance(text, str) else None
 
 
 def _signing_key(

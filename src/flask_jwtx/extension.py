@@ -29,6 +29,7 @@ from .exceptions import (
     UserClaimsVerificationError,
     UserLookupError,
 )
+from .integrations import route_rest_framework_errors
 from .revocation.base import RevocationStore, StoreUnavailableError
 from .settings import LiveSettings, Settings
 
@@ -135,10 +136,12 @@ class JWTManager:
         here, naming the key and the fix. Key loaders must be registered
         before this call if no static key is configured.
         """
-        if EXTENSION_KEY in app.extensions:
-            raise RuntimeError(
-                "A JWTManager is already registered on this app; call init_app once per app."
-            )
+        previous = app.extensions.get(EXTENSION_KEY)
+        if isinstance(previous, _AppState):
+            # App factories and test fixtures call init_app again: the last
+            # call wins, as with the incumbent. Release what the previous
+            # registration opened; routes and handlers are not added twice.
+            _close_stores(previous)
         for key, value in _settings.DEFAULTS.items():
             app.config.setdefault(key, list(value) if isinstance(value, list) else value)
 
@@ -156,13 +159,16 @@ class JWTManager:
         state = _AppState(self, LiveSettings(app.config, build), sources)
         app.extensions[EXTENSION_KEY] = state
         app.register_error_handler(JWTExtendedException, self._handle_error)
+        route_rest_framework_errors()  # Flask-RESTX / Flask-RESTful: see integrations
         jwks_path = state.settings.get().jwks_path
-        if jwks_path:
+        if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
         if add_context_processor:
             from .context import current_user_context_processor
 
-            app.context_processor(current_user_context_processor)
+            processors = app.template_context_processors.setdefault(None, [])
+            if current_user_context_processor not in processors:
+                app.context_processor(current_user_context_processor)
 
     def _handle_error(self, error: JWTExtendedException) -> ResponseReturnValue | Response:
         """Turn any flask-jwtx error into the response of its loader callback."""
@@ -261,11 +267,7 @@ class JWTManager:
         flask-jwtx only. Safe to call more than once; a store is reopened on
         the next settings rebuild.
         """
-        state = app.extensions[EXTENSION_KEY] if app is not None else get_state()
-        for key, source in list(state.sources.items()):
-            if isinstance(source, RevocationStore):
-                source.close()
-                del state.sources[key]
+        _close_stores(app.extensions[EXTENSION_KEY] if app is not None else get_state())
 
     def expired_token_loader(self, callback: F) -> F:
         """Response for an expired token; called with header and claims."""
@@ -321,6 +323,13 @@ class JWTManager:
         """Response when the user lookup callback returned ``None``."""
         self._user_lookup_error_callback = callback
         return callback
+
+
+def _close_stores(state: _AppState) -> None:
+    for key, source in list(state.sources.items()):
+        if isinstance(source, RevocationStore):
+            source.close()
+            del state.sources[key]
 
 
 def _serve_jwks() -> Response:

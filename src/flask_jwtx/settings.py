@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from .exceptions import ConfigurationError, InvalidKeyError
@@ -201,21 +201,35 @@ def _expires(config: Mapping[str, Any], key: str) -> timedelta | None:
         raise _fail(key, "is True", "Use a timedelta, a number of seconds, or False for never.")
     if isinstance(value, int):
         return timedelta(seconds=value)
-    if isinstance(value, timedelta):
-        return value
-    # dateutil's relativedelta and friends: anything that adds to a datetime.
-    # Turned into a fixed timedelta now, so every token gets the same lifetime.
-    from datetime import datetime, timezone
-
-    now = datetime.now(timezone.utc)
     try:
-        return (now + value) - now  # type: ignore[no-any-return]
+        return lifetime_from(value, key)
     except TypeError:
         raise _fail(
             key,
             f"is {value!r}",
             "Use a timedelta, a number of seconds, or False for tokens that never expire.",
         ) from None
+
+
+def lifetime_from(value: Any, name: str) -> timedelta:
+    """A ``timedelta``, or anything that adds to a datetime, as a ``timedelta``.
+
+    dateutil's ``relativedelta`` (which the incumbent documents) is turned
+    into the fixed span it means from now, so ``relativedelta(months=1)``
+    counts the days of this month.
+    """
+    if isinstance(value, timedelta):
+        return value
+    now = datetime.now(timezone.utc)
+    try:
+        span = (now + value) - now
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a timedelta or a dateutil relativedelta, not {value!r}"
+        ) from None
+    if not isinstance(span, timedelta):
+        raise TypeError(f"{name} must be a timedelta or a dateutil relativedelta, not {value!r}")
+    return span
 
 
 def _str(config: Mapping[str, Any], key: str, *, empty_ok: bool = True) -> str:

@@ -195,9 +195,10 @@ def extended_conventions(claims: Claims, identity_claim: str = "sub") -> None:
     """
     if identity_claim not in claims:
         raise JWTDecodeError(f"Missing claim: {identity_claim}")
-    token_type = claims.setdefault("type", "access")
-    if token_type not in ("access", "refresh"):
-        raise JWTDecodeError("Invalid claim: type must be 'access' or 'refresh'")
+    # Any ``type`` decodes: apps mint their own kinds (email confirmation,
+    # password reset) and read them with decode_token. Which kinds a route
+    # accepts is the request path's decision (only access, or refresh).
+    claims.setdefault("type", "access")
     fresh = claims.setdefault("fresh", False)
     if not (isinstance(fresh, bool) or _is_number(fresh)):
         raise JWTDecodeError("Invalid claim: fresh must be a boolean or a NumericDate")

@@ -1,0 +1,167 @@
+"""What real Flask-JWT-Extended apps do, working unchanged on flask-jwtx.
+
+Each class is one habit found in real projects' code and test suites: the
+answer must be the incumbent's (compared with the real package where it can
+be), unless ``docs/differences.md`` lists a difference that protects users.
+"""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import flask_jwt_extended
+import pytest
+from dateutil.relativedelta import relativedelta
+from flask import Flask, jsonify, render_template_string
+
+import flask_jwtx
+from flask_jwtx import exceptions as exc
+
+from .conftest import SECRET
+
+
+def app_on(lib: Any, **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, **config)
+    lib.JWTManager(app)
+
+    @app.get("/me")
+    @lib.jwt_required()
+    def me() -> Any:
+        return jsonify(identity=lib.get_jwt_identity(), type=lib.get_jwt()["type"])
+
+    return app
+
+
+def get(app: Flask, token: str, path: str = "/me") -> tuple[int, Any]:
+    response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, response.get_json()
+
+
+BOTH = pytest.mark.parametrize("lib", [flask_jwt_extended, flask_jwtx], ids=["incumbent", "ours"])
+
+
+class TestIdentitiesTheJSONProviderWritesAsStrings:
+    @BOTH
+    @pytest.mark.parametrize(
+        "identity",
+        [
+            uuid.UUID("6f1c2a4e-9b7d-4c1e-8f3a-2d5e6b7c8d9e"),
+            decimal.Decimal("12.50"),
+            date(2026, 1, 2),
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        ],
+        ids=["uuid", "decimal", "date", "datetime"],
+    )
+    def test_accepted_and_given_back_as_the_string(self, lib: Any, identity: Any) -> None:
+        app = app_on(lib)
+        with app.app_context():
+            token = lib.create_access_token(identity=identity)
+            expected = app.json.loads(app.json.dumps(identity))
+            assert lib.decode_token(token)["sub"] == expected
+        assert get(app, token) == (200, {"identity": expected, "type": "access"})
+
+    def test_identities_whose_json_form_is_not_a_string_still_fail_early(self) -> None:
+        app = app_on(flask_jwtx)
+        with app.app_context():
+            for identity in (42, 4.2, None, True, ["a"], {"id": 1}, object()):
+                with pytest.raises(exc.IdentityError):
+                    flask_jwtx.create_access_token(identity=identity)
+
+
+class TestInitAppMoreThanOnce:
+    def test_the_last_call_wins_without_duplicate_routes_or_handlers(self) -> None:
+        manager = flask_jwtx.JWTManager()
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_JWKS_PATH="/jwks")
+        manager.init_app(app, add_context_processor=True)
+        app.config["JWT_ERROR_MESSAGE_KEY"] = "error"
+        manager.init_app(app, add_context_processor=True)
+        flask_jwtx.JWTManager(app)  # a second manager, as test fixtures do
+        assert [r.rule for r in app.url_map.iter_rules()].count("/jwks") == 1
+        assert (
+            app.template_context_processors[None].count(
+                flask_jwtx.context.current_user_context_processor
+            )
+            == 1
+        )
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> str:
+            return render_template_string("ok")
+
+        response = app.test_client().get("/me")
+        assert (response.status_code, response.get_json()) == (
+            401,
+            {"error": "Missing Authorization Header"},
+        )
+
+    def test_the_previous_registrations_store_is_closed(self) -> None:
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE="memory://")
+        flask_jwtx.JWTManager(app)
+        first = app.extensions["flask-jwtx"]
+        flask_jwtx.JWTManager(app)
+        assert app.extensions["flask-jwtx"] is not first
+        assert not any(
+            isinstance(s, flask_jwtx.revocation.RevocationStore) for s in first.sources.values()
+        )
+
+
+class TestTokensOfOtherTypes:
+    @BOTH
+    def test_decode_token_returns_an_apps_own_token_kinds(self, lib: Any) -> None:
+        app = app_on(lib)
+        with app.app_context():
+            token = lib.create_access_token(
+                "alice", additional_claims={"type": "email_confirmation"}
+            )
+            assert lib.decode_token(token)["type"] == "email_confirmation"
+
+    def test_jwt_required_still_refuses_them(self) -> None:
+        """A deliberate difference: the incumbent lets any non-refresh type through."""
+        app = app_on(flask_jwtx)
+        with app.app_context():
+            token = flask_jwtx.create_access_token("a", additional_claims={"type": "reset"})
+        assert get(app, token) == (422, {"msg": "Only non-refresh tokens are allowed"})
+
+
+class TestRelativedeltaLifetimes:
+    @BOTH
+    def test_per_token_expires_delta(self, lib: Any) -> None:
+        app = app_on(lib)
+        with app.app_context():
+            token = lib.create_access_token("a", expires_delta=relativedelta(days=2))
+            claims = lib.decode_token(token)
+        assert claims["exp"] - claims["iat"] == 2 * 86400
+
+    @BOTH
+    def test_configured_lifetimes(self, lib: Any) -> None:
+        app = app_on(
+            lib,
+            JWT_ACCESS_TOKEN_EXPIRES=relativedelta(hours=3),
+            JWT_REFRESH_TOKEN_EXPIRES=relativedelta(weeks=1),
+        )
+        with app.app_context():
+            access = lib.decode_token(lib.create_access_token("a"))
+            refresh = lib.decode_token(lib.create_refresh_token("a"))
+        assert access["exp"] - access["iat"] == 3 * 3600
+        assert refresh["exp"] - refresh["iat"] == 7 * 86400
+
+    def test_a_lifetime_of_another_type_is_a_clear_error(self) -> None:
+        app = app_on(flask_jwtx)
+        with app.app_context(), pytest.raises(TypeError, match="expires_delta must be"):
+            flask_jwtx.create_access_token("a", expires_delta="2 days")  # type: ignore[arg-type]
+
+
+def test_a_timedelta_still_works() -> None:
+    app = app_on(flask_jwtx)
+    with app.app_context():
+        claims = flask_jwtx.decode_token(
+            flask_jwtx.create_access_token("a", expires_delta=timedelta(minutes=5))
+        )
+    assert claims["exp"] - claims["iat"] == 300
