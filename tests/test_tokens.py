@@ -293,6 +293,28 @@ class TestRegisteredClaims:
         with pytest.raises(exc.JWTDecodeError, match="Missing claim: sub"):
             decode(tokens.encode(claims(sub=None), HS256))
 
+    @pytest.mark.parametrize(
+        "header",
+        [
+            b'{"alg":"HS256","kid":null}',
+            b'{"alg":"HS256","crit":null}',
+            b'{"alg":"HS256","b64":false}',
+            b'{"alg":"HS256","b64":"no"}',
+        ],
+        ids=["kid-null", "crit-null", "b64-false", "b64-string"],
+    )
+    def test_a_present_header_parameter_must_be_well_formed(self, header: bytes) -> None:
+        """Found by differential fuzzing: PyJWT refuses these, so do we."""
+        with pytest.raises(exc.DecodeError):
+            decode(signed(header, json.dumps(claims()).encode()))
+
+    def test_a_fractional_exp_does_not_extend_the_token(self) -> None:
+        """PyJWT reads ``exp`` in whole seconds; so do we (never later than it)."""
+        payload = claims()
+        payload["exp"] = int(time.time()) + 0.75
+        with pytest.raises(exc.ExpiredSignatureError):
+            decode(signed(HEADER, json.dumps(payload).encode()))
+
     def test_defaults_for_foreign_tokens(self) -> None:
         body = decode(tokens.encode(claims(), HS256))
         assert (body["type"], body["fresh"], body["jti"]) == ("access", False, None)

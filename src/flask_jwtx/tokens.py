@@ -173,15 +173,19 @@ def _check_header(header: Header, algorithms: frozenset[str]) -> str:
         raise InvalidAlgorithmError("Algorithm not specified")
     if alg not in algorithms or alg.lower() == "none":  # unsigned tokens, never
         raise InvalidAlgorithmError("The specified alg value is not allowed")
-    crit = header.get("crit")
-    if crit is not None:
+    # A parameter that is present must be well-formed: ``"kid": null`` or
+    # ``"crit": null`` is not the same as leaving it out (PyJWT refuses both).
+    if "crit" in header:
+        crit = header["crit"]
         if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
             raise DecodeError("Invalid 'crit' header: must be a non-empty list of strings")
         for extension in crit:
             if extension not in _UNDERSTOOD_CRITICAL:
                 raise DecodeError(f"Unsupported critical extension: {shown(extension)}")
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
+    if "b64" in header and header["b64"] is not True:
+        # RFC 7797 unencoded payloads: not implemented, so never half-understood.
+        raise DecodeError("Unsupported header: b64 (unencoded payloads are not accepted)")
+    if "kid" in header and not isinstance(header["kid"], str):
         raise DecodeError("Key ID header parameter must be a string")
     return alg
 
@@ -286,7 +290,9 @@ def _check_claims(claims: Claims, policy: VerifyPolicy, verify_exp: bool, now: f
         raise InvalidJTIError("JWT ID must be a string")
     if policy.conventions is not None:
         policy.conventions(claims)
-    if verify_exp and exp is not None and exp <= now - leeway:
+    # ``exp`` counts in whole seconds, as PyJWT reads it (truncated): a
+    # fractional part never extends a token's life.
+    if verify_exp and exp is not None and int(exp) <= now - leeway:
         raise ExpiredSignatureError("Signature has expired", {}, claims)
 
 
@@ -445,3 +451,99 @@ def encode(
 
 def _dumps(value: Mapping[str, Any], default: Callable[[Any], Any] | None) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=default, allow_nan=False).encode()
+
+
+# =============================================================================
+# Flask-JWT-Extended's private ``flask_jwt_extended.tokens`` helpers
+#
+# For code written against the incumbent's module layout that signs or checks
+# tokens below the Flask layer. Same names and keyword signatures as the
+# incumbent's, running on the core above (so with its stricter checks, see
+# docs/differences.md). flask-jwtx itself never calls them.
+# =============================================================================
+
+from collections.abc import Iterable  # noqa: E402
+
+from .keys import prepare_key  # noqa: E402
+from .typing import ExpiresDelta as ExpiresDelta  # noqa: E402
+from .typing import Fresh as Fresh  # noqa: E402
+
+
+def _encode_jwt(
+    algorithm: str,
+    audience: str | Iterable[str] | None,
+    claim_overrides: Mapping[str, Any] | None,
+    csrf: bool,
+    expires_delta: ExpiresDelta | None,
+    fresh: Fresh,
+    header_overrides: Mapping[str, Any] | None,
+    identity: Any,
+    identity_claim_key: str,
+    issuer: str | None,
+    json_encoder: type[json.JSONEncoder] | None,
+    secret: Any,
+    token_type: str,
+    nbf: bool,
+) -> str:
+    """Sign a new token in the incumbent's claim layout with ``secret``."""
+    now = datetime.now(timezone.utc)
+    # A falsy lifetime means no ``exp``; a relativedelta becomes the span it means now.
+    lifetime = (now + expires_delta) - now if expires_delta else None
+    claims = build_claims(
+        identity_claim=identity_claim_key,
+        identity=identity,
+        token_type=token_type,
+        fresh=fresh,
+        expires_delta=lifetime,
+        encode_nbf=nbf,
+        csrf=csrf,
+        audience=audience if audience is None or isinstance(audience, str) else list(audience),
+        issuer=issuer,
+        extra=claim_overrides,
+        now=now,
+    )
+    return encode(
+        claims,
+        prepare_key(algorithm, secret),
+        headers=header_overrides,
+        json_default=None if json_encoder is None else json_encoder().default,
+    )
+
+
+def _decode_jwt(
+    algorithms: Sequence[str],
+    allow_expired: bool,
+    audience: str | Iterable[str] | None,
+    csrf_value: str | None,
+    encoded_token: str,
+    identity_claim_key: str,
+    issuer: str | None,
+    leeway: float | timedelta,
+    secret: Any,
+    verify_aud: bool,
+    verify_sub: bool,
+) -> dict[str, Any]:
+    """Verify ``encoded_token`` with ``secret`` and return its (completed) claims."""
+    expected: tuple[str, ...] | None = None
+    if verify_aud and audience is not None:
+        expected = (audience,) if isinstance(audience, str) else tuple(audience)
+
+    def conventions(claims: Claims) -> None:
+        extended_conventions(claims, identity_claim_key)
+
+    policy = VerifyPolicy(
+        algorithms=frozenset(algorithms),
+        leeway=leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway),
+        audience=expected,
+        issuer=issuer or None,
+        verify_sub=verify_sub,
+        conventions=conventions,
+    )
+    _header, claims = decode(
+        encoded_token,
+        policy,
+        lambda alg, _header, _token: prepare_key(alg, secret),
+        verify_exp=not allow_expired,
+        csrf_value=csrf_value or None,
+    )
+    return claims
