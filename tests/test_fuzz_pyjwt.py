@@ -15,11 +15,10 @@ the matching options, both at one frozen instant.
 tests/test_fuzz.py checks that no input escapes as an unexpected exception;
 this file checks the accept set against the reference.
 
-Where we accept a token PyJWT refuses, the property fails unless
-:func:`known_difference` names the case; each named case is listed, with an
-exact token, in ``KNOWN_DIFFERENCES`` and pinned by a strict xfail that starts
-failing once the difference is gone. Run with ``--hypothesis-show-statistics``
-to see how often each verdict (and each known difference) came up.
+Where we accept a token PyJWT refuses, the property fails. The four cases
+it found (``FORMER_FINDINGS``) were fixed in the token core and stay pinned
+here. Run with ``--hypothesis-show-statistics`` to see how often each verdict
+came up.
 """
 
 from __future__ import annotations
@@ -185,26 +184,6 @@ def pyjwt(token: str, family: Family, policy: Policy) -> dict[str, Any] | Except
         return error
 
 
-def known_difference(token: str, policy: Policy, refusal: Exception) -> str | None:
-    """Name the documented difference that explains PyJWT refusing what we accept."""
-    header = json.loads(b64decode(token.split(".")[0]))
-    if header.get("b64") is False and "Payload segment must be empty" in str(refusal):
-        return "b64-false"
-    if "kid" in header and header["kid"] is None and "Key ID" in str(refusal):
-        return "kid-null"
-    if "crit" in header and header["crit"] is None and "'crit'" in str(refusal):
-        return "crit-null"
-    claims = json.loads(b64decode(token.split(".")[1]))
-    exp = claims.get("exp")
-    if (
-        isinstance(refusal, jwt.ExpiredSignatureError)
-        and type(exp) is float
-        and int(exp) <= NOW - policy.leeway < exp
-    ):
-        return "fractional-exp"
-    return None
-
-
 def assert_subset(token: str, family: Family, policy: Policy) -> None:
     with frozen_clock():
         accepted = ours(token, family, policy)
@@ -213,14 +192,9 @@ def assert_subset(token: str, family: Family, policy: Policy) -> None:
         verdict = "refused by both" if isinstance(reference, Exception) else "stricter than PyJWT"
         event(f"{verdict}: {type(accepted).__name__}")
         return
-    if isinstance(reference, Exception):
-        known = known_difference(token, policy, reference)
-        assert known is not None, (
-            f"flask-jwtx accepts what PyJWT refuses ({reference!r}):\n"
-            f"token={token}\npolicy={policy}"
-        )
-        event(f"known difference: {known}")
-        return
+    assert not isinstance(reference, Exception), (
+        f"flask-jwtx accepts what PyJWT refuses ({reference!r}):\ntoken={token}\npolicy={policy}"
+    )
     event("accepted by both")
     assert accepted == reference, (token, policy)
 
@@ -610,25 +584,26 @@ def test_pyjwt_refuses_an_aud_claim_when_no_audience_is_configured_by_default() 
     assert pyjwt(token, HS256, STRICT) == {"aud": "api"}
 
 
-# --- the known differences, with their exact tokens --------------------------------
+# --- what this property found, fixed and pinned ------------------------------------
 
-#: Tokens flask-jwtx accepts and PyJWT 2.15 refuses, all HS256 with the test
-#: SECRET, checked at the frozen NOW with :data:`STRICT`:
+#: Tokens flask-jwtx used to accept while PyJWT 2.15 refused them, all HS256
+#: with the test SECRET, checked at the frozen NOW with :data:`STRICT`. Each
+#: is now refused by the token core too:
 #:
 #: ``b64-false``: the header says ``"b64": false`` (RFC 7797, unencoded
-#: payload) without listing ``b64`` in ``crit``. We ignore the non-critical
-#: parameter and base64url-decode the payload as usual; PyJWT understands
+#: payload) without listing ``b64`` in ``crit``. We ignored the non-critical
+#: parameter and base64url-decoded the payload as usual; PyJWT understands
 #: ``b64`` and refuses ("Payload segment must be empty when 'b64' is false").
 #:
-#: ``fractional-exp``: ``exp`` is 0.5 s after NOW (1700000000.25). Not expired
-#: for us (a NumericDate may be fractional, RFC 7519 section 2); expired for
-#: PyJWT, which truncates it with ``int()`` to 1700000000 <= NOW.
+#: ``fractional-exp``: ``exp`` is 0.5 s after NOW (1700000000.25). It was not
+#: expired for us; PyJWT truncates it with ``int()`` to 1700000000 <= NOW, and
+#: so do we now (a fractional part never extends a token's life).
 #:
 #: ``kid-null`` and ``crit-null``: the header has ``"kid": null`` or
-#: ``"crit": null``. We treat a null parameter as absent; PyJWT refuses a
+#: ``"crit": null``. We treated a null parameter as absent; PyJWT refuses a
 #: present ``kid`` that is not a string ("Key ID header parameter must be a
 #: string") and a present ``crit`` that is not a non-empty list.
-KNOWN_DIFFERENCES = {
+FORMER_FINDINGS = {
     "crit-null": _hs256(b'{"alg":"HS256","crit":null}', b'{"sub":"alice"}'),
     "b64-false": _hs256(b'{"alg":"HS256","b64":false}', b'{"sub":"alice"}'),
     "fractional-exp": _hs256(b'{"alg":"HS256"}', b'{"exp":1700000000.75}'),
@@ -636,28 +611,9 @@ KNOWN_DIFFERENCES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_DIFFERENCES))
-def test_known_difference_is_real_and_recognised(name: str) -> None:
-    token = KNOWN_DIFFERENCES[name]
+@pytest.mark.parametrize("name", sorted(FORMER_FINDINGS))
+def test_former_findings_are_refused_like_pyjwt_does(name: str) -> None:
+    token = FORMER_FINDINGS[name]
     with frozen_clock():
-        assert not isinstance(ours(token, HS256, STRICT), Exception)
-        refusal = pyjwt(token, HS256, STRICT)
-    assert isinstance(refusal, Exception)
-    assert known_difference(token, STRICT, refusal) == name
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: flask-jwtx accepts a token PyJWT refuses (see KNOWN_DIFFERENCES)",
-)
-@pytest.mark.parametrize("name", sorted(KNOWN_DIFFERENCES))
-def test_known_difference_is_gone(name: str) -> None:
-    """Passes (and so, being a strict xfail, fails) once we agree with PyJWT again.
-
-    Then delete the entry here and its case in :func:`known_difference`.
-    """
-    token = KNOWN_DIFFERENCES[name]
-    with frozen_clock():
-        accepted = ours(token, HS256, STRICT)
-        reference = pyjwt(token, HS256, STRICT)
-    assert isinstance(accepted, Exception) or accepted == reference
+        assert isinstance(pyjwt(token, HS256, STRICT), Exception)
+        assert isinstance(ours(token, HS256, STRICT), Exception)

@@ -197,15 +197,21 @@ class TestTheAttacksReplayed:
             MemoryStore(),
             JWT_REFRESH_TOKEN_ROTATION=True,
             JWT_REFRESH_REUSE_GRACE=0,
-            JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=2),
+            JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=3),
         )
         with app.app_context():
             stolen = flask_jwtx.create_refresh_token("victim")  # day 0
-        time.sleep(1.0)
+            stolen_exp = flask_jwtx.decode_token(stolen)["exp"]
+        time.sleep(1.2)
         code, thiefs = call(app, stolen, "/refresh")  # day 29: the thief rotates
         assert code == 200
+        with app.app_context():
+            thiefs_exp = flask_jwtx.decode_token(thiefs["refresh_token"])["exp"]
         assert call(app, stolen, "/refresh")[0] == 401  # the victim comes back: reuse
-        time.sleep(1.3)  # day 30: the stolen token has expired, the thief's has not
+        # Day 30: the stolen token has expired (iat counts whole seconds, so
+        # wait for its exp itself), the thief's has not.
+        time.sleep(max(0.0, stolen_exp + 0.05 - time.time()))
+        assert time.time() < thiefs_exp
         assert call(app, thiefs["refresh_token"], "/refresh") == REVOKED
 
     def test_a_revoked_token_stays_revoked_through_the_leeway(self) -> None:
