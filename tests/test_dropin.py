@@ -165,3 +165,51 @@ def test_a_timedelta_still_works() -> None:
             flask_jwtx.create_access_token("a", expires_delta=timedelta(minutes=5))
         )
     assert claims["exp"] - claims["iat"] == 300
+
+
+class TestWhatAppsReachForInsideTheManager:
+    def test_the_manager_is_where_the_incumbent_kept_it(self) -> None:
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET)
+        manager = flask_jwtx.JWTManager(app)
+        assert app.extensions["flask-jwt-extended"] is manager
+        registered = app.extensions["flask-jwt-extended"].decode_key_loader(lambda h, c: SECRET)
+        assert callable(registered)
+
+    @BOTH
+    def test_private_encode_and_decode_from_config(self, lib: Any) -> None:
+        app = app_on(lib)
+        manager = app.extensions["flask-jwt-extended"]
+        with app.app_context():
+            token = manager._encode_jwt_from_config("alice", "refresh", claims={"x": 1})
+            claims = manager._decode_jwt_from_config(token)
+        assert (claims["sub"], claims["type"], claims["x"]) == ("alice", "refresh", 1)
+
+    def test_set_error_handler_callbacks_on_an_api_keeps_working(self) -> None:
+        """The incumbent's workaround for its #86 (with Flask-RESTX 1.3 it answers 500 itself)."""
+        import flask_restx
+
+        lib = flask_jwtx
+
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET)
+        manager = lib.JWTManager(app)
+        api = flask_restx.Api(app)
+        manager._set_error_handler_callbacks(api)  # the incumbent's #86 workaround
+
+        @api.route("/items")
+        class Items(flask_restx.Resource):  # type: ignore[misc]
+            @lib.jwt_required()
+            def get(self) -> Any:
+                return {"ok": True}
+
+        response = app.test_client().get("/items")
+        assert response.status_code == 401
+        assert response.get_json()["msg"] == "Missing Authorization Header"
+
+    def test_default_options_are_written_once(self) -> None:
+        app = Flask(__name__)
+        app.config["JWT_HEADER_TYPE"] = "JWT"
+        flask_jwtx.JWTManager._set_default_configuration_options(app)
+        assert app.config["JWT_HEADER_TYPE"] == "JWT"
+        assert app.config["JWT_ACCESS_TOKEN_EXPIRES"] == timedelta(minutes=15)

@@ -35,7 +35,9 @@ def create_access_token(
     ``additional_claims``/``additional_headers`` win over the loaders' and
     the defaults.
     """
-    return _create("access", identity, fresh, expires_delta, additional_claims, additional_headers)
+    return create_token(
+        "access", identity, fresh, expires_delta, additional_claims, additional_headers
+    )
 
 
 def create_refresh_token(
@@ -45,12 +47,12 @@ def create_refresh_token(
     additional_headers: Mapping[str, Any] | None = None,
 ) -> str:
     """A new signed refresh token for ``identity`` (never fresh)."""
-    return _create(
+    return create_token(
         "refresh", identity, False, expires_delta, additional_claims, additional_headers
     )
 
 
-def _create(
+def create_token(
     token_type: str,
     identity: Any,
     fresh: Fresh,
@@ -58,6 +60,12 @@ def _create(
     additional_claims: Mapping[str, Any] | None,
     additional_headers: Mapping[str, Any] | None,
 ) -> str:
+    """Sign a new ``token_type`` token with the app's settings and loaders.
+
+    The one path behind both creators (and the incumbent's private
+    ``JWTManager._encode_jwt_from_config``): ``additional_*`` win over the
+    loaders' claims and headers, which win over the defaults.
+    """
     state = get_state()
     settings = state.settings.get()
     manager = state.manager

@@ -34,6 +34,7 @@ from .revocation.base import RevocationStore, StoreUnavailableError
 from .settings import LiveSettings, Settings
 
 EXTENSION_KEY = "flask-jwtx"
+INCUMBENT_EXTENSION_KEY = "flask-jwt-extended"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,8 +143,7 @@ class JWTManager:
             # call wins, as with the incumbent. Release what the previous
             # registration opened; routes and handlers are not added twice.
             _close_stores(previous)
-        for key, value in _settings.DEFAULTS.items():
-            app.config.setdefault(key, list(value) if isinstance(value, list) else value)
+        self._set_default_configuration_options(app)
 
         sources: dict[Any, Any] = {}  # cached key sets, kept across settings rebuilds
 
@@ -158,6 +158,9 @@ class JWTManager:
 
         state = _AppState(self, LiveSettings(app.config, build), sources)
         app.extensions[EXTENSION_KEY] = state
+        # Where the incumbent kept its manager: apps and their tests read it
+        # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
+        app.extensions[INCUMBENT_EXTENSION_KEY] = self
         app.register_error_handler(JWTExtendedException, self._handle_error)
         route_rest_framework_errors()  # Flask-RESTX / Flask-RESTful: see integrations
         jwks_path = state.settings.get().jwks_path
@@ -250,6 +253,48 @@ class JWTManager:
         """
         self._key_set_callback = callback
         return callback
+
+    # --- The incumbent's private methods that real code calls ------------------
+
+    def _set_error_handler_callbacks(self, app: Any) -> None:
+        """What apps call to make Flask-RESTX answer token errors (the incumbent's #86).
+
+        With flask-jwtx that is automatic (:mod:`flask_jwtx.integrations`);
+        this keeps such calls working: it registers the error handler on a
+        Flask app (or blueprint) and routes REST frameworks' errors to Flask.
+        An ``Api`` object passed here needs nothing more.
+        """
+        if isinstance(app, Flask):
+            app.register_error_handler(JWTExtendedException, self._handle_error)
+        route_rest_framework_errors()
+
+    @staticmethod
+    def _set_default_configuration_options(app: Flask) -> None:
+        """Write every ``JWT_*`` default into ``app.config`` (``setdefault``)."""
+        for key, value in _settings.DEFAULTS.items():
+            app.config.setdefault(key, list(value) if isinstance(value, list) else value)
+
+    def _encode_jwt_from_config(
+        self,
+        identity: Any,
+        token_type: str,
+        claims: dict[str, Any] | None = None,
+        fresh: Any = False,
+        expires_delta: Any = None,
+        headers: dict[str, Any] | None = None,
+    ) -> str:
+        """A signed token of ``token_type`` ("access" or "refresh") with the app's settings."""
+        from .creation import create_token
+
+        return create_token(token_type, identity, fresh, expires_delta, claims, headers)
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+    ) -> dict[str, Any]:
+        """The verified claims of ``encoded_token`` (what ``decode_token`` returns)."""
+        from .decoding import decode_token
+
+        return decode_token(encoded_token, csrf_value, allow_expired)
 
     def refresh_keys(self, app: Flask | None = None) -> None:
         """Reload key sets on next use: the key-set loader and remote JWKS caches.
