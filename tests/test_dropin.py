@@ -213,3 +213,17 @@ class TestWhatAppsReachForInsideTheManager:
         flask_jwtx.JWTManager._set_default_configuration_options(app)
         assert app.config["JWT_HEADER_TYPE"] == "JWT"
         assert app.config["JWT_ACCESS_TOKEN_EXPIRES"] == timedelta(minutes=15)
+
+
+def test_a_filter_for_pyjwts_short_key_warning_covers_ours() -> None:
+    """Suites that run with warnings as errors ignore PyJWT's class for their short test secrets."""
+    import warnings
+
+    from jwt.warnings import InsecureKeyLengthWarning
+
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY="short-test-secret")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+        flask_jwtx.JWTManager(app)

@@ -127,8 +127,19 @@ PERSISTENT_COOKIE_MAX_AGE: Final = 31540000
 _SAMESITE: Final = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
 
-class WeakSecretWarning(UserWarning):
-    """The HMAC secret is shorter than its hash, so tokens are easier to forge."""
+try:  # PyJWT >= 2.11 warns about short HMAC keys with its own class
+    from jwt.warnings import InsecureKeyLengthWarning as _PyJWTKeyLengthWarning
+except ImportError:  # pragma: no cover - older PyJWT
+    _PyJWTKeyLengthWarning = UserWarning  # type: ignore[assignment,misc]
+
+
+class WeakSecretWarning(_PyJWTKeyLengthWarning):
+    """The HMAC secret is shorter than its hash, so tokens are easier to forge.
+
+    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which the incumbent's
+    users saw for the same secret: a warnings filter written for that class
+    (``ignore::jwt.warnings.InsecureKeyLengthWarning``) covers ours too.
+    """
 
 
 @dataclass(frozen=True, slots=True)
