@@ -9,6 +9,8 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify
 
 import flask_jwtx
@@ -218,10 +220,61 @@ class TestKeySetApps:
         app = app_with(JWT_KEYS=json.dumps({"keys": [{**private, "kid": "t", "alg": "RS256"}]}))
         assert call(app, mint(app))[0] == 200
 
-    @pytest.mark.parametrize("value", [42, "not json", {"keys": "x"}, [{"kty": "RSA"}]])
+    @pytest.mark.parametrize(
+        "value",
+        [
+            42,
+            "not json",
+            {"keys": "x"},
+            [{"kty": "RSA"}],
+            {"keys": [{"kty": "RSA", "alg": ["RS256"], "n": "AQAB", "e": "AQAB"}]},
+            {"keys": [{"kty": "EC", "alg": "ES256", "crv": {}, "x": 1, "y": None}]},
+        ],
+    )
     def test_bad_key_sets_fail_at_startup(self, value: Any) -> None:
         with pytest.raises(ConfigurationError, match="JWT_KEYS"):
             app_with(JWT_KEYS=value)
+
+
+class TestConfiguredKeysAreHeldToTheRemoteRules:
+    """What a remote JWKS skips, configuration refuses, at start-up, by name."""
+
+    def test_a_duplicate_kid_in_a_configured_jwks_is_refused(self) -> None:
+        assert RSA1.jwk is not None
+        assert RSA2.jwk is not None
+        document = {"keys": [dict(RSA1.jwk, kid="same"), dict(RSA2.jwk, kid="same")]}
+        with pytest.raises(ConfigurationError, match="share the kid 'same'"):
+            app_with(JWT_KEYS=document)
+
+    def test_an_rsa_key_under_2048_bits_is_refused(self) -> None:
+        weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+        pem = weak.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        with pytest.raises(InvalidKeyError, match="1024 bits is too weak"):
+            Key.from_pem(algorithm="RS256", private_key=pem, kid="weak")
+        jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(weak.public_key(), as_dict=True)}
+        with pytest.raises(ConfigurationError, match=r"JWT_KEYS.*1024 bits"):
+            app_with(JWT_KEYS=[{**jwk, "alg": "PS256", "kid": "weak"}])
+
+    @pytest.mark.parametrize(
+        ("pem", "algorithm"),
+        [("ec384_public.pem", "ES256"), ("ec256_public.pem", "ES384")],
+    )
+    def test_an_ec_key_off_its_algorithms_curve_is_refused(self, pem: str, algorithm: str) -> None:
+        public = Key.from_pem(
+            algorithm="ES384" if algorithm == "ES256" else "ES256", public_key=read_key(pem)
+        )
+        assert public.jwk is not None
+        mislabelled = {**public.jwk, "alg": algorithm, "kid": "mislabelled"}
+        with pytest.raises(InvalidKeyError, match=f"{algorithm} needs a key on"):
+            Key.from_jwk(mislabelled)
+        with pytest.raises(ConfigurationError, match="JWT_KEYS"):
+            app_with(JWT_KEYS={"keys": [mislabelled]})
+        with pytest.raises(InvalidKeyError):
+            Key.from_pem(algorithm=algorithm, public_key=read_key(pem))
 
 
 class TestPlainKeyPair:

@@ -9,37 +9,193 @@ resource server needs, each point covered by a test against a real server:
   good set and retries at a bounded rate;
 * it reads the whole response body, however large; :class:`JWKSFetcher`
   stops at ``max_bytes``;
-* every request waits for a refresh in progress; here, when a set is cached,
-  only one thread refreshes and the others keep using the cached set.
+* its timeout bounds each socket read, so an issuer that sends a byte now
+  and then holds a request for as long as it likes; :class:`JWKSFetcher`'s
+  timeout is a deadline for the whole fetch;
+* every request waits for a refresh in progress; here no request ever waits
+  for another's refresh, except for the very first set, and then only for
+  as long as a fetch may take.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import ipaddress
 import logging
+import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-from typing import Any
-from urllib.parse import urlparse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 from .exceptions import InvalidKeyError, KeySourceUnavailableError
 from .keyset import Key, KeySet
 
 logger = logging.getLogger("flask_jwtx.jwks")
 
+#: How long a lookup waits for another thread's first load of a key set whose
+#: loader has no timeout of its own (a ``key_set_loader``).
+FIRST_LOAD_WAIT: Final = 5.0
+_CHUNK: Final = 64 * 1024
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A JWKS URL is configuration: a redirect elsewhere is refused, not followed."""
+_AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+
+def parse_remote_jwks(
+    document: bytes | str | Mapping[str, Any],
+    *,
+    algorithm: str | None = None,
+    url: str = "the JWKS endpoint",
+) -> KeySet:
+    """The usable keys of a JWKS fetched from ``url``, or KeySourceUnavailableError.
+
+    Those are the only two outcomes, whatever the document holds: the
+    request path turns the error into a 503 and anything else would be a 500.
+    Entries that cannot be used are skipped with a warning (see
+    :meth:`KeySet.from_published_jwks`); a document with none left is
+    unavailable rather than an empty set, so a cached set keeps serving.
+    """
+    try:
+        keys = KeySet.from_published_jwks(document, algorithm=algorithm, source=url)
+    except InvalidKeyError as exc:
+        raise KeySourceUnavailableError(f"Malformed JWKS from {url}: {exc}") from None
+    if not len(keys):
+        raise KeySourceUnavailableError(f"JWKS from {url} holds no usable signing key")
+    return keys
+
+
+class _Deadline:
+    """One fetch's time budget, enforced on whichever socket is open.
+
+    A socket timeout bounds one operation, not their sum: a peer that sends
+    a byte just before each timeout keeps a fetch going forever. So each
+    operation is given the time *remaining* as its timeout, and, because
+    http.client reads a status or header line through a buffered file (many
+    reads we cannot re-arm one by one), a timer shuts the socket down when
+    the budget is spent, which ends any read in progress at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        left = self._end - time.monotonic()
+        if left <= 0 or self.expired:
+            raise TimeoutError("the fetch deadline has passed")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        """Make ``sock`` the socket the timer shuts down, and bound its next operation."""
+        with self._lock:
+            self._socket = sock
+            expired = self.expired
+        if expired:
+            _shut(sock)
+        self.bound()
+
+    def bound(self) -> None:
+        """Give the watched socket's next operation only the time that is left."""
+        if self._socket is not None:
+            self._socket.settimeout(self.remaining())
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sock = self._socket
+        if sock is not None:
+            _shut(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        if self._socket is not None:
+            self._socket.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for a TLS socket: ssl.SSLSocket's own
+    # shutdown first drops its TLS state, which the reading thread still uses.
+    # OSError: not connected yet, or already closed; nothing left to end.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _resolve(host: str, port: int, deadline: _Deadline) -> Sequence[_AddressInfo]:
+    """getaddrinfo within the deadline: it takes no timeout of its own.
+
+    The lookup runs in a daemon thread that is abandoned at the deadline; it
+    ends when the system resolver gives up. IP literals need no lookup.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    found: list[Sequence[_AddressInfo]] = []
+    failed: list[Exception] = []
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as exc:  # handed to the fetching thread below
+            failed.append(exc)
+
+    worker = threading.Thread(target=lookup, name="flask-jwtx-resolve", daemon=True)
+    worker.start()
+    worker.join(deadline.remaining())
+    if failed:
+        raise failed[0]
+    if not found:
+        raise TimeoutError(f"resolving {host} took longer than the fetch deadline")
+    return found[0]
+
+
+def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
+    """A TCP connection to the first address of ``host`` that answers in time.
+
+    Unlike socket.create_connection, every address tried shares the one
+    deadline instead of each getting the whole timeout.
+    """
+    error: OSError = OSError(f"{host} has no address")
+    for family, kind, proto, _, address in _resolve(host, port, deadline):
+        sock = socket.socket(family, kind, proto)
+        try:
+            deadline.watch(sock)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            if deadline.expired:
+                break
+            continue
+        return sock
+    raise error
 
 
 class JWKSFetcher:
-    """GET a JWKS document over HTTP(S), bounded in time and size."""
+    """GET a JWKS document over HTTP(S), within ``timeout`` seconds and ``max_bytes``.
+
+    ``timeout`` is a deadline for the whole fetch: name lookup, connection,
+    TLS handshake, request, status line, headers and body. It is what
+    ``JWT_JWKS_TIMEOUT`` promises, and what bounds the wait of a request
+    that finds no key set yet.
+
+    The fetch is plain :mod:`http.client` rather than urllib, whose timeout
+    bounds each socket read and cannot be made a deadline. So, unlike urllib,
+    no ``HTTP(S)_PROXY`` environment variable is honoured, and a redirect is
+    never followed: a JWKS URL is configuration, and a redirect elsewhere
+    is refused like any answer other than 200. ``ssl_context`` defaults to
+    :func:`ssl.create_default_context` (system CAs, host name checked).
+    """
 
     def __init__(
         self,
@@ -48,44 +204,87 @@ class JWKSFetcher:
         timeout: float = 5.0,
         max_bytes: int = 256 * 1024,
         algorithm: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        if urlparse(url).scheme not in ("http", "https"):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
             raise ValueError(f"JWKS URL must be http(s): {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"JWKS URL has no host: {url!r}")
         self.url = url
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.algorithm = algorithm
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._tls = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._tls else 80)  # ValueError if out of range
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._ssl_context = ssl_context
+        if self._tls and ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
 
     def __call__(self) -> KeySet:
-        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked
+        return parse_remote_jwks(self._get(), algorithm=self.algorithm, url=self.url)
+
+    def _get(self) -> bytes:
+        deadline = _Deadline(self.timeout)
+        connection: http.client.HTTPConnection | None = None
+        response: http.client.HTTPResponse | None = None
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                if response.status != 200:
-                    raise KeySourceUnavailableError(
-                        f"JWKS endpoint {self.url} answered {response.status}"
-                    )
-                body = response.read(self.max_bytes + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
+            sock = _connect(self._host, self._port, deadline)
+            if self._ssl_context is None:
+                connection = http.client.HTTPConnection(self._host, self._port)
+            else:
+                tls = self._ssl_context.wrap_socket(
+                    sock, server_hostname=self._host, do_handshake_on_connect=False
+                )
+                deadline.watch(tls)  # wrap_socket took over sock's file descriptor
+                tls.do_handshake()
+                sock = tls
+                connection = http.client.HTTPSConnection(
+                    self._host, self._port, context=self._ssl_context
+                )
+            connection.sock = sock  # connected within the deadline, not by http.client
+            deadline.bound()
+            connection.request("GET", self._target, headers={"Accept": "application/json"})
+            deadline.bound()
+            response = connection.getresponse()
+            if response.status != 200:
+                raise KeySourceUnavailableError(
+                    f"JWKS endpoint {self.url} answered {response.status}"
+                )
+            body = bytearray()
+            while len(body) <= self.max_bytes:
+                deadline.bound()
+                chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+            if len(body) > self.max_bytes:
+                raise KeySourceUnavailableError(
+                    f"JWKS document from {self.url} is larger than {self.max_bytes} bytes"
+                )
+            if deadline.expired:  # the socket was shut down under the last read
+                raise TimeoutError("the fetch deadline has passed")
+            if response.length:  # the connection closed before Content-Length bytes
+                raise http.client.IncompleteRead(bytes(body), response.length)
+            return bytes(body)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if deadline.expired or isinstance(exc, TimeoutError):
+                raise KeySourceUnavailableError(
+                    f"JWKS endpoint {self.url} did not answer within {self.timeout} s"
+                ) from None
             raise KeySourceUnavailableError(
-                f"JWKS endpoint {self.url} answered {exc.code}"
+                f"JWKS endpoint {self.url} unreachable: {exc!r}"
             ) from None
-        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise KeySourceUnavailableError(
-                f"JWKS endpoint {self.url} unreachable: {exc}"
-            ) from None
-        if len(body) > self.max_bytes:
-            raise KeySourceUnavailableError(
-                f"JWKS document from {self.url} is larger than {self.max_bytes} bytes"
-            )
-        try:
-            keys = KeySet.from_jwks(body, algorithm=self.algorithm, skip_unusable=True)
-        except InvalidKeyError as exc:
-            raise KeySourceUnavailableError(f"Malformed JWKS from {self.url}: {exc}") from None
-        if not len(keys):
-            raise KeySourceUnavailableError(f"JWKS from {self.url} holds no usable signing key")
-        return keys
+        finally:
+            deadline.close()
+            # The response may own the socket (http.client hands it over when
+            # the server says it will close), so both are closed here.
+            if response is not None:
+                response.close()
+            if connection is not None:
+                connection.close()
 
 
 class CachedKeySource:
@@ -96,8 +295,15 @@ class CachedKeySource:
     * An unknown ``kid`` triggers a refresh at most once per
       ``min_refresh_interval``, so random ``kid`` values cannot make us
       hammer the issuer.
-    * While one thread refreshes, others use the cached set; only the very
-      first load blocks.
+    * No lookup waits for a refresh another thread is doing. Whoever sends
+      ``kid`` values can choose them, so if an unknown ``kid`` waited for a
+      refresh in progress, any client could make every worker thread wait
+      on a slow issuer. An unknown ``kid`` met during a refresh is unknown:
+      the token is refused, and its client retries.
+    * The one wait is for the very first set, when there is nothing to serve
+      yet; it lasts at most ``first_load_wait`` seconds (by default the
+      fetcher's timeout, so the fetch in progress ends within it) and then
+      fails with :class:`~flask_jwtx.exceptions.KeySourceUnavailableError`.
     """
 
     def __init__(
@@ -107,10 +313,14 @@ class CachedKeySource:
         ttl: float = 300.0,
         min_refresh_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        first_load_wait: float | None = None,
     ) -> None:
         self._load = load
         self.ttl = ttl
         self.min_refresh_interval = min_refresh_interval
+        if first_load_wait is None:
+            first_load_wait = load.timeout if isinstance(load, JWKSFetcher) else FIRST_LOAD_WAIT
+        self.first_load_wait = first_load_wait
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
@@ -118,61 +328,76 @@ class CachedKeySource:
         self._loaded_at = float("-inf")
         self._attempted_at = float("-inf")
 
-    def _refresh(self, *, block: bool, after_attempt: int | None = None) -> None:
-        """Load the set once. With ``after_attempt`` (a count of completed attempts
-        read before waiting), skip if another attempt completed meanwhile."""
-        if not self._lock.acquire(blocking=block):
-            return  # another thread is refreshing; the caller uses the cached set
+    def _refresh(self) -> None:
+        """Load the set once; the caller holds the lock."""
+        self._attempted_at = self._clock()
         try:
-            if after_attempt is not None and self._attempts != after_attempt:
-                return  # an attempt completed while we waited for the lock
-            self._attempted_at = self._clock()
-            try:
-                keys = self._load()
-            except (KeySourceUnavailableError, InvalidKeyError) as exc:
-                if self._keys is None:
-                    raise KeySourceUnavailableError(str(exc)) from None
-                logger.warning("Keeping the cached key set: %s", exc)
-                return
-            finally:
-                self._attempts += 1  # completed attempts, successful or not
-            self._keys = keys
-            self._loaded_at = self._attempted_at
+            keys = self._load()
+        except (KeySourceUnavailableError, InvalidKeyError) as exc:
+            if self._keys is None:
+                raise KeySourceUnavailableError(str(exc)) from None
+            logger.warning("Keeping the cached key set: %s", exc)
+            return
+        finally:
+            self._attempts += 1  # completed attempts, successful or not
+        self._keys = keys
+        self._loaded_at = self._attempted_at
+
+    def _refresh_unless_busy(self) -> bool:
+        """Refresh now, unless another thread is refreshing; never waits."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            self._refresh()
         finally:
             self._lock.release()
+        return True
+
+    def _first_load(self) -> KeySet:
+        attempts = self._attempts
+        # Never fetched successfully: retry at the same bounded rate as an
+        # unknown kid, so an unreachable issuer is not asked (and waited
+        # for, up to the timeout) once per request.
+        if attempts and not self._may_retry():
+            raise KeySourceUnavailableError("No key set fetched yet; retrying later")
+        if not self._lock.acquire(timeout=self.first_load_wait):
+            raise KeySourceUnavailableError(
+                f"No key set yet: the first fetch took over {self.first_load_wait} s"
+            )
+        try:
+            # Skip if an attempt completed while we waited for the lock.
+            if self._keys is None and self._attempts == attempts:
+                self._refresh()
+        finally:
+            self._lock.release()
+        if self._keys is None:  # a concurrent first load failed meanwhile
+            raise KeySourceUnavailableError("No key set fetched yet; retrying later")
+        return self._keys
 
     def _may_retry(self) -> bool:
         return self._clock() - self._attempted_at >= self.min_refresh_interval
 
     def current(self) -> KeySet:
         """The key set, refreshed if older than ``ttl`` (see the class docstring)."""
-        if self._keys is None:
-            attempts = self._attempts
-            # Never fetched successfully: retry at the same bounded rate as an
-            # unknown kid, so an unreachable issuer is not asked (and waited
-            # for, up to the timeout) once per request.
-            if attempts and not self._may_retry():
-                raise KeySourceUnavailableError("No key set fetched yet; retrying later")
-            self._refresh(block=True, after_attempt=attempts)
-            if self._keys is None:  # a concurrent first load failed meanwhile
-                raise KeySourceUnavailableError("No key set fetched yet; retrying later")
-        elif self._clock() - self._loaded_at >= self.ttl and self._may_retry():
-            self._refresh(block=False)
-        assert self._keys is not None  # _refresh(block=True) raised otherwise
-        return self._keys
+        keys = self._keys
+        if keys is None:
+            return self._first_load()
+        if self._clock() - self._loaded_at >= self.ttl and self._may_retry():
+            self._refresh_unless_busy()
+        latest = self._keys
+        return keys if latest is None else latest
 
     def key(self, kid: str) -> Key | None:
         """The key with ``kid``, refreshing once (rate-bounded) if it is unknown.
 
-        A thread that meets an unknown ``kid`` while another is refreshing
-        waits for that refresh (the new key is likely in it) rather than
-        failing or fetching again.
+        Only a thread that can refresh right away does; any other answers
+        from the newest set it can see without waiting (class docstring).
         """
-        attempts = self._attempts
         key = self.current().get(kid)
-        if key is None and (self._may_retry() or self._lock.locked()):
-            self._refresh(block=True, after_attempt=attempts)
-            key = self.current().get(kid)
+        if key is None and self._may_retry():
+            self._refresh_unless_busy()
+        if key is None and self._keys is not None:
+            key = self._keys.get(kid)  # the newest set, installed by any thread
         return key
 
     def invalidate(self) -> None:

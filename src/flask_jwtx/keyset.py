@@ -8,22 +8,30 @@ removed, and an unknown ``kid`` is refused without trying other keys.
 
 JWK parsing is PyJWT's (:class:`jwt.PyJWK`); the RFC 7638 thumbprint, a
 SHA-256 over a few canonical members, is computed here.
+
+Every key, configured or fetched, must also be fit for its algorithm: RSA
+of at least 2048 bits, and an EC key on the curve its ``alg`` names. PyJWT
+accepts both a 1024-bit RSA key and a P-384 key labelled ES256; a key that
+passes here is one we would choose ourselves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWK
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError as PyJWTInvalidKeyError
-from jwt.exceptions import PyJWKError, PyJWKSetError
+from jwt.exceptions import PyJWKError
 
 from .exceptions import ConfigurationError, InvalidKeyError
 from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, PreparedKey, prepare_key
@@ -39,8 +47,21 @@ _THUMBPRINT_MEMBERS: Final = {
 #: JWK members that hold private key material; never published.
 PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KID_LENGTH: Final = 256
+#: RSA moduli below this are within reach of factoring (NIST SP 800-131A).
+MIN_RSA_BITS: Final = 2048
+#: OpenSSL refuses to verify with larger moduli, so such a key is useless.
+MAX_RSA_BITS: Final = 16384
+#: RFC 7518 section 3.4 and RFC 8812 section 3.2: each ECDSA algorithm has one curve.
+EC_CURVES: Final = {
+    "ES256": "secp256r1",
+    "ES256K": "secp256k1",
+    "ES384": "secp384r1",
+    "ES512": "secp521r1",
+    "ES521": "secp521r1",
+}
 
 _IMPLEMENTATIONS = get_default_algorithms()
+logger = logging.getLogger("flask_jwtx.keyset")
 
 
 def thumbprint(jwk: Mapping[str, Any]) -> str:
@@ -99,6 +120,7 @@ class Key:
             verifying = PreparedKey(algorithm, signing.impl, signing.key.public_key())
         else:
             raise InvalidKeyError("Key.from_pem needs a private_key, a public_key or both")
+        check_key_strength(algorithm, verifying.key)
         jwk = public_jwk(algorithm, verifying.key)
         return cls(_kid(kid, jwk), algorithm, verifying, signing, {**jwk, "alg": algorithm})
 
@@ -121,8 +143,10 @@ class Key:
         data = _json_object(jwk, "JWK")
         named = data.get("alg")
         if named is not None and algorithm is not None and named != algorithm:
-            raise InvalidKeyError(f"JWK alg {named!r} differs from the expected {algorithm!r}")
-        alg = named or algorithm
+            raise InvalidKeyError(
+                f"JWK alg {_shown(named)} differs from the expected {algorithm!r}"
+            )
+        alg = named if named is not None else algorithm
         if alg is None:
             raise InvalidKeyError(
                 "The JWK has no 'alg': pass algorithm= so the key is bound to one algorithm"
@@ -130,7 +154,14 @@ class Key:
         _check_algorithm(alg)
         try:
             parsed = PyJWK(dict(data), algorithm=alg)
-        except (PyJWKError, PyJWTInvalidKeyError, ValueError, KeyError, TypeError) as exc:
+        except (
+            PyJWKError,
+            PyJWTInvalidKeyError,
+            ValueError,
+            KeyError,
+            TypeError,
+            ArithmeticError,
+        ) as exc:
             raise InvalidKeyError(f"Invalid JWK for {alg}: {exc}") from None
         kid = data.get("kid")
         if alg in HMAC_ALGORITHMS:
@@ -139,6 +170,7 @@ class Key:
         is_private = "d" in data
         key_object = parsed.key
         public_object = key_object.public_key() if is_private else key_object
+        check_key_strength(alg, public_object)
         verifying = PreparedKey(alg, _IMPLEMENTATIONS[alg], public_object)
         signing = PreparedKey(alg, _IMPLEMENTATIONS[alg], key_object) if is_private else None
         public = public_jwk(alg, public_object)
@@ -180,9 +212,44 @@ def _env_text(name: str, what: str) -> str:
     return value
 
 
-def _check_algorithm(algorithm: str) -> None:
-    if algorithm not in SUPPORTED_ALGORITHMS:
-        raise InvalidKeyError(f"Algorithm {algorithm!r} is not supported")
+def _check_algorithm(algorithm: Any) -> None:
+    # A JWK's 'alg' is whatever JSON value its author wrote, hashable or not.
+    if not isinstance(algorithm, str) or algorithm not in SUPPORTED_ALGORITHMS:
+        raise InvalidKeyError(f"Algorithm {_shown(algorithm)} is not supported")
+
+
+def check_key_strength(algorithm: str, public_key: Any) -> None:
+    """Refuse a key too weak for, or not made for, ``algorithm``.
+
+    PyJWT checks that a key is of the algorithm's family, not that it is
+    fit: its algorithms verify RS256 with a 512-bit modulus, and ES256 with
+    a P-384 key (hashing with SHA-256 what that curve expects as SHA-384).
+    Its key-length check only warns, and only inside ``jwt.encode``/
+    ``jwt.decode``, which verification here does not go through. A token
+    signed with a factorable key is forgeable by anyone who factors it, so
+    such keys are refused wherever they come from.
+    """
+    if isinstance(public_key, rsa.RSAPublicKey):
+        bits = public_key.key_size
+        if bits < MIN_RSA_BITS:
+            raise InvalidKeyError(
+                f"RSA key of {bits} bits is too weak for {algorithm}: "
+                f"use at least {MIN_RSA_BITS} bits"
+            )
+        if bits > MAX_RSA_BITS:
+            raise InvalidKeyError(f"RSA key of {bits} bits is larger than {MAX_RSA_BITS}")
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        expected = EC_CURVES.get(algorithm)
+        if public_key.curve.name != expected:
+            raise InvalidKeyError(
+                f"{algorithm} needs a key on {expected}, not {public_key.curve.name}"
+            )
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut short: untrusted values end up in errors and logs."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def _kid(kid: Any, jwk: Mapping[str, Any] | None) -> str:
@@ -193,6 +260,24 @@ def _kid(kid: Any, jwk: Mapping[str, Any] | None) -> str:
     if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
         raise InvalidKeyError(f"kid must be a non-empty string of at most {MAX_KID_LENGTH} chars")
     return kid
+
+
+def _published_key(entry: Mapping[str, Any], algorithm: str | None, source: str) -> Key:
+    kid = entry.get("kid")
+    alg = entry.get("alg", algorithm)
+    if entry.get("kty") == "oct" or (isinstance(alg, str) and alg in HMAC_ALGORITHMS):
+        raise InvalidKeyError("a shared secret in a public JWKS is no secret")
+    public = {name: value for name, value in entry.items() if name not in PRIVATE_MEMBERS}
+    if len(public) != len(entry):
+        logger.warning(
+            "%s publishes private key material for kid %s; ignoring it", source, _shown(kid)
+        )
+    return Key.from_jwk(public, algorithm=algorithm)
+
+
+def _name(entry: Mapping[str, Any], index: int) -> str:
+    kid = entry.get("kid")
+    return f"#{index}" if kid is None else f"#{index} (kid {_shown(kid)})"
 
 
 def _json_object(value: Mapping[str, Any] | str | bytes, what: str) -> Mapping[str, Any]:
@@ -258,24 +343,88 @@ class KeySet:
         """A key set from a JWKS document (dict or JSON).
 
         ``algorithm`` binds keys whose JWK has no ``alg``. Keys marked
-        ``"use": "enc"`` are not signature keys and are left out. With
-        ``skip_unusable`` (for remote sets) keys that cannot be parsed are
-        skipped instead of failing the whole set.
+        ``"use": "enc"`` are not signature keys and are left out.
+
+        Without ``skip_unusable`` (keys this application is configured with)
+        any bad key or a ``kid`` listed twice fails the whole set: the
+        operator can fix it, and should hear about it at start-up.
+
+        ``skip_unusable`` is for a JWKS published by someone else (see
+        :meth:`from_published_jwks`): bad entries are skipped, with a warning,
+        so that one of them cannot take down every key of the set.
+        """
+        if skip_unusable:
+            return cls.from_published_jwks(jwks, algorithm=algorithm, signing_kid=signing_kid)
+        data = _json_object(jwks, "JWKS")
+        entries = data.get("keys")
+        if not isinstance(entries, list):
+            raise InvalidKeyError("A JWKS must have a 'keys' list")
+        keys = [
+            Key.from_jwk(entry, algorithm=algorithm)
+            for entry in entries
+            if not (isinstance(entry, Mapping) and entry.get("use", "sig") != "sig")
+        ]
+        return cls(keys, signing_kid)
+
+    @classmethod
+    def from_published_jwks(
+        cls,
+        jwks: Mapping[str, Any] | str | bytes,
+        *,
+        algorithm: str | None = None,
+        signing_kid: str | None = None,
+        source: str = "JWKS",
+    ) -> KeySet:
+        """The usable public keys of a JWKS fetched from an issuer.
+
+        Only a document that is not a JSON object with a ``keys`` list is an
+        error (:class:`~flask_jwtx.exceptions.InvalidKeyError`); every entry
+        is judged on its own, and one that cannot be used is skipped with a
+        warning naming its ``kid`` (``source`` says where the set came from):
+
+        * anything :meth:`Key.from_jwk` refuses: unparseable, an unsupported
+          algorithm or ``none``, a key of another family than its ``alg``, an
+          RSA key under 2048 bits, an EC key off its algorithm's curve;
+        * a shared secret (``kty: oct`` or an HMAC ``alg``): a JWKS is
+          public, so a secret in it is known to everyone;
+        * every entry of a ``kid`` listed more than once: nothing tells the
+          genuine key from the other, so neither is used.
+
+        Private members, should an issuer publish them, are ignored: a
+        fetched key verifies, it never signs.
         """
         data = _json_object(jwks, "JWKS")
         entries = data.get("keys")
         if not isinstance(entries, list):
             raise InvalidKeyError("A JWKS must have a 'keys' list")
-        keys = []
-        for entry in entries:
-            if isinstance(entry, Mapping) and entry.get("use", "sig") != "sig":
+        keys: list[Key] = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                logger.warning("Skipping entry #%d of %s: not a JSON object", index, source)
                 continue
+            if entry.get("use", "sig") != "sig":
+                continue  # an encryption key, not meant for us
             try:
-                keys.append(Key.from_jwk(entry, algorithm=algorithm))
-            except (InvalidKeyError, PyJWKSetError, TypeError):
-                if not skip_unusable:
-                    raise
-        return cls(keys, signing_kid)
+                keys.append(_published_key(entry, algorithm, source))
+            except InvalidKeyError as exc:
+                logger.warning("Skipping key %s of %s: %s", _name(entry, index), source, exc)
+            except Exception as exc:
+                # PyJWT and cryptography do not document every exception their
+                # parsers raise on hostile input; a JWKS is input, and one bad
+                # entry must not take the others (or the request) down.
+                logger.warning(
+                    "Skipping key %s of %s: %s", _name(entry, index), source, type(exc).__name__
+                )
+        counts = Counter(key.kid for key in keys)
+        for kid, count in counts.items():
+            if count > 1:
+                logger.warning(
+                    "Skipping all %d keys with kid %s of %s: the kid is not unique",
+                    count,
+                    _shown(kid),
+                    source,
+                )
+        return cls((key for key in keys if counts[key.kid] == 1), signing_kid)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> KeySet:

@@ -1,0 +1,258 @@
+"""JWT_JWKS_TIMEOUT is a deadline for the whole fetch, against real sockets.
+
+A socket timeout bounds each read; an issuer that sends one byte at a time,
+each well within it, would hold a fetch (and the requests waiting for it)
+for as long as it liked. These servers do exactly that, at the status line,
+in the headers, in the body and in the TLS handshake, on loopback.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import socket
+import socketserver
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from flask import Flask, jsonify
+from werkzeug.serving import make_server
+
+from flask_jwtx.exceptions import KeySourceUnavailableError
+from flask_jwtx.jwks import JWKSFetcher
+from flask_jwtx.keyset import KeySet
+
+from .test_jwks_remote import OLD, get, resource_app, token
+
+TIMEOUT = 1.0
+#: Generous for a loaded CI machine; the defect held fetches for many seconds.
+MARGIN = 1.5
+DRIP_INTERVAL = 0.3
+JWKS = json.dumps(KeySet([OLD]).public_jwks()).encode()
+
+
+class DripServer:
+    """A raw TCP server: reads a request, sends ``head`` at once, then ``drip``
+    one byte every ``interval`` seconds, then ``tail``. With ``greet`` it drips
+    without reading anything first (a TLS client speaks first, then waits)."""
+
+    def __init__(self, head: bytes, drip: bytes, tail: bytes = b"", *, greet: bool = False):
+        self.head, self.drip, self.tail, self.greet = head, drip, tail, greet
+        self.stop = threading.Event()
+        owner = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                owner.serve(self.request)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
+
+    def serve(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        try:
+            if not self.greet:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    received += chunk
+            conn.sendall(self.head)
+            for byte in self.drip:
+                if self.stop.wait(DRIP_INTERVAL):
+                    return
+                conn.sendall(bytes([byte]))
+            conn.sendall(self.tail)
+        except OSError:
+            return  # the client gave up: what the tests want
+
+    def __enter__(self) -> DripServer:
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def ok_headers(length: int) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {length}\r\n".encode()
+    )
+
+
+#: Each drips about 6 s worth of bytes, each within any per-read timeout.
+DRIPPERS = {
+    "status line": (b"", b"HTTP/1.1 200 OK\r\n", ok_headers(len(JWKS))[17:] + b"\r\n" + JWKS),
+    "headers": (ok_headers(len(JWKS)), b"X-Slow: dripping\r\n\r\n", JWKS),
+    "body": (ok_headers(len(JWKS) + 20) + b"\r\n" + JWKS, b" " * 20, b""),
+}
+
+
+def assert_cut_off(fetcher: JWKSFetcher) -> None:
+    started = time.monotonic()
+    with pytest.raises(KeySourceUnavailableError, match="did not answer within"):
+        fetcher()
+    elapsed = time.monotonic() - started
+    assert elapsed < fetcher.timeout + MARGIN, f"the fetch took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("where", list(DRIPPERS))
+def test_a_dripping_issuer_is_cut_off_at_the_deadline(where: str) -> None:
+    head, drip, tail = DRIPPERS[where]
+    with DripServer(head, drip, tail) as server:
+        assert_cut_off(JWKSFetcher(server.url, timeout=TIMEOUT))
+
+
+def test_the_same_issuer_answering_promptly_is_fine() -> None:
+    """The drip servers speak valid HTTP: only their pace makes them fail."""
+    head, drip, tail = DRIPPERS["body"]
+    with DripServer(head + drip + tail, b"") as server:
+        assert [k.kid for k in JWKSFetcher(server.url, timeout=TIMEOUT)()] == ["old"]
+
+
+def test_a_request_meets_a_503_within_the_deadline() -> None:
+    head, drip, tail = DRIPPERS["headers"]
+    with DripServer(head, drip, tail) as server:
+        app = resource_app(server.url, JWT_JWKS_TIMEOUT=TIMEOUT)
+        started = time.monotonic()
+        assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
+        assert time.monotonic() - started < TIMEOUT + MARGIN
+
+
+def test_a_first_load_in_progress_is_waited_for_only_until_the_deadline() -> None:
+    """A second request does not queue behind a fetch that never ends."""
+    head, drip, tail = DRIPPERS["headers"]
+    with DripServer(head, drip, tail) as server:
+        app = resource_app(server.url, JWT_JWKS_TIMEOUT=TIMEOUT)
+        first = threading.Thread(target=get, args=(app, token(OLD)))
+        first.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
+        assert time.monotonic() - started < TIMEOUT + MARGIN
+        first.join(timeout=10)
+
+
+def test_a_body_without_end_is_bounded_by_max_bytes_not_only_by_time() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunks = b"".join(b"1000\r\n" + b" " * 0x1000 + b"\r\n" for _ in range(64))
+    with (
+        DripServer(chunked + chunks, b"") as server,
+        pytest.raises(KeySourceUnavailableError, match="larger than"),
+    ):
+        JWKSFetcher(server.url, timeout=TIMEOUT, max_bytes=100_000)()
+
+
+def test_a_body_cut_short_of_its_content_length_is_refused() -> None:
+    with (
+        DripServer(ok_headers(len(JWKS) + 100) + b"\r\n" + JWKS, b"") as server,
+        pytest.raises(KeySourceUnavailableError, match="IncompleteRead"),
+    ):
+        JWKSFetcher(server.url, timeout=TIMEOUT)()
+
+
+def test_a_redirect_is_refused_not_followed() -> None:
+    redirect = b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/\r\nContent-Length: 0\r\n\r\n"
+    with (
+        DripServer(redirect, b"") as server,
+        pytest.raises(KeySourceUnavailableError, match="answered 302"),
+    ):
+        JWKSFetcher(server.url, timeout=TIMEOUT)()
+
+
+# --- TLS ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, as PEM files (cert, key)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@contextmanager
+def https_issuer(certificate: tuple[Path, Path]) -> Iterator[str]:
+    app = Flask("tls-issuer")
+    app.add_url_rule("/jwks", "jwks", lambda: jsonify(KeySet([OLD]).public_jwks()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}/jwks"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))
+
+
+def test_https_with_a_trusted_certificate(certificate: tuple[Path, Path]) -> None:
+    with https_issuer(certificate) as url:
+        fetcher = JWKSFetcher(url, timeout=TIMEOUT, ssl_context=trusting(certificate))
+        assert [k.kid for k in fetcher()] == ["old"]
+
+
+def test_https_with_an_unknown_certificate_is_refused(certificate: tuple[Path, Path]) -> None:
+    with (
+        https_issuer(certificate) as url,
+        pytest.raises(KeySourceUnavailableError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        JWKSFetcher(url, timeout=TIMEOUT)()
+
+
+def test_a_dripping_tls_handshake_is_cut_off_at_the_deadline(
+    certificate: tuple[Path, Path],
+) -> None:
+    # A TLS record header announcing a large handshake message, then its
+    # body one byte at a time: the client's handshake reads and waits.
+    record = b"\x16\x03\x03\x40\x00"
+    with DripServer(record, b"\x02" * 20, greet=True) as server:
+        url = server.url.replace("http://", "https://")
+        assert_cut_off(JWKSFetcher(url, timeout=TIMEOUT, ssl_context=trusting(certificate)))
