@@ -392,3 +392,40 @@ class TestKeySetLoader:
                 with pytest.raises(flask_jwtx.exceptions.InvalidAlgorithmError):
                     flask_jwtx.decode_token(unknown)
         assert len(calls) == 2, "unknown kids within the interval do not reload"
+
+    def test_a_broken_set_from_the_loader_keeps_the_cached_one_serving(self) -> None:
+        """A rotation script that writes a bad set must not make every request a 500."""
+        keys: dict[str, object] = {"set": KeySet([RSA1])}
+        manager = flask_jwtx.JWTManager()
+        manager.key_set_loader(lambda: keys["set"])
+        app = Flask(__name__)
+        app.config.update(TESTING=False, JWT_KEY_SET_REFRESH=0.05)
+        app.config["JWT_JWKS_MIN_REFRESH_INTERVAL"] = 0.05
+        manager.init_app(app)
+
+        @app.get("/protected")
+        @flask_jwtx.jwt_required()
+        def protected() -> str:
+            return "ok"
+
+        token = mint(app)
+        keys["set"] = {"keys": "not a list"}
+        time.sleep(0.06)
+        assert call(app, token)[0] == 200, "the cached set keeps serving"
+
+    def test_a_broken_first_set_is_a_503_not_a_500(self) -> None:
+        manager = flask_jwtx.JWTManager()
+        manager.key_set_loader(lambda: 42)
+        app = Flask(__name__)
+        app.config.update(TESTING=False)
+        manager.init_app(app)
+
+        @app.get("/protected")
+        @flask_jwtx.jwt_required()
+        def protected() -> str:
+            return "ok"
+
+        forged = jwt.encode(
+            {"sub": "a"}, read_key("rsa_private.pem"), algorithm="RS256", headers={"kid": "rsa-1"}
+        )
+        assert call(app, forged)[0] == 503

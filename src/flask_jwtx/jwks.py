@@ -19,6 +19,7 @@ resource server needs, each point covered by a test against a real server:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import ipaddress
@@ -27,9 +28,10 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
-from urllib.parse import urlsplit
+from typing import Any, Final, NamedTuple
+from urllib.parse import unquote, urlsplit
 
 from .exceptions import InvalidKeyError, KeySourceUnavailableError
 from .keyset import Key, KeySet
@@ -181,6 +183,45 @@ def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
     raise error
 
 
+class _Proxy(NamedTuple):
+    host: str
+    port: int
+    #: ``Basic ...`` credentials from the proxy URL's user info, if any.
+    authorization: str | None
+
+
+def _proxy_for(scheme: str, host: str) -> _Proxy | None:
+    """The proxy urllib would use for ``scheme://host`` (environment, NO_PROXY)."""
+    url = urllib.request.getproxies().get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        return None
+    authorization = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    return _Proxy(parts.hostname, parts.port or 8080, authorization)
+
+
+def _tunnel(sock: socket.socket, host: str, port: int, proxy: _Proxy, deadline: _Deadline) -> None:
+    """Ask the proxy on ``sock`` for a ``CONNECT`` tunnel to ``host:port``, within the deadline."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if proxy.authorization:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    deadline.bound()
+    answer = http.client.HTTPResponse(sock, method="CONNECT")
+    try:
+        answer.begin()
+    finally:
+        answer.close()  # closes the reader only: the socket carries the tunnel
+    if answer.status != 200:
+        raise OSError(f"the proxy {proxy.host}:{proxy.port} refused the tunnel ({answer.status})")
+
+
 class JWKSFetcher:
     """GET a JWKS document over HTTP(S), within ``timeout`` seconds and ``max_bytes``.
 
@@ -190,11 +231,16 @@ class JWKSFetcher:
     that finds no key set yet.
 
     The fetch is plain :mod:`http.client` rather than urllib, whose timeout
-    bounds each socket read and cannot be made a deadline. So, unlike urllib,
-    no ``HTTP(S)_PROXY`` environment variable is honoured, and a redirect is
+    bounds each socket read and cannot be made a deadline. A redirect is
     never followed: a JWKS URL is configuration, and a redirect elsewhere
     is refused like any answer other than 200. ``ssl_context`` defaults to
     :func:`ssl.create_default_context` (system CAs, host name checked).
+
+    Proxies are found as urllib finds them (``HTTPS_PROXY``/``HTTP_PROXY``,
+    ``NO_PROXY``), read when the fetcher is built: HTTPS goes through a
+    ``CONNECT`` tunnel (TLS and the host name are still checked end to end),
+    plain HTTP as an absolute-URI request. The proxy's part counts against
+    the same deadline.
     """
 
     def __init__(
@@ -222,6 +268,7 @@ class JWKSFetcher:
         self._ssl_context = ssl_context
         if self._tls and ssl_context is None:
             self._ssl_context = ssl.create_default_context()
+        self._proxy = _proxy_for(parts.scheme, self._host)
 
     def __call__(self) -> KeySet:
         return parse_remote_jwks(self._get(), algorithm=self.algorithm, url=self.url)
@@ -231,7 +278,16 @@ class JWKSFetcher:
         connection: http.client.HTTPConnection | None = None
         response: http.client.HTTPResponse | None = None
         try:
-            sock = _connect(self._host, self._port, deadline)
+            proxy = self._proxy
+            target = self._target
+            if proxy is None:
+                sock = _connect(self._host, self._port, deadline)
+            else:
+                sock = _connect(proxy.host, proxy.port, deadline)
+                if self._tls:
+                    _tunnel(sock, self._host, self._port, proxy, deadline)
+                else:  # a plain-HTTP proxy takes the absolute URI
+                    target = self.url.split("#", 1)[0]
             if self._ssl_context is None:
                 connection = http.client.HTTPConnection(self._host, self._port)
             else:
@@ -246,7 +302,10 @@ class JWKSFetcher:
                 )
             connection.sock = sock  # connected within the deadline, not by http.client
             deadline.bound()
-            connection.request("GET", self._target, headers={"Accept": "application/json"})
+            headers = {"Accept": "application/json"}
+            if proxy is not None and not self._tls and proxy.authorization:
+                headers["Proxy-Authorization"] = proxy.authorization
+            connection.request("GET", target, headers=headers)
             deadline.bound()
             response = connection.getresponse()
             if response.status != 200:

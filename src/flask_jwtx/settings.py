@@ -498,10 +498,27 @@ def _remote_source(
     cache_key = ("jwks", url, ttl, interval, timeout, max_bytes, bind)
     source: CachedKeySource | None = sources.get(cache_key)
     if source is None:
-        fetcher = JWKSFetcher(url, timeout=timeout, max_bytes=max_bytes, algorithm=bind)
+        try:
+            fetcher = JWKSFetcher(url, timeout=timeout, max_bytes=max_bytes, algorithm=bind)
+        except ValueError as exc:  # no host, a port out of range...
+            raise _fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
         source = CachedKeySource(fetcher, ttl=ttl, min_refresh_interval=interval)
         sources[cache_key] = source
     return source
+
+
+def _load_key_set(loader: Callable[[], Any]) -> KeySet:
+    """One call of the app's ``key_set_loader``, as the key source's ``load``.
+
+    A set that cannot be used is reported like an unreachable source: the
+    cached set keeps serving (logged), and with none cached the request is
+    a 503. A rotation script that writes a broken set must not turn every
+    request into a 500.
+    """
+    try:
+        return coerce_key_set(loader(), "key_set_loader")
+    except ConfigurationError as exc:
+        raise InvalidKeyError(str(exc)) from None
 
 
 def _remote_algorithms(key: str, names: Iterable[str]) -> frozenset[str]:
@@ -595,7 +612,7 @@ def _resolver(
         source = sources.get(cache_key)
         if source is None:
             source = CachedKeySource(
-                lambda: coerce_key_set(key_set_loader(), "key_set_loader"),
+                functools.partial(_load_key_set, key_set_loader),
                 ttl=_number(config, "JWT_KEY_SET_REFRESH"),
                 min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
             )
