@@ -255,3 +255,24 @@ class TestJWKSPublicationSettingsAreValidatedAtStartup:
         flask_jwtx.JWTManager(app)
         response = app.test_client().get("/jwks")
         assert response.headers["Cache-Control"] == "public, max-age=42"
+
+
+class TestPinnedBySecurityDocs:
+    """Claims in docs/security.md that had no test of their own."""
+
+    def test_a_jwks_url_without_an_audience_warns_at_startup(
+        self, issuer_server: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        single_issuer_app(issuer_server, JWT_DECODE_AUDIENCE=None)
+        assert "JWT_JWKS_URL is set without JWT_DECODE_AUDIENCE" in caplog.text
+
+    def test_a_cookie_token_without_a_csrf_claim_is_refused_on_a_state_changing_request(
+        self,
+    ) -> None:
+        app = plain_app(JWT_TOKEN_LOCATION=["cookies"])
+        no_csrf = hs256({"sub": "a", "type": "access"}, SECRET)
+        client = app.test_client()
+        client.set_cookie("access_token_cookie", no_csrf)
+        response = client.post("/data", headers={"X-CSRF-TOKEN": "anything"})
+        assert response.status_code == 422
+        assert response.get_json() == {"msg": "Missing claim: csrf"}
