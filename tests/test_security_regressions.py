@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import jwt
@@ -20,7 +22,7 @@ from flask.json.provider import DefaultJSONProvider
 import flask_jwtx
 from flask_jwtx import tokens
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import KeySet
+from flask_jwtx.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key
@@ -276,3 +278,139 @@ class TestPinnedBySecurityDocs:
         response = client.post("/data", headers={"X-CSRF-TOKEN": "anything"})
         assert response.status_code == 422
         assert response.get_json() == {"msg": "Missing claim: csrf"}
+
+
+# --- Found by an attacker's review of the fixes above --------------------------------------
+
+
+class TestStoreKeysHoldAnyIdentity:
+    """Store keys are digests: any identity, of any length or content, on every store."""
+
+    @pytest.mark.parametrize("policy", ["closed", "open"])
+    @pytest.mark.parametrize("identity", ["u" * 1000, "bob\x00", "\udc80", "a:b:c"])
+    def test_logout_everywhere_on_postgresql(
+        self, postgres_server: Any, policy: str, identity: str
+    ) -> None:
+        table = f"revocations_{uuid.uuid4().hex[:12]}"
+        app = revocation_app(
+            JWT_REVOCATION_STORE=postgres_server.url,
+            JWT_REVOCATION_TABLE=table,
+            JWT_REVOCATION_FAILURE_POLICY=policy,
+        )
+        with app.app_context():
+            token = flask_jwtx.create_access_token(identity)
+            assert get(app, token, "/me")[0] == 200
+            flask_jwtx.revoke_all(identity)
+            assert get(app, token, "/me") == (401, {"msg": "Token has been revoked"})
+            other = flask_jwtx.create_access_token(identity + "x")
+            flask_jwtx.revoke_token(other)
+            assert get(app, other, "/me")[0] == 401
+        app.extensions["flask-jwtx"].manager.close(app)
+
+    def test_identities_of_different_json_types_do_not_share_a_record(self) -> None:
+        app = revocation_app(JWT_VERIFY_SUB=False)
+        with app.app_context():
+            as_int = flask_jwtx.create_access_token(42)
+            as_list = flask_jwtx.create_access_token([42])
+            flask_jwtx.revoke_all("42")
+        assert get(app, as_int, "/me")[0] == 200
+        assert get(app, as_list, "/me")[0] == 200
+
+    def test_revoke_all_uses_the_identity_as_the_token_carries_it(self) -> None:
+        """A date goes into 'sub' as the JSON provider writes it, not as str() does."""
+        app = revocation_app()
+        born = date(2026, 1, 2)
+        with app.app_context():
+            token = flask_jwtx.create_access_token(born)
+            flask_jwtx.revoke_all(born)
+        assert get(app, token, "/me")[0] == 401
+
+    def test_an_int_id_logs_out_tokens_made_with_its_string(self) -> None:
+        app = revocation_app()
+        with app.app_context():
+            token = flask_jwtx.create_access_token("42")
+            flask_jwtx.revoke_all(42)
+        assert get(app, token, "/me")[0] == 401
+
+
+class TestIssuersDoNotShareRecords:
+    def test_one_issuers_user_cannot_revoke_anothers(self, issuer_server: str) -> None:
+        other_key = Key.from_pem(
+            algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="b"
+        )
+        server = JWKSServer()
+        server.keys = KeySet([other_key])
+        with serve(server.app) as other_base:
+            app = trusting(
+                issuer_server,
+                JWT_REVOCATION_STORE="memory://",
+                JWT_TRUSTED_ISSUERS=[
+                    {"issuer": ISSUER, "jwks_url": issuer_server},
+                    {"issuer": "https://b.test", "jwks_url": f"{other_base}/jwks"},
+                ],
+            )
+            attacker = token(OLD, aud="api", sub="1001", jti="1")
+            victim = token(other_key, iss="https://b.test", aud="api", sub="1001", jti="1")
+            with app.app_context():
+                flask_jwtx.revoke_token(attacker)
+                with pytest.raises(TypeError, match="issuer="):
+                    flask_jwtx.revoke_all("1001")
+                flask_jwtx.revoke_all("1001", issuer=ISSUER)
+            assert get(app, attacker)[0] == 401
+            assert get(app, victim)[0] == 200
+            with app.app_context():
+                flask_jwtx.revoke_all("1001", issuer="https://b.test")
+            assert get(app, victim)[0] == 401
+
+    def test_a_decode_key_loader_does_not_bypass_the_issuers_audience(
+        self, issuer_server: str
+    ) -> None:
+        app = trusting(issuer_server)
+        assert OLD.verifying is not None
+        app.extensions["flask-jwtx"].manager.decode_key_loader(
+            lambda _h, _c: read_key("rsa_public.pem")
+        )
+        assert get(app, token(OLD, aud="api"))[0] == 200
+        assert get(app, token(OLD, aud="billing")) == (422, {"msg": "Audience doesn't match"})
+        assert get(app, token(OLD, aud="api", iss="https://evil.test"))[0] == 422
+
+
+class TestRotationDecidesItsOwnClaims:
+    @pytest.mark.parametrize("claim", ["exp", "jti", "fam", "type", "sub"])
+    def test_reserved_claims_cannot_be_carried_over(self, claim: str) -> None:
+        app = revocation_app(JWT_REFRESH_TOKEN_ROTATION=True)
+
+        @app.post("/rotate")
+        @flask_jwtx.jwt_required(refresh=True)
+        def rotate() -> Any:
+            flask_jwtx.rotate_refresh_token(additional_claims={claim: 1})
+            return jsonify(ok=True)
+
+        with app.app_context():
+            refresh = flask_jwtx.create_refresh_token("alice")
+        with pytest.raises(ValueError, match=claim):
+            app.test_client().post("/rotate", headers={"Authorization": f"Bearer {refresh}"})
+
+
+def test_a_csrf_claim_with_a_lone_surrogate_is_refused_not_500() -> None:
+    app = plain_app(JWT_TOKEN_LOCATION=["cookies"])
+    app.testing = False
+    client = app.test_client()
+    client.set_cookie("access_token_cookie", hs256({"sub": "a", "csrf": "\ud800"}, SECRET))
+    response = client.post("/data", headers={"X-CSRF-TOKEN": "x"})
+    assert response.status_code == 401
+    assert response.get_json() == {"msg": "CSRF double submit tokens do not match"}
+
+
+def revocation_app(**config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE="memory://")
+    app.config.update(config)
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/me")
+    @flask_jwtx.jwt_required()
+    def me() -> Any:
+        return jsonify(ok=True)
+
+    return app

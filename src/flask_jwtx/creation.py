@@ -76,7 +76,7 @@ def create_token(
     if additional_headers:
         headers.update(additional_headers)
 
-    stored_identity, kind = _identity_claim_value(
+    stored_identity, kind = identity_claim_value(
         settings, manager._user_identity_callback(identity)
     )
     if kind is not None:
@@ -120,7 +120,7 @@ def create_token(
     return encoded
 
 
-def _identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
+def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
     PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*; with the

@@ -8,6 +8,7 @@ from . import tokens
 from .exceptions import Claims, Header
 from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
+from .resolvers import TrustedIssuers
 from .settings import Settings
 
 
@@ -15,8 +16,15 @@ def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
     """The verification key source: configured keys, or the user's loader."""
     loader = state.manager._decode_key_callback
     if loader is not None:
+        resolver = settings.resolver
+        # With trusted issuers the loader picks the key, but the issuer
+        # allow-list and each issuer's audience still decide (they are not in
+        # the policy, which holds no single audience for such an app).
+        screen = resolver.select if isinstance(resolver, TrustedIssuers) else None
 
         def from_loader(algorithm: str, header: Header, parsed: tokens.ParsedToken) -> PreparedKey:
+            if screen is not None:
+                screen(algorithm, parsed)
             return prepare_key(algorithm, loader(header, parsed.claims()))
 
         return from_loader

@@ -166,7 +166,12 @@ class TrustedIssuers:
     def signing(self) -> tuple[PreparedKey, str | None] | None:
         return None if self._local is None else self._local.signing()
 
-    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+    def select(self, algorithm: str, token: ParsedToken) -> TrustedIssuer:
+        """The issuer the token names, once its algorithm and audience are that issuer's.
+
+        Also run before a user's ``decode_key_loader``, which replaces only
+        the key: the issuer allow-list and audience still apply.
+        """
         claims = token.claims()
         name = claims.get("iss")
         # A list or an object is no issuer (and unhashable: never a dict key).
@@ -177,7 +182,10 @@ class TrustedIssuers:
             raise InvalidAlgorithmError("The specified alg value is not allowed")
         if issuer.audience is not None:
             check_audience(claims, issuer.audience)
-        return _key_for(issuer.keys.key, algorithm, header)
+        return issuer
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        return _key_for(self.select(algorithm, token).keys.key, algorithm, header)
 
     def published(self) -> KeySet | None:
         return None if self._local is None else self._local.published()

@@ -325,8 +325,10 @@ def decode(
         expected = claims.get("csrf")
         if expected is None:
             raise JWTDecodeError("Missing claim: csrf")
+        # surrogatepass: a lone surrogate (in a signed claim, or a form value
+        # decoded with surrogateescape) compares as bytes, never raises.
         if not isinstance(expected, str) or not compare_digest(
-            expected.encode(), csrf_value.encode()
+            expected.encode("utf-8", "surrogatepass"), csrf_value.encode("utf-8", "surrogatepass")
         ):
             raise CSRFError("CSRF double submit tokens do not match")
     return parsed.header, claims

@@ -1,12 +1,14 @@
 """Revocation: revoke one token, log an identity out everywhere, rotate refresh tokens.
 
-Stores (:mod:`.memory`, :mod:`.redis`, :mod:`.sql`) hold four kinds of entries:
+Stores (:mod:`.memory`, :mod:`.redis`, :mod:`.sql`) hold four kinds of entries,
+each keyed by :func:`record_key` (the kind, then a digest of the issuer and
+the value):
 
-* ``jti:<jti>``: that token is revoked;
-* ``sub:<identity>``: every token of that identity issued before this time
-  (ms) is revoked ("log out everywhere");
-* ``fam:<family>``: a refresh-token family is revoked (reuse was detected);
-* ``used:<jti>``: a refresh token was used for rotation, and when (ms).
+* ``jti``: that token is revoked;
+* ``sub``: every token of that identity issued before this time (ms) is
+  revoked ("log out everywhere");
+* ``fam``: a refresh-token family is revoked (reuse was detected);
+* ``used``: a refresh token was used for rotation, and when (ms).
 
 A protected request reads the entries that apply to its token in one
 ``get_many`` call.
@@ -22,6 +24,9 @@ so it never expires: one small entry per identity, overwritten by the next.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -41,7 +46,7 @@ __all__ = [
     "RevocationStore",
     "StoreUnavailableError",
     "check_revocation",
-    "identity_key",
+    "record_key",
 ]
 
 logger = logging.getLogger("flask_jwtx.revocation")
@@ -55,9 +60,23 @@ class RefreshTokenReusedError(RevokedTokenError):
     """A refresh token was presented again after it was used: its family is revoked (401)."""
 
 
-def identity_key(identity: Any) -> str:
-    """How an identity is written in store keys, the same for ``42`` and ``"42"``."""
-    return identity if isinstance(identity, str) else str(identity)
+def record_key(kind: str, issuer: Any, value: Any) -> str:
+    """The store key of the ``kind`` record about ``value`` from ``issuer``.
+
+    The key is the kind and a SHA-256 digest of the canonical JSON of
+    ``[issuer, value]``, so that:
+
+    * it has one length whatever the value (a 1 KB username fits the SQL
+      column) and any text is fine (NUL bytes and lone surrogates, which
+      PostgreSQL refuses, are escaped before hashing);
+    * values of different JSON types never share a record (``42``, ``"42"``
+      and ``[42]`` are three identities with ``JWT_VERIFY_SUB`` off);
+    * two issuers' tokens never share one (user ``1001`` of one trusted
+      issuer cannot log out user ``1001`` of another).
+    """
+    material = json.dumps([issuer, value], sort_keys=True, separators=(",", ":"), default=repr)
+    digest = hashlib.sha256(material.encode("ascii")).digest()
+    return f"{kind}:{base64.urlsafe_b64encode(digest).rstrip(b'=').decode('ascii')}"
 
 
 def now_millis() -> int:
@@ -98,14 +117,15 @@ def check_revocation(
     """
     jti = claims.get("jti")
     family = claims.get("fam")
-    keys = [f"sub:{identity_key(claims.get(identity_claim))}"]
-    if isinstance(jti, str):
-        keys.append(f"jti:{jti}")
-    if isinstance(family, str):
-        keys.append(f"fam:{family}")
-    watch_reuse = rotation and claims.get("type") == "refresh" and isinstance(jti, str)
+    issuer = claims.get("iss")
+    keys = [record_key("sub", issuer, claims.get(identity_claim))]
+    if jti is not None:
+        keys.append(record_key("jti", issuer, jti))
+    if family is not None:
+        keys.append(record_key("fam", issuer, family))
+    watch_reuse = rotation and claims.get("type") == "refresh" and jti is not None
     if watch_reuse:
-        keys.append(f"used:{jti}")
+        keys.append(record_key("used", issuer, jti))
     values = store.get_many(keys)
     watermark = values[0]
     if watermark is not None:
@@ -140,13 +160,19 @@ def reuse_detected(
     expires_at: float | None,
 ) -> RefreshTokenReusedError:
     """Revoke the reused token's family until ``expires_at``; return the error to raise."""
-    family = claims.get("fam") or claims.get("jti")
-    store.put(f"fam:{family}", "1", expires_at)
+    family = family_of(claims)
+    store.put(record_key("fam", claims.get("iss"), family), "1", expires_at)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     logger.warning("Refresh token reuse detected; family %s revoked", family)
     signals.refresh_token_reuse_detected.send(app, claims=claims, family=family)
     signals.token_revoked.send(app, reason="family", family=family)
     return RefreshTokenReusedError(dict(header), claims)
+
+
+def family_of(claims: Mapping[str, Any]) -> Any:
+    """A refresh token's family: its ``fam`` claim, or its own ``jti`` (a family of one)."""
+    family = claims.get("fam")
+    return claims.get("jti") if family is None else family
 
 
 def _numeric(value: Any) -> float | None:

@@ -10,19 +10,24 @@ from flask import current_app
 
 from .. import signals
 from ..context import get_jwt, get_jwt_header, get_jwt_identity
-from ..creation import create_access_token, create_refresh_token
+from ..creation import create_access_token, create_refresh_token, identity_claim_value
 from ..decoding import decode_token
-from ..exceptions import JWTDecodeError
+from ..exceptions import IdentityError, JWTDecodeError
 from ..extension import get_state
+from ..resolvers import TrustedIssuers
 from . import (
     family_expiry,
-    identity_key,
+    family_of,
     is_reuse,
     now_millis,
+    record_key,
     require_store,
     reuse_detected,
     token_expiry,
 )
+
+#: ``revoke_all``'s default issuer: this app's own (``JWT_ENCODE_ISSUER``).
+_OWN_ISSUER: Any = object()
 
 
 def revoke_token(token: str | Mapping[str, Any]) -> None:
@@ -34,19 +39,24 @@ def revoke_token(token: str | Mapping[str, Any]) -> None:
     """
     claims = decode_token(token, allow_expired=True) if isinstance(token, str) else dict(token)
     jti = claims.get("jti")
-    if not isinstance(jti, str):
+    if jti is None:
         raise JWTDecodeError("Missing claim: jti (a token without one cannot be revoked alone)")
     settings = get_state().settings.get()
     store = require_store(settings.revocation_store)
-    store.put(f"jti:{jti}", "1", token_expiry(claims, settings.policy.leeway))
+    key = record_key("jti", claims.get("iss"), jti)
+    store.put(key, "1", token_expiry(claims, settings.policy.leeway))
     signals.token_revoked.send(current_app._get_current_object(), reason="token", claims=claims)  # type: ignore[attr-defined]
 
 
-def revoke_all(identity: Any) -> None:
+def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     """Log ``identity`` out everywhere: every token issued to it before now is refused.
 
-    Tokens created after the call work. ``identity`` goes through the
-    ``user_identity_loader`` as it does for ``create_access_token``.
+    Tokens created after the call work. ``identity`` becomes the identity
+    claim exactly as ``create_access_token`` writes it (through the
+    ``user_identity_loader`` and the app's JSON provider); an ``int`` id is
+    also accepted where tokens carry it as a string (``str(user.id)``).
+    ``issuer`` is whose tokens: by default this app's (``JWT_ENCODE_ISSUER``);
+    with ``JWT_TRUSTED_ISSUERS``, name the identity provider.
 
     The watermark never expires: it covers tokens of every lifetime, and a
     token's lifetime is not bounded by the configured ones (``expires_delta``
@@ -54,15 +64,35 @@ def revoke_all(identity: Any) -> None:
     the identity's next ``revoke_all``.
     """
     state = get_state()
-    store = require_store(state.settings.get().revocation_store)
+    settings = state.settings.get()
+    store = require_store(settings.revocation_store)
     value = state.manager._user_identity_callback(identity)
+    try:
+        claimed = identity_claim_value(settings, value)[0]
+    except IdentityError:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise
+        claimed = str(value)  # the only form a valid token for this id can carry
+    if issuer is _OWN_ISSUER:
+        if isinstance(settings.resolver, TrustedIssuers) and settings.encode_issuer is None:
+            # Tokens here come from identity providers: which one's user is
+            # meant? Guessing would log out nobody, silently.
+            raise TypeError(
+                "revoke_all() needs issuer=... with JWT_TRUSTED_ISSUERS: name the identity "
+                "provider whose user to log out (for the current token: get_jwt()['iss'])"
+            )
+        issuer = settings.encode_issuer
     watermark = now_millis()
-    store.put(f"sub:{identity_key(value)}", str(watermark), None)
+    store.put(record_key("sub", issuer, claimed), str(watermark), None)
     # Tokens issued in the watermark's millisecond count as revoked; wait for
     # the next one, so every token created after this call returns is valid.
     while now_millis() <= watermark:
         time.sleep(0.0005)
     signals.token_revoked.send(current_app._get_current_object(), reason="all", identity=value)  # type: ignore[attr-defined]
+
+
+#: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
+_ROTATION_RESERVED = frozenset({"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh"})
 
 
 def rotate_refresh_token(
@@ -82,14 +112,24 @@ def rotate_refresh_token(
         raise RuntimeError(
             "rotate_refresh_token() belongs in a view protected by @jwt_required(refresh=True)"
         )
+    reserved = _ROTATION_RESERVED & set(additional_claims or ())
+    if reserved:
+        raise ValueError(
+            f"rotate_refresh_token() sets {', '.join(sorted(reserved))} itself: the new "
+            "tokens' identity, type, lifetime and family follow from the rotated one"
+        )
     settings = get_state().settings.get()
     store = require_store(settings.revocation_store)
     jti = claims["jti"]
-    family = claims.get("fam") or jti
+    if jti is None:  # a foreign refresh token: nothing to mark it used by
+        raise JWTDecodeError("Missing claim: jti (a refresh token without one cannot rotate)")
+    family = family_of(claims)
     leeway = settings.policy.leeway
     # The marker must outlive the token's last moment of validity, or the
     # token could be reused unnoticed once the marker is gone.
-    first_use = store.put_if_absent(f"used:{jti}", str(now_millis()), token_expiry(claims, leeway))
+    first_use = store.put_if_absent(
+        record_key("used", claims.get("iss"), jti), str(now_millis()), token_expiry(claims, leeway)
+    )
     if is_reuse(first_use, settings.reuse_grace):
         lifetimes = (settings.access_expires, settings.refresh_expires)
         expires_at = family_expiry(claims, lifetimes, leeway)
