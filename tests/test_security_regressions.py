@@ -414,3 +414,39 @@ def revocation_app(**config: Any) -> Flask:
         return jsonify(ok=True)
 
     return app
+
+
+class TestARetiredKeyDoesNotLiveForever:
+    def test_a_set_that_cannot_be_refreshed_stops_serving_after_max_stale(self) -> None:
+        server = JWKSServer()
+        with serve(server.app) as base:
+            app = single_issuer_app(
+                f"{base}/jwks",
+                JWT_JWKS_CACHE_TTL=0.2,
+                JWT_JWKS_MAX_STALE=0.3,
+                JWT_JWKS_MIN_REFRESH_INTERVAL=0.05,
+            )
+            leaked = token(OLD)
+            assert get(app, leaked)[0] == 200
+            server.mode = "down"  # whoever can block our fetches...
+            time.sleep(0.25)
+            assert get(app, leaked)[0] == 200, "within max_stale the cached set serves"
+            time.sleep(0.35)
+            assert get(app, leaked) == (503, {"msg": "Token keys are unavailable"})
+            server.mode = "ok"
+            time.sleep(0.06)
+            assert get(app, leaked)[0] == 200, "a successful fetch serves again"
+
+    def test_max_stale_none_keeps_serving(self) -> None:
+        server = JWKSServer()
+        with serve(server.app) as base:
+            app = single_issuer_app(
+                f"{base}/jwks",
+                JWT_JWKS_CACHE_TTL=0.1,
+                JWT_JWKS_MAX_STALE=None,
+                JWT_JWKS_MIN_REFRESH_INTERVAL=0.05,
+            )
+            assert get(app, token(OLD))[0] == 200
+            server.mode = "down"
+            time.sleep(0.4)
+            assert get(app, token(OLD))[0] == 200

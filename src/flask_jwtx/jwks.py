@@ -363,6 +363,10 @@ class CachedKeySource:
       yet; it lasts at most ``first_load_wait`` seconds (by default the
       fetcher's timeout, so the fetch in progress ends within it) and then
       fails with :class:`~flask_jwtx.exceptions.KeySourceUnavailableError`.
+    * With ``max_stale``, a set that could not be refreshed for that long
+      past its ``ttl`` stops serving (503) until a fetch succeeds: an issuer
+      retires a leaked key by dropping it from its JWKS, and whoever can
+      block our fetches must not keep that key alive forever.
     """
 
     def __init__(
@@ -373,9 +377,11 @@ class CachedKeySource:
         min_refresh_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         first_load_wait: float | None = None,
+        max_stale: float | None = None,
     ) -> None:
         self._load = load
         self.ttl = ttl
+        self.max_stale = max_stale
         self.min_refresh_interval = min_refresh_interval
         if first_load_wait is None:
             first_load_wait = load.timeout if isinstance(load, JWKSFetcher) else FIRST_LOAD_WAIT
@@ -386,6 +392,8 @@ class CachedKeySource:
         self._attempts = 0
         self._loaded_at = float("-inf")
         self._attempted_at = float("-inf")
+        #: When the cached set was fetched (``invalidate`` leaves it alone).
+        self._fetched_at = float("-inf")
 
     def _refresh(self) -> None:
         """Load the set once; the caller holds the lock."""
@@ -400,7 +408,7 @@ class CachedKeySource:
         finally:
             self._attempts += 1  # completed attempts, successful or not
         self._keys = keys
-        self._loaded_at = self._attempted_at
+        self._loaded_at = self._fetched_at = self._attempted_at
 
     def _refresh_unless_busy(self) -> bool:
         """Refresh now, unless another thread is refreshing; never waits."""
@@ -444,6 +452,12 @@ class CachedKeySource:
         if self._clock() - self._loaded_at >= self.ttl and self._may_retry():
             self._refresh_unless_busy()
         latest = self._keys
+        if self.max_stale is not None:
+            age = self._clock() - self._fetched_at
+            if age > self.ttl + self.max_stale:
+                raise KeySourceUnavailableError(
+                    f"The cached key set is {age:.0f} s old and could not be refreshed"
+                )
         return keys if latest is None else latest
 
     def key(self, kid: str) -> Key | None:

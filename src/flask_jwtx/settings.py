@@ -110,6 +110,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_JWKS_MIN_REFRESH_INTERVAL": 30,
     "JWT_JWKS_TIMEOUT": 5,
     "JWT_JWKS_MAX_BYTES": 262144,
+    "JWT_JWKS_MAX_STALE": 86400,
     "JWT_TRUSTED_ISSUERS": None,
     "JWT_REVOCATION_STORE": None,
     "JWT_REVOCATION_TABLE": "jwtx_revocations",
@@ -495,14 +496,18 @@ def _remote_source(
     max_bytes = _positive_int(config, "JWT_JWKS_MAX_BYTES")
     # A JWK without 'alg' is bound to the one algorithm allowed, if there is one.
     bind = next(iter(algorithms)) if len(algorithms) == 1 else None
-    cache_key = ("jwks", url, ttl, interval, timeout, max_bytes, bind)
+    raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
+    max_stale = None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE")
+    cache_key = ("jwks", url, ttl, interval, timeout, max_bytes, bind, max_stale)
     source: CachedKeySource | None = sources.get(cache_key)
     if source is None:
         try:
             fetcher = JWKSFetcher(url, timeout=timeout, max_bytes=max_bytes, algorithm=bind)
         except ValueError as exc:  # no host, a port out of range...
             raise _fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
-        source = CachedKeySource(fetcher, ttl=ttl, min_refresh_interval=interval)
+        source = CachedKeySource(
+            fetcher, ttl=ttl, min_refresh_interval=interval, max_stale=max_stale
+        )
         sources[cache_key] = source
     return source
 
