@@ -4,6 +4,7 @@ A drop-in superset of Flask-JWT-Extended 4.x: replace ``flask_jwt_extended``
 with ``flask_jwtx`` in imports. Everything public is re-exported here.
 """
 
+from ._install import install_as_flask_jwt_extended as install_as_flask_jwt_extended
 from .authorization import AuthorizationError as AuthorizationError
 from .authorization import route_var as route_var
 from .context import CurrentToken as CurrentToken
@@ -55,6 +56,7 @@ __all__ = [
     "get_jwt_identity",
     "get_jwt_request_location",
     "get_unverified_jwt_headers",
+    "install_as_flask_jwt_extended",
     "jwt_required",
     "revoke_all",
     "revoke_token",

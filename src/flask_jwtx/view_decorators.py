@@ -1,0 +1,117 @@
+"""``jwt_required`` and ``verify_jwt_in_request`` under ``flask_jwt_extended.view_decorators``.
+
+For code written against Flask-JWT-Extended's module layout. Besides the two
+public functions (flask-jwtx's own), the private helpers that custom
+decorators in the wild import from this module are provided as thin adapters
+with the incumbent's signatures: ``_decode_jwt_from_request`` runs every
+check of a protected route except the user lookup (and sets nothing on
+``flask.g``), and the ``_decode_jwt_from_<location>`` functions read the
+encoded token from one place in the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import tokens
+from .config import config as config
+from .decoding import decode_token as decode_token
+from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
+from .decoding import key_lookup
+from .decorators import LocationType as LocationType
+from .decorators import _check_fresh
+from .decorators import _load_user as _load_verified_user
+from .decorators import jwt_required as jwt_required
+from .decorators import verify_jwt_in_request as verify_jwt_in_request
+from .exceptions import Claims, Header
+from .exceptions import CSRFError as CSRFError
+from .exceptions import FreshTokenRequired as FreshTokenRequired
+from .exceptions import InvalidHeaderError as InvalidHeaderError
+from .exceptions import InvalidQueryParamError as InvalidQueryParamError
+from .exceptions import NoAuthorizationError as NoAuthorizationError
+from .exceptions import UserLookupError as UserLookupError
+from .extension import get_state
+from .internal_utils import custom_verification_for_token as custom_verification_for_token
+from .internal_utils import has_user_lookup as has_user_lookup
+from .internal_utils import user_lookup as user_lookup
+from .internal_utils import verify_token_not_blocklisted as verify_token_not_blocklisted
+from .internal_utils import verify_token_type as verify_token_type
+from .locations import EXTRACTORS, missing_message, normalize
+
+
+def _decode_jwt_from_request(
+    locations: LocationType,
+    fresh: bool,
+    refresh: bool = False,
+    verify_type: bool = True,
+    skip_revocation_check: bool = False,
+) -> tuple[Claims, Header, str]:
+    """Find and verify the request's token: ``(claims, header, location)``.
+
+    Raises :class:`NoAuthorizationError` when no location holds a token, and
+    the usual errors for an invalid, wrong-type, stale, revoked or refused one.
+    """
+    state = get_state()
+    settings = state.settings.get()
+    where = normalize(locations) or settings.token_location
+    errors: list[str] = []
+    for location in where:
+        try:
+            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
+        except NoAuthorizationError as exc:
+            errors.append(str(exc))
+            continue
+        header, claims = tokens.decode(
+            encoded, settings.policy, key_lookup(state, settings), csrf_value=csrf_value
+        )
+        break
+    else:
+        raise NoAuthorizationError(missing_message(where, errors))
+    if verify_type:
+        verify_token_type(claims, refresh)
+    if fresh:
+        _check_fresh(header, claims)
+    if not skip_revocation_check:
+        verify_token_not_blocklisted(header, claims)
+    custom_verification_for_token(header, claims)
+    return claims, header, location
+
+
+def _verify_token_is_fresh(jwt_header: Header, jwt_data: Claims) -> None:
+    """Raise :class:`FreshTokenRequired` unless the token is (still) fresh."""
+    _check_fresh(jwt_header, jwt_data)
+
+
+def _load_user(jwt_header: Header, jwt_data: Claims) -> dict[str, Any] | None:
+    """``{"loaded_user": user}`` from the user lookup callback; ``None`` without one."""
+    state = get_state()
+    if state.manager._user_lookup_callback is None:
+        return None
+    identity_claim = state.settings.get().identity_claim
+    verified = _load_verified_user(state.manager, identity_claim, jwt_header, jwt_data, "", "")
+    return {"loaded_user": verified.user}
+
+
+def _from(location: str, refresh: bool) -> tuple[str, str | None]:
+    encoded, csrf_value = EXTRACTORS[location](get_state().settings.get(), refresh)
+    return str(encoded), csrf_value
+
+
+def _decode_jwt_from_headers() -> tuple[str, None]:
+    """The encoded token from the authorization header."""
+    return _from("headers", False)[0], None
+
+
+def _decode_jwt_from_cookies(refresh: bool) -> tuple[str, str | None]:
+    """The encoded token from its cookie, and the CSRF value the request must carry."""
+    return _from("cookies", refresh)
+
+
+def _decode_jwt_from_query_string() -> tuple[str, None]:
+    """The encoded token from the query string."""
+    return _from("query_string", False)[0], None
+
+
+def _decode_jwt_from_json(refresh: bool) -> tuple[str, None]:
+    """The encoded token from the JSON body."""
+    return _from("json", refresh)[0], None
