@@ -216,7 +216,7 @@ class TestWhatAppsReachForInsideTheManager:
 
 
 def test_a_filter_for_pyjwts_short_key_warning_covers_ours() -> None:
-    """Suites that run with warnings as errors ignore PyJWT's class for their short test secrets."""
+    """Suites run with warnings as errors ignore PyJWT's class for short test secrets."""
     import warnings
 
     from jwt.warnings import InsecureKeyLengthWarning
