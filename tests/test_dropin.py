@@ -227,3 +227,27 @@ def test_a_filter_for_pyjwts_short_key_warning_covers_ours() -> None:
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         flask_jwtx.JWTManager(app)
+
+
+class TestTheDefaultCallbacksAreTheManagers:
+    """Apps tell whether a default was replaced by identity, and call key defaults directly."""
+
+    def test_a_new_manager_holds_the_default_callbacks_themselves(self) -> None:
+        from flask_jwtx import default_callbacks as defaults
+
+        manager = flask_jwtx.JWTManager()
+        assert manager._expired_token_callback is defaults.default_expired_token_callback
+        assert manager._invalid_token_callback is defaults.default_invalid_token_callback
+        assert manager._unauthorized_callback is defaults.default_unauthorized_callback
+        assert manager._decode_key_callback is defaults.default_decode_key_callback
+        assert manager._encode_key_callback is defaults.default_encode_key_callback
+
+    @BOTH
+    def test_the_key_defaults_return_the_configured_key(self, lib: Any) -> None:
+        app = app_on(lib)
+        manager = app.extensions["flask-jwt-extended"]
+        with app.test_request_context():
+            assert manager._decode_key_callback({}, {}) == SECRET
+            assert manager._encode_key_callback("alice") == SECRET
+        manager.encode_key_loader(lambda identity: "x" * 40)
+        assert manager._encode_key_callback("alice") == "x" * 40

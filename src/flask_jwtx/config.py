@@ -193,8 +193,12 @@ class _Config:
     # --- Where tokens are read -----------------------------------------------------
 
     @property
-    def token_location(self) -> tuple[str, ...]:
-        return _settings().token_location
+    def token_location(self) -> Sequence[str]:
+        # Validated by the settings; given back in the type it was configured
+        # in (a list stays a list), as the incumbent's property did.
+        locations = _settings().token_location
+        raw = current_app.config.get("JWT_TOKEN_LOCATION")
+        return raw if isinstance(raw, list | tuple) else locations
 
     @property
     def jwt_in_cookies(self) -> bool:

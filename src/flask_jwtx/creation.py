@@ -174,7 +174,7 @@ def _signing_key(
     state: _AppState, settings: Settings, identity: Any
 ) -> tuple[PreparedKey, str | None]:
     """The key to sign with and its ``kid`` (``None`` when it has none)."""
-    loader = state.manager._encode_key_callback
+    loader = state.manager.custom_encode_key()
     if loader is not None:
         return prepare_key(settings.algorithm, loader(identity)), None
     signing = settings.resolver.signing()

@@ -14,7 +14,7 @@ from .settings import Settings
 
 def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
     """The verification key source: configured keys, or the user's loader."""
-    loader = state.manager._decode_key_callback
+    loader = state.manager.custom_decode_key()
     if loader is not None:
         resolver = settings.resolver
         # With trusted issuers the loader picks the key, but the issuer

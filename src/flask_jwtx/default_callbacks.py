@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask.typing import ResponseReturnValue
-
 from . import extension
 from .config import config as config
 from .exceptions import Claims, Header
@@ -51,54 +49,15 @@ def default_token_verification_callback(_jwt_header: Header, _jwt_data: Claims) 
     return True
 
 
-def default_decode_key_callback(jwt_header: Header, jwt_data: Claims) -> Any:
-    """The configured verification key (``JWT_SECRET_KEY`` or ``JWT_PUBLIC_KEY``)."""
-    return config.decode_key
-
-
-def default_encode_key_callback(identity: Any) -> Any:
-    """The configured signing key (``JWT_SECRET_KEY`` or ``JWT_PRIVATE_KEY``)."""
-    return config.encode_key
-
-
-def default_expired_token_callback(
-    _expired_jwt_header: Header, _expired_jwt_data: Claims
-) -> ResponseReturnValue:
-    """401 ``{"msg": "Token has expired"}``."""
-    return extension._default_expired(_expired_jwt_header, _expired_jwt_data)
-
-
-def default_invalid_token_callback(error_string: str) -> ResponseReturnValue:
-    """422 with the reason the token is invalid."""
-    return extension._default_invalid(error_string)
-
-
-def default_unauthorized_callback(error_string: str) -> ResponseReturnValue:
-    """401 with the reason no usable token was found."""
-    return extension._default_unauthorized(error_string)
-
-
-def default_needs_fresh_token_callback(
-    jwt_header: Header, jwt_data: Claims
-) -> ResponseReturnValue:
-    """401 ``{"msg": "Fresh token required"}``."""
-    return extension._default_needs_fresh(jwt_header, jwt_data)
-
-
-def default_revoked_token_callback(jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
-    """401 ``{"msg": "Token has been revoked"}``."""
-    return extension._default_revoked(jwt_header, jwt_data)
-
-
-def default_user_lookup_error_callback(
-    _jwt_header: Header, jwt_data: Claims
-) -> ResponseReturnValue:
-    """401 ``{"msg": "Error loading the user <identity>"}``."""
-    return extension._default_user_lookup_error(_jwt_header, jwt_data)
-
-
-def default_token_verification_failed_callback(
-    _jwt_header: Header, _jwt_data: Claims
-) -> ResponseReturnValue:
-    """400 ``{"msg": "User claims verification failed"}``."""
-    return extension._default_verification_failed(_jwt_header, _jwt_data)
+# The very functions a new JWTManager holds (with the incumbent's parameter
+# names), so ``manager._expired_token_callback is default_expired_token_callback``
+# tells, as it did with the incumbent, whether the app replaced a default.
+default_expired_token_callback = extension._default_expired
+default_invalid_token_callback = extension._default_invalid
+default_unauthorized_callback = extension._default_unauthorized
+default_needs_fresh_token_callback = extension._default_needs_fresh
+default_revoked_token_callback = extension._default_revoked
+default_user_lookup_error_callback = extension._default_user_lookup_error
+default_token_verification_failed_callback = extension._default_verification_failed
+default_decode_key_callback = extension._default_decode_key
+default_encode_key_callback = extension._default_encode_key

@@ -51,33 +51,56 @@ def _error(status: HTTPStatus, message: str) -> ResponseReturnValue:
 # --- Default callbacks: the incumbent's status codes and bodies ---------------
 
 
-def _default_expired(_header: Header, _claims: Claims) -> ResponseReturnValue:
+def _default_expired(
+    _expired_jwt_header: Header, _expired_jwt_data: Claims
+) -> ResponseReturnValue:
+    """401 ``{"msg": "Token has expired"}``."""
     return _error(HTTPStatus.UNAUTHORIZED, "Token has expired")
 
 
-def _default_invalid(reason: str) -> ResponseReturnValue:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, reason)
+def _default_invalid(error_string: str) -> ResponseReturnValue:
+    """422 with the reason the token is invalid."""
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, error_string)
 
 
-def _default_unauthorized(reason: str) -> ResponseReturnValue:
-    return _error(HTTPStatus.UNAUTHORIZED, reason)
+def _default_unauthorized(error_string: str) -> ResponseReturnValue:
+    """401 with the reason no usable token was found."""
+    return _error(HTTPStatus.UNAUTHORIZED, error_string)
 
 
-def _default_needs_fresh(_header: Header, _claims: Claims) -> ResponseReturnValue:
+def _default_needs_fresh(jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
+    """401 ``{"msg": "Fresh token required"}``."""
     return _error(HTTPStatus.UNAUTHORIZED, "Fresh token required")
 
 
-def _default_revoked(_header: Header, _claims: Claims) -> ResponseReturnValue:
+def _default_revoked(jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
+    """401 ``{"msg": "Token has been revoked"}``."""
     return _error(HTTPStatus.UNAUTHORIZED, "Token has been revoked")
 
 
-def _default_user_lookup_error(_header: Header, claims: Claims) -> ResponseReturnValue:
-    identity = claims[get_state().settings.get().identity_claim]
+def _default_user_lookup_error(_jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
+    """401 ``{"msg": "Error loading the user <identity>"}``."""
+    identity = jwt_data[get_state().settings.get().identity_claim]
     return _error(HTTPStatus.UNAUTHORIZED, f"Error loading the user {identity}")
 
 
-def _default_verification_failed(_header: Header, _claims: Claims) -> ResponseReturnValue:
+def _default_verification_failed(_jwt_header: Header, _jwt_data: Claims) -> ResponseReturnValue:
+    """400 ``{"msg": "User claims verification failed"}``."""
     return _error(HTTPStatus.BAD_REQUEST, "User claims verification failed")
+
+
+def _default_decode_key(jwt_header: Header, jwt_data: Claims) -> Any:
+    """The configured verification key, as the incumbent's default loader returned it."""
+    from .config import config
+
+    return config.decode_key
+
+
+def _default_encode_key(identity: Any) -> Any:
+    """The configured signing key, as the incumbent's default loader returned it."""
+    from .config import config
+
+    return config.encode_key
 
 
 def _default_authorization_failed(
@@ -100,8 +123,11 @@ class JWTManager:
             [Header, Claims, str], ResponseReturnValue
         ] = _default_authorization_failed
         self._additional_headers_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
-        self._decode_key_callback: Callable[[Header, Claims], Any] | None = None
-        self._encode_key_callback: Callable[[Any], Any] | None = None
+        # The incumbent's defaults (the configured key), so code that calls
+        # ``manager._decode_key_callback(...)`` works; flask-jwtx itself uses
+        # its parsed keys unless a loader replaced these.
+        self._decode_key_callback: Callable[[Header, Claims], Any] = _default_decode_key
+        self._encode_key_callback: Callable[[Any], Any] = _default_encode_key
         self._key_set_callback: Callable[[], Any] | None = None
         self._expired_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
             _default_expired
@@ -150,8 +176,8 @@ class JWTManager:
         def build() -> Settings:
             return _settings.resolve(
                 app.config,
-                encode_loader=self._encode_key_callback is not None,
-                decode_loader=self._decode_key_callback is not None,
+                encode_loader=self.custom_encode_key() is not None,
+                decode_loader=self.custom_decode_key() is not None,
                 key_set_loader=self._key_set_callback,
                 sources=sources,
             )
@@ -253,6 +279,16 @@ class JWTManager:
         """
         self._key_set_callback = callback
         return callback
+
+    def custom_decode_key(self) -> Callable[[Header, Claims], Any] | None:
+        """The registered ``decode_key_loader``, or ``None`` for the configured keys."""
+        callback = self._decode_key_callback
+        return None if callback is _default_decode_key else callback
+
+    def custom_encode_key(self) -> Callable[[Any], Any] | None:
+        """The registered ``encode_key_loader``, or ``None`` for the configured keys."""
+        callback = self._encode_key_callback
+        return None if callback is _default_encode_key else callback
 
     # --- The incumbent's private methods that real code calls ------------------
 
