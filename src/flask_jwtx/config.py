@@ -26,7 +26,7 @@ normalizations:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
@@ -193,12 +193,12 @@ class _Config:
     # --- Where tokens are read -----------------------------------------------------
 
     @property
-    def token_location(self) -> Sequence[str]:
+    def token_location(self) -> Collection[str]:
         # Validated by the settings; given back in the type it was configured
         # in (a list stays a list), as the incumbent's property did.
         locations = _settings().token_location
         raw = current_app.config.get("JWT_TOKEN_LOCATION")
-        return raw if isinstance(raw, list | tuple) else locations
+        return raw if isinstance(raw, list | tuple | set | frozenset) else locations
 
     @property
     def jwt_in_cookies(self) -> bool:
