@@ -34,11 +34,11 @@ from flask import current_app
 
 from .decorators import EXEMPT_METHODS
 from .exceptions import ConfigurationError
-from .extension import get_state
 from .internal_utils import get_json_encoder as get_json_encoder
 from .keys import is_symmetric
 from .resolvers import StaticKeys, not_signing
 from .settings import DEFAULTS, Settings
+from .state import get_state
 from .typing import ExpiresDelta as ExpiresDelta
 
 

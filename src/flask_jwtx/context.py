@@ -13,7 +13,7 @@ from flask import g
 from werkzeug.local import LocalProxy
 
 from .exceptions import Claims, Header
-from .extension import get_state
+from .state import get_state
 
 #: Claim recording the original type of an identity stored as a string
 #: (``JWT_IDENTITY_AS_STRING``), so :func:`get_jwt_identity` can give it back.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Response
 
 from .decoding import get_csrf_token
-from .extension import get_state
 from .settings import CookieSettings, Settings
+from .state import get_state
 
 
 def set_access_cookies(

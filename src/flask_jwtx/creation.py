@@ -11,11 +11,11 @@ from flask import current_app
 from . import signals, tokens
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import IdentityError
-from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
 from .resolvers import not_signing
 from .revocation import new_family
 from .settings import Settings, lifetime_from
+from .state import AppState, get_state
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
@@ -68,17 +68,15 @@ def create_token(
     """
     state = get_state()
     settings = state.settings.get()
-    manager = state.manager
-    claims_extra = dict(manager._additional_claims_callback(identity) or {})
+    callbacks = state.callbacks
+    claims_extra = dict(callbacks.additional_claims(identity) or {})
     if additional_claims:
         claims_extra.update(additional_claims)
-    headers = dict(manager._additional_headers_callback(identity) or {})
+    headers = dict(callbacks.additional_headers(identity) or {})
     if additional_headers:
         headers.update(additional_headers)
 
-    stored_identity, kind = identity_claim_value(
-        settings, manager._user_identity_callback(identity)
-    )
+    stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
@@ -171,10 +169,10 @@ def _json_string(identity: Any) -> str | None:
 
 
 def _signing_key(
-    state: _AppState, settings: Settings, identity: Any
+    state: AppState, settings: Settings, identity: Any
 ) -> tuple[PreparedKey, str | None]:
     """The key to sign with and its ``kid`` (``None`` when it has none)."""
-    loader = state.manager.custom_encode_key()
+    loader = state.callbacks.custom_encode_key()
     if loader is not None:
         return prepare_key(settings.algorithm, loader(identity)), None
     signing = settings.resolver.signing()

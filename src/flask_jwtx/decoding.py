@@ -6,15 +6,15 @@ from typing import Any
 
 from . import tokens
 from .exceptions import Claims, Header
-from .extension import _AppState, get_state
 from .keys import PreparedKey, prepare_key
 from .resolvers import TrustedIssuers
 from .settings import Settings
+from .state import AppState, get_state
 
 
-def key_lookup(state: _AppState, settings: Settings) -> tokens.KeyLookup:
+def key_lookup(state: AppState, settings: Settings) -> tokens.KeyLookup:
     """The verification key source: configured keys, or the user's loader."""
-    loader = state.manager.custom_decode_key()
+    loader = state.callbacks.custom_decode_key()
     if loader is not None:
         resolver = settings.resolver
         # With trusted issuers the loader picks the key, but the issuer

@@ -18,6 +18,7 @@ from flask import g, request
 
 from . import tokens
 from .authorization import Requirements
+from .callbacks import Callbacks
 from .context import NO_TOKEN, VerifiedRequest
 from .decoding import key_lookup
 from .exceptions import (
@@ -30,10 +31,10 @@ from .exceptions import (
     UserLookupError,
     WrongTokenError,
 )
-from .extension import JWTManager, get_state
 from .locations import EXTRACTORS, missing_message, normalize
 from .revocation import StoreUnavailableError, check_revocation
 from .settings import Settings
+from .state import get_state
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -120,7 +121,7 @@ def _verify(
         return None
     state = get_state()
     settings = state.settings.get()
-    manager = state.manager
+    callbacks = state.callbacks
     where = locations or settings.token_location
 
     errors: list[str] = []
@@ -148,14 +149,12 @@ def _verify(
     if fresh:
         _check_fresh(header, claims)
     if not skip_revocation_check:
-        _check_not_revoked(manager, settings, header, claims)
-    if manager._token_verification_callback is not None and not (
-        manager._token_verification_callback(header, claims)
-    ):
+        _check_not_revoked(callbacks, settings, header, claims)
+    if not callbacks.token_verification(header, claims):
         raise UserClaimsVerificationError("User claims verification failed", header, claims)
     if requirements is not None:
         requirements.check(header, claims, request.view_args or {})
-    g._jwtx = _load_user(manager, settings.identity_claim, header, claims, location, encoded)
+    g._jwtx = _load_user(callbacks, settings.identity_claim, header, claims, location, encoded)
     return header, claims
 
 
@@ -167,7 +166,7 @@ def _check_fresh(header: Header, claims: Claims) -> None:
 
 
 def _check_not_revoked(
-    manager: JWTManager, settings: Settings, header: Header, claims: Claims
+    callbacks: Callbacks, settings: Settings, header: Header, claims: Claims
 ) -> None:
     store = settings.revocation_store
     if store is not None:
@@ -186,20 +185,19 @@ def _check_not_revoked(
             if settings.failure_policy == "closed":
                 raise
             logger.warning("Revocation store unavailable; letting the token through (policy open)")
-    callback = manager._token_in_blocklist_callback
-    if callback is not None and callback(header, claims):
+    if callbacks.token_in_blocklist(header, claims):
         raise RevokedTokenError(header, claims)
 
 
 def _load_user(
-    manager: JWTManager,
+    callbacks: Callbacks,
     identity_claim: str,
     header: Header,
     claims: Claims,
     location: str,
     encoded: str,
 ) -> VerifiedRequest:
-    lookup = manager._user_lookup_callback
+    lookup = callbacks.user_lookup
     if lookup is None:
         return VerifiedRequest(header, claims, location, None, False, encoded)
     user = lookup(header, claims)

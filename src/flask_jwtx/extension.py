@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -14,6 +13,7 @@ from werkzeug.wrappers import Response
 from . import settings as _settings
 from . import signals
 from .authorization import AuthorizationError
+from .callbacks import Callbacks, error_response
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -32,81 +32,29 @@ from .exceptions import (
 from .integrations import route_rest_framework_errors
 from .revocation.base import RevocationStore, StoreUnavailableError
 from .settings import LiveSettings, Settings
-
-EXTENSION_KEY = "flask-jwtx"
-INCUMBENT_EXTENSION_KEY = "flask-jwt-extended"
+from .state import EXTENSION_KEY, INCUMBENT_EXTENSION_KEY, AppState, get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _error(status: HTTPStatus, message: str) -> ResponseReturnValue:
-    key = get_state().settings.get().error_msg_key
-    # A message may quote a token's (signed, but foreign) values; a lone
-    # surrogate in one would make the JSON provider raise with ensure_ascii
-    # off. Escape what UTF-8 cannot carry rather than answer 500.
-    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
-    return jsonify({key: safe}), status
+class _Loader:
+    """One of the incumbent's private callback attributes, read and written through ``callbacks``.
 
+    Code written for the incumbent reads ``jwt._expired_token_callback`` or
+    assigns it; flask-jwtx keeps the loaders in one typed :class:`Callbacks`
+    object, and these names stay views onto it.
+    """
 
-# --- Default callbacks: the incumbent's status codes and bodies ---------------
+    def __init__(self, field: str) -> None:
+        self.field = field
 
+    def __get__(self, manager: JWTManager | None, owner: type | None = None) -> Any:
+        if manager is None:
+            return self
+        return getattr(manager.callbacks, self.field)
 
-def _default_expired(
-    _expired_jwt_header: Header, _expired_jwt_data: Claims
-) -> ResponseReturnValue:
-    """401 ``{"msg": "Token has expired"}``."""
-    return _error(HTTPStatus.UNAUTHORIZED, "Token has expired")
-
-
-def _default_invalid(error_string: str) -> ResponseReturnValue:
-    """422 with the reason the token is invalid."""
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, error_string)
-
-
-def _default_unauthorized(error_string: str) -> ResponseReturnValue:
-    """401 with the reason no usable token was found."""
-    return _error(HTTPStatus.UNAUTHORIZED, error_string)
-
-
-def _default_needs_fresh(jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
-    """401 ``{"msg": "Fresh token required"}``."""
-    return _error(HTTPStatus.UNAUTHORIZED, "Fresh token required")
-
-
-def _default_revoked(jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
-    """401 ``{"msg": "Token has been revoked"}``."""
-    return _error(HTTPStatus.UNAUTHORIZED, "Token has been revoked")
-
-
-def _default_user_lookup_error(_jwt_header: Header, jwt_data: Claims) -> ResponseReturnValue:
-    """401 ``{"msg": "Error loading the user <identity>"}``."""
-    identity = jwt_data[get_state().settings.get().identity_claim]
-    return _error(HTTPStatus.UNAUTHORIZED, f"Error loading the user {identity}")
-
-
-def _default_verification_failed(_jwt_header: Header, _jwt_data: Claims) -> ResponseReturnValue:
-    """400 ``{"msg": "User claims verification failed"}``."""
-    return _error(HTTPStatus.BAD_REQUEST, "User claims verification failed")
-
-
-def _default_decode_key(jwt_header: Header, jwt_data: Claims) -> Any:
-    """The configured verification key, as the incumbent's default loader returned it."""
-    from .config import config
-
-    return config.decode_key
-
-
-def _default_encode_key(identity: Any) -> Any:
-    """The configured signing key, as the incumbent's default loader returned it."""
-    from .config import config
-
-    return config.encode_key
-
-
-def _default_authorization_failed(
-    _header: Header, _claims: Claims, reason: str
-) -> ResponseReturnValue:
-    return _error(HTTPStatus.FORBIDDEN, reason)
+    def __set__(self, manager: JWTManager, callback: Any) -> None:
+        setattr(manager.callbacks, self.field, callback)
 
 
 class JWTManager:
@@ -117,39 +65,30 @@ class JWTManager:
     factory. Settings are read and validated in ``init_app``.
     """
 
+    # The incumbent's private names, and the ones flask-jwtx used before, for
+    # code that reads or replaces a loader directly.
+    _additional_claims_callback = _Loader("additional_claims")
+    _user_claims_callback = _Loader("additional_claims")
+    _additional_headers_callback = _Loader("additional_headers")
+    _jwt_additional_header_callback = _Loader("additional_headers")
+    _authorization_failed_callback = _Loader("authorization_failed")
+    _decode_key_callback = _Loader("decode_key")
+    _encode_key_callback = _Loader("encode_key")
+    _key_set_callback = _Loader("key_set")
+    _expired_token_callback = _Loader("expired_token")
+    _invalid_token_callback = _Loader("invalid_token")
+    _needs_fresh_token_callback = _Loader("needs_fresh_token")
+    _revoked_token_callback = _Loader("revoked_token")
+    _token_in_blocklist_callback = _Loader("token_in_blocklist")
+    _token_verification_callback = _Loader("token_verification")
+    _token_verification_failed_callback = _Loader("token_verification_failed")
+    _unauthorized_callback = _Loader("unauthorized")
+    _user_identity_callback = _Loader("user_identity")
+    _user_lookup_callback = _Loader("user_lookup")
+    _user_lookup_error_callback = _Loader("user_lookup_error")
+
     def __init__(self, app: Flask | None = None, add_context_processor: bool = False) -> None:
-        self._additional_claims_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
-        self._authorization_failed_callback: Callable[
-            [Header, Claims, str], ResponseReturnValue
-        ] = _default_authorization_failed
-        self._additional_headers_callback: Callable[[Any], dict[str, Any]] = lambda _: {}
-        # The incumbent's defaults (the configured key), so code that calls
-        # ``manager._decode_key_callback(...)`` works; flask-jwtx itself uses
-        # its parsed keys unless a loader replaced these.
-        self._decode_key_callback: Callable[[Header, Claims], Any] = _default_decode_key
-        self._encode_key_callback: Callable[[Any], Any] = _default_encode_key
-        self._key_set_callback: Callable[[], Any] | None = None
-        self._expired_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
-            _default_expired
-        )
-        self._invalid_token_callback: Callable[[str], ResponseReturnValue] = _default_invalid
-        self._needs_fresh_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
-            _default_needs_fresh
-        )
-        self._revoked_token_callback: Callable[[Header, Claims], ResponseReturnValue] = (
-            _default_revoked
-        )
-        self._token_in_blocklist_callback: Callable[[Header, Claims], bool] | None = None
-        self._token_verification_callback: Callable[[Header, Claims], bool] | None = None
-        self._token_verification_failed_callback: Callable[
-            [Header, Claims], ResponseReturnValue
-        ] = _default_verification_failed
-        self._unauthorized_callback: Callable[[str], ResponseReturnValue] = _default_unauthorized
-        self._user_identity_callback: Callable[[Any], Any] = lambda identity: identity
-        self._user_lookup_callback: Callable[[Header, Claims], Any] | None = None
-        self._user_lookup_error_callback: Callable[[Header, Claims], ResponseReturnValue] = (
-            _default_user_lookup_error
-        )
+        self.callbacks = Callbacks()
         if app is not None:
             self.init_app(app, add_context_processor)
 
@@ -157,14 +96,15 @@ class JWTManager:
         """Register with ``app``: write defaults, validate every ``JWT_*`` key.
 
         Reads every key in :data:`flask_jwtx.settings.DEFAULTS` (the
-        incumbent's keys plus ``JWT_MAX_TOKEN_BYTES`` and
-        ``JWT_IDENTITY_AS_STRING``) and ``SECRET_KEY`` as the fallback secret.
-        A bad value raises :class:`~flask_jwtx.exceptions.ConfigurationError`
-        here, naming the key and the fix. Key loaders must be registered
-        before this call if no static key is configured.
+        incumbent's keys plus flask-jwtx's own) and ``SECRET_KEY`` as the
+        fallback secret. A value that is set but wrong raises
+        :class:`~flask_jwtx.exceptions.ConfigurationError` here, naming the key
+        and the fix; a key that is merely absent is needed only when signing
+        or verifying. Calling it again on the same app replaces the previous
+        registration.
         """
         previous = app.extensions.get(EXTENSION_KEY)
-        if isinstance(previous, _AppState):
+        if isinstance(previous, AppState):
             # App factories and test fixtures call init_app again: the last
             # call wins, as with the incumbent. Release what the previous
             # registration opened; routes and handlers are not added twice.
@@ -176,13 +116,13 @@ class JWTManager:
         def build() -> Settings:
             return _settings.resolve(
                 app.config,
-                encode_loader=self.custom_encode_key() is not None,
-                decode_loader=self.custom_decode_key() is not None,
-                key_set_loader=self._key_set_callback,
+                encode_loader=self.callbacks.custom_encode_key() is not None,
+                decode_loader=self.callbacks.custom_decode_key() is not None,
+                key_set_loader=self.callbacks.key_set,
                 sources=sources,
             )
 
-        state = _AppState(self, LiveSettings(app.config, build), sources)
+        state = AppState(self.callbacks, LiveSettings(app.config, build), sources, self)
         app.extensions[EXTENSION_KEY] = state
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
@@ -200,49 +140,41 @@ class JWTManager:
                 app.context_processor(current_user_context_processor)
 
     def _handle_error(self, error: JWTExtendedException) -> ResponseReturnValue | Response:
-        """Turn any flask-jwtx error into the response of its loader callback."""
+        """Turn any flask-jwtx error into the response of its loader callback.
+
+        Each error class names its answer (:data:`_ANSWERS`, most specific
+        class first); the first that matches decides.
+        """
         if isinstance(error, ConfigurationError | IdentityError):
             # A misconfiguration, or a view passing an unusable identity: a
             # server error (500), never reported to the client as its fault.
             raise error
         if isinstance(error, KeySourceUnavailableError):
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
         if isinstance(error, StoreUnavailableError):
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "Revocation store unavailable")
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Revocation store unavailable")
         if signals.token_rejected.receivers:
             signals.token_rejected.send(
                 current_app._get_current_object(),  # type: ignore[attr-defined]
                 reason=str(error),
                 error=error,
             )
-        if isinstance(error, NoAuthorizationError | CSRFError):
-            return self._unauthorized_callback(str(error))
-        if isinstance(error, ExpiredSignatureError):
-            return self._expired_token_callback(error.jwt_header, error.jwt_data)
-        if isinstance(error, FreshTokenRequired):
-            return self._needs_fresh_token_callback(error.jwt_header, error.jwt_data)
-        if isinstance(error, RevokedTokenError):
-            return self._revoked_token_callback(error.jwt_header, error.jwt_data)
-        if isinstance(error, UserClaimsVerificationError):
-            return self._token_verification_failed_callback(error.jwt_header, error.jwt_data)
-        if isinstance(error, UserLookupError):
-            return self._user_lookup_error_callback(error.jwt_header, error.jwt_data)
-        if isinstance(error, AuthorizationError):
-            return self._authorization_failed_callback(
-                error.jwt_header, error.jwt_data, str(error)
-            )
-        return self._invalid_token_callback(str(error))
+        callbacks = self.callbacks
+        for kind, answer in _ANSWERS:
+            if isinstance(error, kind):
+                return answer(callbacks, error)
+        return callbacks.invalid_token(str(error))
 
     # --- Loader decorators (names and arity as in the incumbent) --------------
 
     def additional_claims_loader(self, callback: F) -> F:
         """Claims to add to every new token; called with the identity."""
-        self._additional_claims_callback = callback
+        self.callbacks.additional_claims = callback
         return callback
 
     def additional_headers_loader(self, callback: F) -> F:
         """JOSE headers to add to every new token; called with the identity."""
-        self._additional_headers_callback = callback
+        self.callbacks.additional_headers = callback
         return callback
 
     def authorization_failed_loader(self, callback: F) -> F:
@@ -251,7 +183,7 @@ class JWTManager:
         Called with header, claims and the reason (which requirement failed);
         the default is a 403 with the reason as the message. flask-jwtx only.
         """
-        self._authorization_failed_callback = callback
+        self.callbacks.authorization_failed = callback
         return callback
 
     def decode_key_loader(self, callback: F) -> F:
@@ -260,12 +192,12 @@ class JWTManager:
         The returned key is prepared for the token's algorithm (and cached per
         key text), so it must be a key of that algorithm's family.
         """
-        self._decode_key_callback = callback
+        self.callbacks.decode_key = callback
         return callback
 
     def encode_key_loader(self, callback: F) -> F:
         """Key to sign a new token with; called with the identity."""
-        self._encode_key_callback = callback
+        self.callbacks.encode_key = callback
         return callback
 
     def key_set_loader(self, callback: F) -> F:
@@ -277,18 +209,8 @@ class JWTManager:
         token names an unknown ``kid``. Register it before ``init_app``.
         flask-jwtx only.
         """
-        self._key_set_callback = callback
+        self.callbacks.key_set = callback
         return callback
-
-    def custom_decode_key(self) -> Callable[[Header, Claims], Any] | None:
-        """The registered ``decode_key_loader``, or ``None`` for the configured keys."""
-        callback = self._decode_key_callback
-        return None if callback is _default_decode_key else callback
-
-    def custom_encode_key(self) -> Callable[[Any], Any] | None:
-        """The registered ``encode_key_loader``, or ``None`` for the configured keys."""
-        callback = self._encode_key_callback
-        return None if callback is _default_encode_key else callback
 
     # --- The incumbent's private methods that real code calls ------------------
 
@@ -352,61 +274,61 @@ class JWTManager:
 
     def expired_token_loader(self, callback: F) -> F:
         """Response for an expired token; called with header and claims."""
-        self._expired_token_callback = callback
+        self.callbacks.expired_token = callback
         return callback
 
     def invalid_token_loader(self, callback: F) -> F:
         """Response for an invalid token; called with the reason."""
-        self._invalid_token_callback = callback
+        self.callbacks.invalid_token = callback
         return callback
 
     def needs_fresh_token_loader(self, callback: F) -> F:
         """Response for a non-fresh token on a fresh-only route."""
-        self._needs_fresh_token_callback = callback
+        self.callbacks.needs_fresh_token = callback
         return callback
 
     def revoked_token_loader(self, callback: F) -> F:
         """Response for a token the blocklist callback reported revoked."""
-        self._revoked_token_callback = callback
+        self.callbacks.revoked_token = callback
         return callback
 
     def token_in_blocklist_loader(self, callback: F) -> F:
         """Return ``True`` for a revoked token; called with header and claims."""
-        self._token_in_blocklist_callback = callback
+        self.callbacks.token_in_blocklist = callback
         return callback
 
     def token_verification_failed_loader(self, callback: F) -> F:
         """Response when the token verification callback returned ``False``."""
-        self._token_verification_failed_callback = callback
+        self.callbacks.token_verification_failed = callback
         return callback
 
     def token_verification_loader(self, callback: F) -> F:
         """Extra check on a valid token; return ``False`` to refuse it."""
-        self._token_verification_callback = callback
+        self.callbacks.token_verification = callback
         return callback
 
     def unauthorized_loader(self, callback: F) -> F:
         """Response when no token was found; called with the reason."""
-        self._unauthorized_callback = callback
+        self.callbacks.unauthorized = callback
         return callback
 
     def user_identity_loader(self, callback: F) -> F:
         """Turn the object given to ``create_*_token`` into the identity claim."""
-        self._user_identity_callback = callback
+        self.callbacks.user_identity = callback
         return callback
 
     def user_lookup_loader(self, callback: F) -> F:
         """Load the user for a verified token; return ``None`` if there is none."""
-        self._user_lookup_callback = callback
+        self.callbacks.user_lookup = callback
         return callback
 
     def user_lookup_error_loader(self, callback: F) -> F:
         """Response when the user lookup callback returned ``None``."""
-        self._user_lookup_error_callback = callback
+        self.callbacks.user_lookup_error = callback
         return callback
 
 
-def _close_stores(state: _AppState) -> None:
+def _close_stores(state: AppState) -> None:
     for key, source in list(state.sources.items()):
         if isinstance(source, RevocationStore):
             source.close()
@@ -424,21 +346,28 @@ def _serve_jwks() -> Response:
     return response
 
 
-@dataclass(frozen=True, slots=True)
-class _AppState:
-    """What flask-jwtx keeps per app, under ``app.extensions['flask-jwtx']``."""
+def _token_answer(field: str) -> Callable[[Callbacks, Any], ResponseReturnValue]:
+    def answer(callbacks: Callbacks, error: Any) -> ResponseReturnValue:
+        respond: Callable[[Header, Claims], ResponseReturnValue] = getattr(callbacks, field)
+        return respond(error.jwt_header, error.jwt_data)
 
-    manager: JWTManager
-    settings: LiveSettings
-    #: Cached key sets (remote JWKS, key-set loader), kept across settings rebuilds.
-    sources: dict[Any, Any]
+    return answer
 
 
-def get_state() -> _AppState:
-    """The current app's flask-jwtx state, or a clear error if it has none."""
-    try:
-        return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
-    except KeyError:
-        raise RuntimeError(
-            "You must initialize a JWTManager with this flask application before using this method"
-        ) from None
+#: Which loader answers which error, most specific class first. Errors not
+#: listed are invalid tokens (422 through ``invalid_token_loader``).
+_ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturnValue]], ...] = (
+    (NoAuthorizationError, lambda callbacks, error: callbacks.unauthorized(str(error))),
+    (CSRFError, lambda callbacks, error: callbacks.unauthorized(str(error))),
+    (ExpiredSignatureError, _token_answer("expired_token")),
+    (FreshTokenRequired, _token_answer("needs_fresh_token")),
+    (RevokedTokenError, _token_answer("revoked_token")),
+    (UserClaimsVerificationError, _token_answer("token_verification_failed")),
+    (UserLookupError, _token_answer("user_lookup_error")),
+    (
+        AuthorizationError,
+        lambda callbacks, error: callbacks.authorization_failed(
+            error.jwt_header, error.jwt_data, str(error)
+        ),
+    ),
+)

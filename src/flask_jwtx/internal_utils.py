@@ -9,7 +9,7 @@ checks themselves. Each helper runs the same step flask-jwtx's own
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flask import Flask, current_app
 
@@ -18,7 +18,10 @@ from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
-from .extension import JWTManager, get_state
+from .state import get_state
+
+if TYPE_CHECKING:
+    from .extension import JWTManager
 
 #: Flask >= 2.3 (which flask-jwtx requires) always has ``flask.json.provider``.
 HAS_JSON_PROVIDER: Final = True
@@ -26,17 +29,18 @@ HAS_JSON_PROVIDER: Final = True
 
 def get_jwt_manager() -> JWTManager:
     """The :class:`~flask_jwtx.JWTManager` registered on the current app."""
-    return get_state().manager
+    manager: JWTManager = get_state().manager
+    return manager
 
 
 def has_user_lookup() -> bool:
     """Whether a ``user_lookup_loader`` callback is registered."""
-    return get_jwt_manager()._user_lookup_callback is not None
+    return get_state().callbacks.user_lookup is not None
 
 
 def user_lookup(*args: Any, **kwargs: Any) -> Any:
     """Call the ``user_lookup_loader`` callback; ``None`` when there is none."""
-    callback = get_jwt_manager()._user_lookup_callback
+    callback = get_state().callbacks.user_lookup
     return None if callback is None else callback(*args, **kwargs)
 
 
@@ -61,13 +65,12 @@ def verify_token_not_blocklisted(jwt_header: Header, jwt_data: Claims) -> None:
     configured, the revocation store (``JWT_REVOCATION_STORE``).
     """
     state = get_state()
-    _check_not_revoked(state.manager, state.settings.get(), jwt_header, jwt_data)
+    _check_not_revoked(state.callbacks, state.settings.get(), jwt_header, jwt_data)
 
 
 def custom_verification_for_token(jwt_header: Header, jwt_data: Claims) -> None:
     """Raise when the ``token_verification_loader`` callback returns a false value."""
-    callback = get_jwt_manager()._token_verification_callback
-    if callback is not None and not callback(jwt_header, jwt_data):
+    if not get_state().callbacks.token_verification(jwt_header, jwt_data):
         raise UserClaimsVerificationError("User claims verification failed", jwt_header, jwt_data)
 
 

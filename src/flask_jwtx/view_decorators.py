@@ -30,13 +30,13 @@ from .exceptions import InvalidHeaderError as InvalidHeaderError
 from .exceptions import InvalidQueryParamError as InvalidQueryParamError
 from .exceptions import NoAuthorizationError as NoAuthorizationError
 from .exceptions import UserLookupError as UserLookupError
-from .extension import get_state
 from .internal_utils import custom_verification_for_token as custom_verification_for_token
 from .internal_utils import has_user_lookup as has_user_lookup
 from .internal_utils import user_lookup as user_lookup
 from .internal_utils import verify_token_not_blocklisted as verify_token_not_blocklisted
 from .internal_utils import verify_token_type as verify_token_type
 from .locations import EXTRACTORS, missing_message, normalize
+from .state import get_state
 
 
 def _decode_jwt_from_request(
@@ -85,10 +85,10 @@ def _verify_token_is_fresh(jwt_header: Header, jwt_data: Claims) -> None:
 def _load_user(jwt_header: Header, jwt_data: Claims) -> dict[str, Any] | None:
     """``{"loaded_user": user}`` from the user lookup callback; ``None`` without one."""
     state = get_state()
-    if state.manager._user_lookup_callback is None:
+    if state.callbacks.user_lookup is None:
         return None
     identity_claim = state.settings.get().identity_claim
-    verified = _load_verified_user(state.manager, identity_claim, jwt_header, jwt_data, "", "")
+    verified = _load_verified_user(state.callbacks, identity_claim, jwt_header, jwt_data, "", "")
     return {"loaded_user": verified.user}
 
 

@@ -13,8 +13,8 @@ from ..context import get_jwt, get_jwt_header, get_jwt_identity
 from ..creation import create_access_token, create_refresh_token, identity_claim_value
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
-from ..extension import get_state
 from ..resolvers import TrustedIssuers
+from ..state import get_state
 from . import (
     family_expiry,
     family_of,
@@ -66,7 +66,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     state = get_state()
     settings = state.settings.get()
     store = require_store(settings.revocation_store)
-    value = state.manager._user_identity_callback(identity)
+    value = state.callbacks.user_identity(identity)
     try:
         claimed = identity_claim_value(settings, value)[0]
     except IdentityError:

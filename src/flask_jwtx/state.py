@@ -1,0 +1,48 @@
+"""What flask-jwtx keeps for one app, and how any module finds it.
+
+``init_app`` stores one :class:`AppState` under ``app.extensions["flask-jwtx"]``
+(and the manager itself under ``"flask-jwt-extended"``, where the incumbent
+kept it). Every module that needs the current app's settings or callbacks
+imports :func:`get_state` from here, so none needs ``extension.py``, which
+only the package face imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from flask import current_app
+
+if TYPE_CHECKING:  # types only: callbacks' defaults read the state at call time
+    from .callbacks import Callbacks
+    from .settings import LiveSettings
+
+EXTENSION_KEY: Final = "flask-jwtx"
+#: Where the incumbent kept its manager; apps and their tests read it there.
+INCUMBENT_EXTENSION_KEY: Final = "flask-jwt-extended"
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """flask-jwtx's state for one app, under ``app.extensions['flask-jwtx']``."""
+
+    #: The loaders of the manager registered on the app (shared, not copied:
+    #: a loader registered after ``init_app`` is seen at once).
+    callbacks: Callbacks
+    settings: LiveSettings
+    #: Cached key sets (remote JWKS, key-set loader) and revocation stores,
+    #: kept across settings rebuilds.
+    sources: dict[Any, Any]
+    #: The :class:`~flask_jwtx.JWTManager` (for code that reaches it from the app).
+    manager: Any
+
+
+def get_state() -> AppState:
+    """The current app's flask-jwtx state, or a clear error if it has none."""
+    try:
+        return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError(
+            "You must initialize a JWTManager with this flask application before using this method"
+        ) from None
