@@ -101,15 +101,21 @@ class TestInitAppMoreThanOnce:
         )
 
     def test_the_previous_registrations_store_is_closed(self) -> None:
+        from flask_jwtx.revocation.memory import MemoryStore
+
+        class ClosingStore(MemoryStore):
+            closed = 0
+
+            def close(self) -> None:
+                ClosingStore.closed += 1
+
         app = Flask(__name__)
-        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE="memory://")
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=ClosingStore())
         flask_jwtx.JWTManager(app)
         first = app.extensions["flask-jwtx"]
         flask_jwtx.JWTManager(app)
         assert app.extensions["flask-jwtx"] is not first
-        assert not any(
-            isinstance(s, flask_jwtx.revocation.RevocationStore) for s in first.sources.values()
-        )
+        assert ClosingStore.closed == 1
 
 
 class TestTokensOfOtherTypes:

@@ -30,7 +30,8 @@ from .exceptions import (
     UserLookupError,
 )
 from .integrations import route_rest_framework_errors
-from .revocation.base import RevocationStore, StoreUnavailableError
+from .resources import Resources
+from .revocation.base import StoreUnavailableError
 from .settings import LiveSettings, Settings
 from .state import EXTENSION_KEY, INCUMBENT_EXTENSION_KEY, AppState, get_state
 
@@ -111,7 +112,7 @@ class JWTManager:
             _close_stores(previous)
         self._set_default_configuration_options(app)
 
-        sources: dict[Any, Any] = {}  # cached key sets, kept across settings rebuilds
+        resources = Resources()  # key sources and stores, shared by settings rebuilds
 
         def build() -> Settings:
             return _settings.resolve(
@@ -119,10 +120,10 @@ class JWTManager:
                 encode_loader=self.callbacks.custom_encode_key() is not None,
                 decode_loader=self.callbacks.custom_decode_key() is not None,
                 key_set_loader=self.callbacks.key_set,
-                sources=sources,
+                resources=resources,
             )
 
-        state = AppState(self.callbacks, LiveSettings(app.config, build), sources, self)
+        state = AppState(self.callbacks, LiveSettings(app.config, build), resources, self)
         app.extensions[EXTENSION_KEY] = state
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
@@ -261,7 +262,7 @@ class JWTManager:
         flask-jwtx only.
         """
         state = app.extensions[EXTENSION_KEY] if app is not None else get_state()
-        for source in state.sources.values():
+        for source in state.resources.key_sources():
             source.invalidate()
 
     def close(self, app: Flask | None = None) -> None:
@@ -329,10 +330,7 @@ class JWTManager:
 
 
 def _close_stores(state: AppState) -> None:
-    for key, source in list(state.sources.items()):
-        if isinstance(source, RevocationStore):
-            source.close()
-            del state.sources[key]
+    state.resources.close()
 
 
 def _serve_jwks() -> Response:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from .exceptions import ConfigurationError, InvalidKeyError
-from .jwks import CachedKeySource, JWKSFetcher
+from .jwks import CachedKeySource
 from .keys import (
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
@@ -43,8 +43,8 @@ from .resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
+from .resources import LoaderKeysSpec, RemoteKeysSpec, Resources
 from .revocation.base import RevocationStore
-from .revocation.factory import make_store
 from .tokens import VerifyPolicy, extended_conventions
 
 logger = logging.getLogger("flask_jwtx")
@@ -429,19 +429,11 @@ def _keys(
     return StaticKeys(encode_key, encode_kid, decode_keys, published, missing)
 
 
-def _revocation_store(
-    config: Mapping[str, Any], sources: dict[Any, Any]
-) -> RevocationStore | None:
+def _revocation_store(config: Mapping[str, Any], resources: Resources) -> RevocationStore | None:
     value = config.get("JWT_REVOCATION_STORE")
     if value is None:
         return None
-    table = _str(config, "JWT_REVOCATION_TABLE", empty_ok=False)
-    cache_key = ("store", value if isinstance(value, str) else id(value), table)
-    store: RevocationStore | None = sources.get(cache_key)
-    if store is None:
-        store = make_store(value, table=table)
-        sources[cache_key] = store
-    return store
+    return resources.store(value, _str(config, "JWT_REVOCATION_TABLE", empty_ok=False))
 
 
 def _choice(config: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
@@ -486,7 +478,7 @@ def _number(config: Mapping[str, Any], key: str) -> float:
 
 
 def _remote_source(
-    config: Mapping[str, Any], url: Any, algorithms: frozenset[str], sources: dict[Any, Any]
+    config: Mapping[str, Any], url: Any, algorithms: frozenset[str], resources: Resources
 ) -> CachedKeySource:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise _fail("JWT_JWKS_URL", f"is {url!r}", "Use an http(s) URL of a JWKS document.")
@@ -498,32 +490,30 @@ def _remote_source(
     bind = next(iter(algorithms)) if len(algorithms) == 1 else None
     raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
     max_stale = None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE")
-    cache_key = ("jwks", url, ttl, interval, timeout, max_bytes, bind, max_stale)
-    source: CachedKeySource | None = sources.get(cache_key)
-    if source is None:
-        try:
-            fetcher = JWKSFetcher(url, timeout=timeout, max_bytes=max_bytes, algorithm=bind)
-        except ValueError as exc:  # no host, a port out of range...
-            raise _fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
-        source = CachedKeySource(
-            fetcher, ttl=ttl, min_refresh_interval=interval, max_stale=max_stale
-        )
-        sources[cache_key] = source
-    return source
+    spec = RemoteKeysSpec(url, ttl, interval, timeout, max_bytes, bind, max_stale)
+    try:
+        return resources.remote_keys(spec)
+    except ValueError as exc:  # no host, a port out of range...
+        raise _fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
 
 
-def _load_key_set(loader: Callable[[], Any]) -> KeySet:
-    """One call of the app's ``key_set_loader``, as the key source's ``load``.
+@dataclass(frozen=True, slots=True)
+class _KeySetLoader:
+    """The app's ``key_set_loader``, as a key source's ``load`` (equal for the same loader).
 
     A set that cannot be used is reported like an unreachable source: the
     cached set keeps serving (logged), and with none cached the request is
     a 503. A rotation script that writes a broken set must not turn every
     request into a 500.
     """
-    try:
-        return coerce_key_set(loader(), "key_set_loader")
-    except ConfigurationError as exc:
-        raise InvalidKeyError(str(exc)) from None
+
+    loader: Callable[[], Any]
+
+    def __call__(self) -> KeySet:
+        try:
+            return coerce_key_set(self.loader(), "key_set_loader")
+        except ConfigurationError as exc:
+            raise InvalidKeyError(str(exc)) from None
 
 
 def _remote_algorithms(key: str, names: Iterable[str]) -> frozenset[str]:
@@ -538,7 +528,7 @@ def _remote_algorithms(key: str, names: Iterable[str]) -> frozenset[str]:
 
 
 def _trusted_issuers(
-    config: Mapping[str, Any], entries: Any, sources: dict[Any, Any]
+    config: Mapping[str, Any], entries: Any, resources: Resources
 ) -> dict[str, TrustedIssuer]:
     key = "JWT_TRUSTED_ISSUERS"
     if not isinstance(entries, list | tuple) or not entries:
@@ -555,7 +545,7 @@ def _trusted_issuers(
             _algorithm(algorithm, key)
         issuers[name] = TrustedIssuer(
             issuer=name,
-            keys=_remote_source(config, entry["jwks_url"], algorithms, sources),
+            keys=_remote_source(config, entry["jwks_url"], algorithms, resources),
             audience=_issuer_audience(config, entry, name),
             algorithms=algorithms,
         )
@@ -602,7 +592,7 @@ def _resolver(
     encode_loader: bool,
     decode_loader: bool,
     key_set_loader: Callable[[], Any] | None,
-    sources: dict[Any, Any],
+    resources: Resources,
 ) -> tuple[KeyResolver, frozenset[str]]:
     """The key resolver for this configuration, and the algorithms tokens may use."""
     explicit = config.get("JWT_DECODE_ALGORITHMS")
@@ -613,15 +603,13 @@ def _resolver(
     local: KeyResolver
     allowed = frozenset(decode_algorithms)
     if key_set_loader is not None:
-        cache_key = ("loader", id(key_set_loader))
-        source = sources.get(cache_key)
-        if source is None:
-            source = CachedKeySource(
-                functools.partial(_load_key_set, key_set_loader),
+        source = resources.loader_keys(
+            LoaderKeysSpec(
+                _KeySetLoader(key_set_loader),
                 ttl=_number(config, "JWT_KEY_SET_REFRESH"),
                 min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
             )
-            sources[cache_key] = source
+        )
         local = KeySetKeys(source)
         allowed = frozenset(decode_algorithms) if explicit else SUPPORTED_ALGORITHMS
     elif config.get("JWT_KEYS") is not None:
@@ -647,7 +635,7 @@ def _resolver(
             need_verifying=not decode_loader and not verifies_remotely,
         )
     if trusted is not None:  # an empty list is a mistake, reported as one
-        issuers = _trusted_issuers(config, trusted, sources)
+        issuers = _trusted_issuers(config, trusted, resources)
         allowed = frozenset().union(*(i.algorithms for i in issuers.values()))
         return TrustedIssuers(issuers, local), allowed
     if remote_url:
@@ -657,7 +645,7 @@ def _resolver(
                 "for any other service will be accepted here. Set JWT_DECODE_AUDIENCE."
             )
         algorithms = _remote_algorithms("JWT_DECODE_ALGORITHMS", decode_algorithms)
-        source = _remote_source(config, remote_url, algorithms, sources)
+        source = _remote_source(config, remote_url, algorithms, resources)
         return RemoteKeys(source, signing_from=local), algorithms
     return local, allowed
 
@@ -668,14 +656,17 @@ def resolve(
     encode_loader: bool = False,
     decode_loader: bool = False,
     key_set_loader: Callable[[], Any] | None = None,
-    sources: dict[Any, Any] | None = None,
+    resources: Resources | None = None,
 ) -> Settings:
     """Validate ``config`` and build :class:`Settings`.
 
     ``encode_loader``/``decode_loader`` say whether the user registered key
-    loaders; a missing static key is then not an error. ``sources`` keeps
-    cached remote key sets across rebuilds (one dict per app).
+    loaders; a missing static key is then not an error. ``resources`` is the
+    app's cache of live objects (key sources, stores), shared by rebuilds;
+    they are asked for only once every plain value has been validated.
     """
+    if resources is None:
+        resources = Resources()
     algorithm = _algorithm(config.get("JWT_ALGORITHM", DEFAULTS["JWT_ALGORITHM"]), "JWT_ALGORITHM")
     raw_decode = config.get("JWT_DECODE_ALGORITHMS")
     decode_algorithms: tuple[str, ...] = (algorithm,)
@@ -691,15 +682,14 @@ def resolve(
         encode_loader=encode_loader,
         decode_loader=decode_loader,
         key_set_loader=key_set_loader,
-        sources={} if sources is None else sources,
+        resources=resources,
     )
     identity_claim = _str(config, "JWT_IDENTITY_CLAIM", empty_ok=False)
     decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
     if config.get("JWT_TRUSTED_ISSUERS"):
         decode_audience = None  # each trusted issuer has its own audience
-    store = _revocation_store(config, {} if sources is None else sources)
     rotation = _bool(config, "JWT_REFRESH_TOKEN_ROTATION")
-    if rotation and store is None:
+    if rotation and config.get("JWT_REVOCATION_STORE") is None:
         raise _fail(
             "JWT_REFRESH_TOKEN_ROTATION",
             "needs a revocation store to remember used refresh tokens",
@@ -760,7 +750,7 @@ def resolve(
         encode_issuer=_optional_str(config, "JWT_ENCODE_ISSUER"),
         encode_nbf=_bool(config, "JWT_ENCODE_NBF"),
         identity_as_string=_bool(config, "JWT_IDENTITY_AS_STRING"),
-        revocation_store=store,
+        revocation_store=_revocation_store(config, resources),
         failure_policy=_choice(config, "JWT_REVOCATION_FAILURE_POLICY", ("closed", "open")),
         rotation=rotation,
         reuse_grace=_non_negative(config, "JWT_REFRESH_REUSE_GRACE"),
@@ -800,11 +790,13 @@ class LiveSettings:
         except KeyError:  # a key was deleted from app.config: compare with defaults
             current = tuple(map(self._config.get, WATCHED_KEYS))
         if current != self._snapshot:
-            # One rebuild at a time: a rebuild may open a store or key source,
-            # which concurrent requests must share, not each open their own.
+            # Built outside the lock: a build may reach a store's server, and
+            # no request waits on another's network I/O. Concurrent builds
+            # share the app's Resources, so they open one store, not several;
+            # the lock only keeps the settings and their snapshot together.
+            snapshot = _snapshot(self._config)
+            settings = self._build()
             with self._lock:
-                snapshot = _snapshot(self._config)
-                if snapshot != self._snapshot:
-                    self._settings = self._build()
-                    self._snapshot = snapshot
+                self._settings, self._snapshot = settings, snapshot
+                return settings
         return self._settings

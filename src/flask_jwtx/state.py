@@ -16,6 +16,7 @@ from flask import current_app
 
 if TYPE_CHECKING:  # types only: callbacks' defaults read the state at call time
     from .callbacks import Callbacks
+    from .resources import Resources
     from .settings import LiveSettings
 
 EXTENSION_KEY: Final = "flask-jwtx"
@@ -31,9 +32,9 @@ class AppState:
     #: a loader registered after ``init_app`` is seen at once).
     callbacks: Callbacks
     settings: LiveSettings
-    #: Cached key sets (remote JWKS, key-set loader) and revocation stores,
-    #: kept across settings rebuilds.
-    sources: dict[Any, Any]
+    #: The live objects the app opened (key sources, revocation stores),
+    #: shared by settings rebuilds.
+    resources: Resources
     #: The :class:`~flask_jwtx.JWTManager` (for code that reaches it from the app).
     manager: Any
 
