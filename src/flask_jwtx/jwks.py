@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -218,7 +219,7 @@ def _tunnel(sock: socket.socket, host: str, port: int, proxy: _Proxy, deadline: 
         answer.begin()
     finally:
         answer.close()  # closes the reader only: the socket carries the tunnel
-    if answer.status != 200:
+    if answer.status != HTTPStatus.OK:
         raise OSError(f"the proxy {proxy.host}:{proxy.port} refused the tunnel ({answer.status})")
 
 
@@ -278,56 +279,19 @@ class JWKSFetcher:
         connection: http.client.HTTPConnection | None = None
         response: http.client.HTTPResponse | None = None
         try:
-            proxy = self._proxy
-            target = self._target
-            if proxy is None:
-                sock = _connect(self._host, self._port, deadline)
-            else:
-                sock = _connect(proxy.host, proxy.port, deadline)
-                if self._tls:
-                    _tunnel(sock, self._host, self._port, proxy, deadline)
-                else:  # a plain-HTTP proxy takes the absolute URI
-                    target = self.url.split("#", 1)[0]
-            if self._ssl_context is None:
-                connection = http.client.HTTPConnection(self._host, self._port)
-            else:
-                tls = self._ssl_context.wrap_socket(
-                    sock, server_hostname=self._host, do_handshake_on_connect=False
-                )
-                deadline.watch(tls)  # wrap_socket took over sock's file descriptor
-                tls.do_handshake()
-                sock = tls
-                connection = http.client.HTTPSConnection(
-                    self._host, self._port, context=self._ssl_context
-                )
-            connection.sock = sock  # connected within the deadline, not by http.client
-            deadline.bound()
+            connection, target = self._open(deadline)
             headers = {"Accept": "application/json"}
+            proxy = self._proxy
             if proxy is not None and not self._tls and proxy.authorization:
                 headers["Proxy-Authorization"] = proxy.authorization
             connection.request("GET", target, headers=headers)
             deadline.bound()
             response = connection.getresponse()
-            if response.status != 200:
+            if response.status != HTTPStatus.OK:
                 raise KeySourceUnavailableError(
                     f"JWKS endpoint {self.url} answered {response.status}"
                 )
-            body = bytearray()
-            while len(body) <= self.max_bytes:
-                deadline.bound()
-                chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - len(body)))
-                if not chunk:
-                    break
-                body += chunk
-            if len(body) > self.max_bytes:
-                raise KeySourceUnavailableError(
-                    f"JWKS document from {self.url} is larger than {self.max_bytes} bytes"
-                )
-            if deadline.expired:  # the socket was shut down under the last read
-                raise TimeoutError("the fetch deadline has passed")
-            if response.length:  # the connection closed before Content-Length bytes
-                raise http.client.IncompleteRead(bytes(body), response.length)
-            return bytes(body)
+            return self._read_body(response, deadline)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if deadline.expired or isinstance(exc, TimeoutError):
                 raise KeySourceUnavailableError(
@@ -344,6 +308,54 @@ class JWKSFetcher:
                 response.close()
             if connection is not None:
                 connection.close()
+
+    def _open(self, deadline: _Deadline) -> tuple[http.client.HTTPConnection, str]:
+        """A connection to the issuer (through the proxy, TLS done), and the request target."""
+        proxy = self._proxy
+        target = self._target
+        if proxy is None:
+            sock = _connect(self._host, self._port, deadline)
+        else:
+            sock = _connect(proxy.host, proxy.port, deadline)
+            if self._tls:
+                _tunnel(sock, self._host, self._port, proxy, deadline)
+            else:  # a plain-HTTP proxy takes the absolute URI
+                target = self.url.split("#", 1)[0]
+        connection: http.client.HTTPConnection
+        if self._ssl_context is None:
+            connection = http.client.HTTPConnection(self._host, self._port)
+        else:
+            tls = self._ssl_context.wrap_socket(
+                sock, server_hostname=self._host, do_handshake_on_connect=False
+            )
+            deadline.watch(tls)  # wrap_socket took over sock's file descriptor
+            tls.do_handshake()
+            sock = tls
+            connection = http.client.HTTPSConnection(
+                self._host, self._port, context=self._ssl_context
+            )
+        connection.sock = sock  # connected within the deadline, not by http.client
+        deadline.bound()
+        return connection, target
+
+    def _read_body(self, response: http.client.HTTPResponse, deadline: _Deadline) -> bytes:
+        """The whole body, at most ``max_bytes``, each read bounded by the deadline."""
+        body = bytearray()
+        while len(body) <= self.max_bytes:
+            deadline.bound()
+            chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - len(body)))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) > self.max_bytes:
+            raise KeySourceUnavailableError(
+                f"JWKS document from {self.url} is larger than {self.max_bytes} bytes"
+            )
+        if deadline.expired:  # the socket was shut down under the last read
+            raise TimeoutError("the fetch deadline has passed")
+        if response.length:  # the connection closed before Content-Length bytes
+            raise http.client.IncompleteRead(bytes(body), response.length)
+        return bytes(body)
 
 
 class CachedKeySource:

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .exceptions import ConfigurationError, InvalidKeyError
 from .jwks import CachedKeySource
@@ -345,14 +345,8 @@ def _keys(
     secret = config.get("JWT_SECRET_KEY") or None
     if secret is None and is_symmetric(algorithm):
         secret = config.get("SECRET_KEY") or None
-    private = config.get("JWT_PRIVATE_KEY") or None
     public = config.get("JWT_PUBLIC_KEY") or None
-
-    def material(alg: str, for_signing: bool) -> tuple[str, Any]:
-        if is_symmetric(alg):
-            return "JWT_SECRET_KEY", secret
-        return ("JWT_PRIVATE_KEY", private) if for_signing else ("JWT_PUBLIC_KEY", public)
-
+    material = _Material(secret, config.get("JWT_PRIVATE_KEY") or None, public)
     # A key that is merely absent is not an error yet: apps create the
     # extension before their config is complete (filled later, from the
     # environment, per test), and a verify-only service has no private key.
@@ -361,25 +355,7 @@ def _keys(
     missing: dict[str, str] = {}
 
     def prepare(alg: str, for_signing: bool, required: bool) -> PreparedKey | None:
-        key_name, raw = material(alg, for_signing)
-        if raw is None:
-            if required:
-                if is_symmetric(alg):
-                    fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
-                    fix += f"at least {MIN_HMAC_KEY_BYTES[alg]} bytes"
-                else:
-                    fix = f"Set {key_name} to a PEM-encoded key"
-                message = (
-                    f"{key_name} must be set to {'sign' if for_signing else 'verify'} tokens "
-                    f"with the {alg} algorithm. {fix}, or use JWT_KEYS, or register a key "
-                    "loader before init_app."
-                )
-                missing[SIGNING if for_signing else alg] = message
-            return None
-        try:
-            return prepare_key(alg, raw)
-        except InvalidKeyError as exc:
-            raise _fail(key_name, f"cannot be used with {alg} ({exc})", "Check the key.") from None
+        return material.prepare(alg, for_signing, missing if required else None)
 
     encode_key = prepare(algorithm, True, required=need_signing)
     decode_keys: dict[str, PreparedKey] = {}
@@ -403,30 +379,85 @@ def _keys(
             ),
             " ".join(dict.fromkeys(missing.values())),
         )
-    if is_symmetric(algorithm) and secret is not None and hmac_key_too_short(algorithm, secret):
+    if is_symmetric(algorithm) and secret is not None:
+        _warn_if_short(algorithm, secret)
+    published = _published(algorithm, encode_key, decode_keys.get(algorithm))
+    encode_kid = published.signing_kid if published is not None else None
+    return StaticKeys(encode_key, encode_kid, decode_keys, published, missing)
+
+
+class _Material(NamedTuple):
+    """The configured key texts: which one serves an algorithm, parsed on demand."""
+
+    secret: Any
+    private: Any
+    public: Any
+
+    def prepare(
+        self, alg: str, for_signing: bool, missing: dict[str, str] | None
+    ) -> PreparedKey | None:
+        """The key for ``alg``; when absent, ``None`` (noted in ``missing`` if given)."""
+        if is_symmetric(alg):
+            key_name, raw = "JWT_SECRET_KEY", self.secret
+        elif for_signing:
+            key_name, raw = "JWT_PRIVATE_KEY", self.private
+        else:
+            key_name, raw = "JWT_PUBLIC_KEY", self.public
+        if raw is None:
+            if missing is not None:
+                missing[SIGNING if for_signing else alg] = _missing_key(key_name, alg, for_signing)
+            return None
+        try:
+            return prepare_key(alg, raw)
+        except InvalidKeyError as exc:
+            raise _fail(key_name, f"cannot be used with {alg} ({exc})", "Check the key.") from None
+
+
+def _warn_if_short(algorithm: str, secret: Any) -> None:
+    if hmac_key_too_short(algorithm, secret):
         warnings.warn(
             f"JWT_SECRET_KEY is shorter than the {MIN_HMAC_KEY_BYTES[algorithm]} bytes "
             f"{algorithm} needs to resist brute force; use a longer random secret "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))').",
             WeakSecretWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
-    # An asymmetric key pair gets its RFC 7638 thumbprint as kid, and can be
-    # published at JWT_JWKS_PATH.
-    published = None
-    if encode_key is not None and not is_symmetric(algorithm):
-        verifying = decode_keys.get(algorithm) or PreparedKey(
-            algorithm, encode_key.impl, encode_key.key.public_key()
+
+
+def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
+    """What to tell the developer when a key that is not set is needed."""
+    if is_symmetric(algorithm):
+        fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
+        fix += f"at least {MIN_HMAC_KEY_BYTES[algorithm]} bytes"
+    else:
+        fix = f"Set {key_name} to a PEM-encoded key"
+    return (
+        f"{key_name} must be set to {'sign' if for_signing else 'verify'} tokens "
+        f"with the {algorithm} algorithm. {fix}, or use JWT_KEYS, or register a key "
+        "loader before init_app."
+    )
+
+
+def _published(
+    algorithm: str, signing: PreparedKey | None, verifying: PreparedKey | None
+) -> KeySet | None:
+    """The key set an asymmetric app publishes at JWT_JWKS_PATH.
+
+    Its key gets its RFC 7638 thumbprint as ``kid``; an HMAC app publishes
+    nothing (a secret is never published).
+    """
+    if is_symmetric(algorithm):
+        return None
+    if signing is not None:
+        verifying = verifying or PreparedKey(algorithm, signing.impl, signing.key.public_key())
+        jwk = public_jwk(algorithm, verifying.key)
+        return KeySet(
+            [Key(thumbprint(jwk), algorithm, verifying, signing, {**jwk, "alg": algorithm})]
         )
+    if verifying is not None:
         jwk = public_jwk(algorithm, verifying.key)
-        key = Key(thumbprint(jwk), algorithm, verifying, encode_key, {**jwk, "alg": algorithm})
-        published = KeySet([key])
-    elif decode_keys.get(algorithm) is not None and not is_symmetric(algorithm):
-        verifying = decode_keys[algorithm]
-        jwk = public_jwk(algorithm, verifying.key)
-        published = KeySet([Key(thumbprint(jwk), algorithm, verifying, None, jwk)])
-    encode_kid = published.signing_kid if published is not None else None
-    return StaticKeys(encode_key, encode_kid, decode_keys, published, missing)
+        return KeySet([Key(thumbprint(jwk), algorithm, verifying, None, jwk)])
+    return None
 
 
 def _revocation_store(config: Mapping[str, Any], resources: Resources) -> RevocationStore | None:
