@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
@@ -32,11 +31,9 @@ from .exceptions import (
     WrongTokenError,
 )
 from .locations import EXTRACTORS, missing_message, normalize
-from .revocation import StoreUnavailableError, check_revocation
+from .revocation import verify_not_revoked
 from .settings import Settings
 from .state import get_state
-
-logger = logging.getLogger("flask_jwtx")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -168,23 +165,7 @@ def _check_fresh(header: Header, claims: Claims) -> None:
 def _check_not_revoked(
     callbacks: Callbacks, settings: Settings, header: Header, claims: Claims
 ) -> None:
-    store = settings.revocation_store
-    if store is not None:
-        try:
-            check_revocation(
-                store,
-                claims,
-                settings.identity_claim,
-                rotation=settings.rotation,
-                reuse_grace=settings.reuse_grace,
-                header=header,
-                lifetimes=(settings.access_expires, settings.refresh_expires),
-                leeway=settings.policy.leeway,
-            )
-        except StoreUnavailableError:
-            if settings.failure_policy == "closed":
-                raise
-            logger.warning("Revocation store unavailable; letting the token through (policy open)")
+    verify_not_revoked(settings, header, claims)
     if callbacks.token_in_blocklist(header, claims):
         raise RevokedTokenError(header, claims)
 

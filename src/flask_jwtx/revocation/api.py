@@ -1,4 +1,8 @@
-"""The public revocation functions: ``revoke_token``, ``revoke_all``, ``rotate_refresh_token``."""
+"""The public revocation functions: ``revoke_token``, ``revoke_all``, ``rotate_refresh_token``.
+
+The Flask layer over :mod:`.policy`: each reads the app's settings and the
+current token, writes the records the policy computes, and sends the signals.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,13 @@ from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
-from . import (
-    family_expiry,
+from .flask import enforce, policy_of, require_store
+from .policy import (
     family_of,
-    is_reuse,
     now_millis,
-    record_key,
-    require_store,
-    reuse_detected,
-    token_expiry,
+    revoke_all_record,
+    revoke_token_record,
+    use_refresh_token,
 )
 
 #: ``revoke_all``'s default issuer: this app's own (``JWT_ENCODE_ISSUER``).
@@ -38,13 +40,11 @@ def revoke_token(token: str | Mapping[str, Any]) -> None:
     app instance sharing the store refuses it from now on.
     """
     claims = decode_token(token, allow_expired=True) if isinstance(token, str) else dict(token)
-    jti = claims.get("jti")
-    if jti is None:
+    if claims.get("jti") is None:
         raise JWTDecodeError("Missing claim: jti (a token without one cannot be revoked alone)")
     settings = get_state().settings.get()
     store = require_store(settings.revocation_store)
-    key = record_key("jti", claims.get("iss"), jti)
-    store.put(key, "1", token_expiry(claims, settings.policy.leeway))
+    store.put(*revoke_token_record(claims, settings.policy.leeway))
     signals.token_revoked.send(current_app._get_current_object(), reason="token", claims=claims)  # type: ignore[attr-defined]
 
 
@@ -83,7 +83,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
             )
         issuer = settings.encode_issuer
     watermark = now_millis()
-    store.put(record_key("sub", issuer, claimed), str(watermark), None)
+    store.put(*revoke_all_record(issuer, claimed, watermark))
     # Tokens issued in the watermark's millisecond count as revoked; wait for
     # the next one, so every token created after this call returns is valid.
     while now_millis() <= watermark:
@@ -120,21 +120,10 @@ def rotate_refresh_token(
         )
     settings = get_state().settings.get()
     store = require_store(settings.revocation_store)
-    jti = claims["jti"]
-    if jti is None:  # a foreign refresh token: nothing to mark it used by
+    if claims["jti"] is None:  # a foreign refresh token: nothing to mark it used by
         raise JWTDecodeError("Missing claim: jti (a refresh token without one cannot rotate)")
-    family = family_of(claims)
-    leeway = settings.policy.leeway
-    # The marker must outlive the token's last moment of validity, or the
-    # token could be reused unnoticed once the marker is gone.
-    first_use = store.put_if_absent(
-        record_key("used", claims.get("iss"), jti), str(now_millis()), token_expiry(claims, leeway)
-    )
-    if is_reuse(first_use, settings.reuse_grace):
-        lifetimes = (settings.access_expires, settings.refresh_expires)
-        expires_at = family_expiry(claims, lifetimes, leeway)
-        raise reuse_detected(store, claims, get_jwt_header(), expires_at)
-    extra = {**(additional_claims or {}), "fam": family}
+    enforce(use_refresh_token(store, claims, policy_of(settings)), store, get_jwt_header(), claims)
+    extra = {**(additional_claims or {}), "fam": family_of(claims)}
     identity = get_jwt_identity()
     return (
         create_access_token(identity, fresh=fresh, additional_claims=extra),
