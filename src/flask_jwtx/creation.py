@@ -13,7 +13,7 @@ from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import IdentityError
 from .keys import PreparedKey, prepare_key
 from .resolvers import not_signing
-from .revocation import new_family
+from .revocation.policy import new_family
 from .settings import Settings, lifetime_from
 from .state import AppState, get_state
 

@@ -31,7 +31,7 @@ from .exceptions import (
     WrongTokenError,
 )
 from .locations import EXTRACTORS, missing_message, normalize
-from .revocation import verify_not_revoked
+from .revocation.flask import verify_not_revoked
 from .settings import Settings
 from .state import get_state
 
