@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import flask_jwt_extended
@@ -52,7 +52,7 @@ class TestIdentitiesTheJSONProviderWritesAsStrings:
             uuid.UUID("6f1c2a4e-9b7d-4c1e-8f3a-2d5e6b7c8d9e"),
             decimal.Decimal("12.50"),
             date(2026, 1, 2),
-            datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         ],
         ids=["uuid", "decimal", "date", "datetime"],
     )

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
 import uuid
 import venv
 from collections.abc import Callable
@@ -30,7 +31,6 @@ import flask_jwt_extended
 import flask_jwt_extended.config
 import jwt
 import pytest
-import tomllib
 from dateutil.relativedelta import relativedelta
 from flask import Flask
 

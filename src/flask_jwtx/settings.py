@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from .exceptions import ConfigurationError, InvalidKeyError
@@ -232,7 +232,7 @@ def lifetime_from(value: Any, name: str) -> timedelta:
     """
     if isinstance(value, timedelta):
         return value
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         span = (now + value) - now
     except TypeError:
