@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up from nothing (a .venv in the repository) and run the whole suite:
-# pytest (including the differential tests against Flask-JWT-Extended), ruff, mypy --strict.
+# pytest (including the differential tests against Flask-JWT-Extended), ruff, mypy --strict,
+# and the import layering (import-linter, contract in pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -10,4 +11,5 @@ fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"
