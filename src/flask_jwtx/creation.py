@@ -8,7 +8,7 @@ from typing import Any, Final, Literal
 
 from flask import current_app
 
-from . import signals, tokens
+from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import IdentityError
 from .keys import PreparedKey, prepare_key
@@ -86,7 +86,7 @@ def create_token(
         lifetime = None
     else:
         lifetime = lifetime_from(expires_delta, "expires_delta")
-    claims = tokens.build_claims(
+    claims = claimset.build_claims(
         identity_claim=settings.identity_claim,
         identity=stored_identity,
         token_type=token_type,
@@ -103,7 +103,7 @@ def create_token(
     key, kid = _signing_key(state, settings, identity)
     if kid is not None:
         headers = {"kid": kid, **headers}
-    encoded = tokens.encode(
+    encoded = jws.encode(
         claims,
         key,
         headers=headers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tokens
+from .csrf import check_double_submit
 from .exceptions import Claims, Header
 from .keys import PreparedKey, prepare_key
 from .resolvers import TrustedIssuers
@@ -37,13 +38,11 @@ def decode_full(
     """Verify ``encoded_token`` with the current app's settings: header and claims."""
     state = get_state()
     settings = state.settings.get()
-    return tokens.decode(
-        encoded_token,
-        settings.policy,
-        key_lookup(state, settings),
-        verify_exp=not allow_expired,
-        csrf_value=csrf_value,
+    header, claims = tokens.decode(
+        encoded_token, settings.policy, key_lookup(state, settings), verify_exp=not allow_expired
     )
+    check_double_submit(claims, csrf_value)
+    return header, claims
 
 
 def decode_token(

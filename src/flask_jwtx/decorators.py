@@ -19,6 +19,7 @@ from . import tokens
 from .authorization import Requirements
 from .callbacks import Callbacks
 from .context import NO_TOKEN, VerifiedRequest
+from .csrf import check_double_submit
 from .decoding import key_lookup
 from .exceptions import (
     Claims,
@@ -128,9 +129,9 @@ def _verify(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims = tokens.decode(
-            encoded, settings.policy, key_lookup(state, settings), csrf_value=csrf_value
-        )
+        header, claims = tokens.decode(encoded, settings.policy, key_lookup(state, settings))
+        if csrf_value:  # a cookie-held token: the request must echo its csrf claim
+            check_double_submit(claims, csrf_value)
         break
     else:
         if optional:
