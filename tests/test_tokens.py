@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC
 from typing import Any
 
 import jwt
@@ -363,9 +364,9 @@ class TestEncoding:
             tokens.encode(claims(), HS256, headers={"kid": 3})
 
     def test_datetime_claims_become_numeric_dates(self) -> None:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        moment = datetime(2030, 1, 1, tzinfo=timezone.utc)
+        moment = datetime(2030, 1, 1, tzinfo=UTC)
         token = tokens.encode(claims(exp=moment), HS256)
         assert jwt.decode(token, options={"verify_signature": False})["exp"] == 1893456000
 

@@ -4,6 +4,7 @@ A drop-in superset of Flask-JWT-Extended 4.x: replace ``flask_jwt_extended``
 with ``flask_jwtx`` in imports. Everything public is re-exported here.
 """
 
+from . import revocation as revocation
 from ._install import install_as_flask_jwt_extended as install_as_flask_jwt_extended
 from .authorization import AuthorizationError as AuthorizationError
 from .authorization import route_var as route_var

@@ -34,8 +34,8 @@ from jwt.exceptions import InvalidKeyError as PyJWTInvalidKeyError
 from jwt.exceptions import PyJWKError
 
 from .exceptions import ConfigurationError, InvalidKeyError
+from .jws import b64url_encode
 from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, PreparedKey, prepare_key
-from .tokens import b64url_encode
 
 #: RFC 7638 section 3.2: the members a thumbprint covers, per key type.
 _THUMBPRINT_MEMBERS: Final = {

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from .claims import check_audience
 from .exceptions import (
     ConfigurationError,
     DecodeError,
@@ -22,9 +23,9 @@ from .exceptions import (
     InvalidIssuerError,
 )
 from .jwks import CachedKeySource
+from .jws import ParsedToken
 from .keys import PreparedKey
 from .keyset import Key, KeySet
-from .tokens import ParsedToken, check_audience
 
 #: The key of :attr:`StaticKeys.missing` for the signing key.
 SIGNING: Final = "sign"

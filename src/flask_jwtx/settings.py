@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
+from .claims import VerifyPolicy, extended_conventions
 from .exceptions import ConfigurationError, InvalidKeyError
 from .jwks import CachedKeySource
 from .keys import (
@@ -45,7 +46,6 @@ from .resolvers import (
 )
 from .resources import LoaderKeysSpec, RemoteKeysSpec, Resources
 from .revocation.base import RevocationStore
-from .tokens import VerifyPolicy, extended_conventions
 
 logger = logging.getLogger("flask_jwtx")
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import tokens
 from .config import config as config
+from .csrf import check_double_submit
 from .decoding import decode_token as decode_token
 from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
 from .decoding import key_lookup
@@ -61,9 +62,9 @@ def _decode_jwt_from_request(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims = tokens.decode(
-            encoded, settings.policy, key_lookup(state, settings), csrf_value=csrf_value
-        )
+        header, claims = tokens.decode(encoded, settings.policy, key_lookup(state, settings))
+        if csrf_value:
+            check_double_submit(claims, csrf_value)
         break
     else:
         raise NoAuthorizationError(missing_message(where, errors))

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, NamedTuple
 
-from ..tokens import jti_millis
+from ..claimset import jti_millis
 from .base import RevocationStore
 
 #: Added to every record's lifetime: app instances' clocks differ a little,
