@@ -328,7 +328,9 @@ BROKEN_STYLES = ("bom", "utf-16", "nan", "huge-int", "deep", "not-object", "trai
 
 
 @st.composite
-def render(draw: st.DrawFn, value: dict[str, Any], *, hostile: bool = True) -> bytes:
+def render(  # noqa: C901, PLR0911, PLR0912 - one branch per spelling it can draw
+    draw: st.DrawFn, value: dict[str, Any], *, hostile: bool = True
+) -> bytes:
     """``value`` as JSON text, in one of many legal, odd or broken spellings."""
     compact = json.dumps(value, separators=(",", ":"))
     style = draw(st.sampled_from(LEGAL_STYLES + BROKEN_STYLES if hostile else LEGAL_STYLES))
@@ -399,7 +401,9 @@ BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 @st.composite
-def mutated(draw: st.DrawFn, token: str, family: Family) -> str:
+def mutated(  # noqa: C901, PLR0911, PLR0912 - one branch per mutation it can draw
+    draw: st.DrawFn, token: str, family: Family
+) -> str:
     """``token``, most often unchanged, otherwise with one mutation."""
     kind = draw(
         st.sampled_from(

@@ -21,6 +21,9 @@ from flask_jwtx.testing import serve
 
 from . import auth_service, resource_service
 
+#: The widest answer the walkthrough prints in full.
+WIDTH = 90
+
 
 def call(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
@@ -50,7 +53,7 @@ def main() -> int:
                 ok = answer[0] == expected
                 failures += not ok
                 shown = json.dumps(answer[1])
-                shown = shown if len(shown) <= 90 else shown[:87] + "..."
+                shown = shown if len(shown) <= WIDTH else shown[: WIDTH - 3] + "..."
                 print(f"[{'ok' if ok else 'FAIL'}] {label}: {answer[0]} {shown}")
                 return answer[1]
 

@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from .exceptions import Claims
 
@@ -35,20 +35,25 @@ def new_jti(moment: datetime | None = None) -> str:
     return str(uuid.UUID(int=value))
 
 
+#: A UUID's canonical text length, and the version whose first 48 bits are ms.
+_UUID_TEXT: Final = 36
+_UUID_VERSION: Final = 7
+
+
 def jti_millis(jti: Any) -> int | None:
     """The creation time in ms of a UUIDv7 ``jti``; ``None`` for any other value."""
-    if not isinstance(jti, str) or len(jti) != 36 or jti[14] != "7":
+    if not isinstance(jti, str) or len(jti) != _UUID_TEXT or jti[14] != "7":
         return None
     try:
         parsed = uuid.UUID(jti)
     except ValueError:
         return None
-    if parsed.version != 7:
+    if parsed.version != _UUID_VERSION:
         return None
     return parsed.int >> 80
 
 
-def build_claims(
+def build_claims(  # noqa: PLR0913 - keyword-only: one per source of a claim
     *,
     identity_claim: str,
     identity: Any,

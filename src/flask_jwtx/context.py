@@ -1,7 +1,7 @@
 """The one per-request state object, and the getters views read it through.
 
 The incumbent scatters four attributes over ``flask.g``; here a verified
-request holds a single :class:`VerifiedRequest` at ``g._jwtx``.
+request holds a single :class:`VerifiedRequest` at ``g.flask_jwtx_request``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ NO_TOKEN: Final = VerifiedRequest({}, {}, None, None, True)
 
 
 def _verified() -> VerifiedRequest:
-    state: VerifiedRequest | None = g.get("_jwtx")
+    state: VerifiedRequest | None = g.get("flask_jwtx_request")
     if state is None:
         raise RuntimeError(_NOT_VERIFIED)
     return state
@@ -72,7 +72,7 @@ def get_jwt_identity() -> Any:
 
 def get_jwt_request_location() -> str | None:
     """Where the token was found: headers, cookies, query_string or json."""
-    state: VerifiedRequest | None = g.get("_jwtx")
+    state: VerifiedRequest | None = g.get("flask_jwtx_request")
     return None if state is None else state.location
 
 

@@ -111,7 +111,7 @@ def create_token(
     )
     if signals.token_issued.receivers:
         signals.token_issued.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
+            signals.sender(),
             token_type=token_type,
             claims=claims,
         )

@@ -115,7 +115,7 @@ def _verify(
     requirements: Requirements | None = None,
 ) -> tuple[Header, Claims] | None:
     if request.method in EXEMPT_METHODS:
-        g._jwtx = NO_TOKEN  # the view may read the getters; they answer "no token"
+        g.flask_jwtx_request = NO_TOKEN  # the view may read the getters: "no token"
         return None
     state = get_state()
     settings = state.settings.get()
@@ -135,15 +135,12 @@ def _verify(
         break
     else:
         if optional:
-            g._jwtx = NO_TOKEN
+            g.flask_jwtx_request = NO_TOKEN
             return None
         raise NoAuthorizationError(missing_message(where, errors))
 
     if verify_type:
-        if refresh and claims["type"] != "refresh":
-            raise WrongTokenError("Only refresh tokens are allowed")
-        if not refresh and claims["type"] != "access":
-            raise WrongTokenError("Only non-refresh tokens are allowed")
+        _check_type(claims, refresh)
     if fresh:
         _check_fresh(header, claims)
     if not skip_revocation_check:
@@ -152,8 +149,19 @@ def _verify(
         raise UserClaimsVerificationError("User claims verification failed", header, claims)
     if requirements is not None:
         requirements.check(header, claims, request.view_args or {})
-    g._jwtx = _load_user(callbacks, settings.identity_claim, header, claims, location, encoded)
+    g.flask_jwtx_request = _load_user(
+        callbacks, settings.identity_claim, header, claims, location, encoded
+    )
     return header, claims
+
+
+def _check_type(claims: Claims, refresh: bool) -> None:
+    # Only "access" passes where an access token is wanted: an app's own
+    # kinds (password reset, email confirmation) are not access tokens.
+    if refresh and claims["type"] != "refresh":
+        raise WrongTokenError("Only refresh tokens are allowed")
+    if not refresh and claims["type"] != "access":
+        raise WrongTokenError("Only non-refresh tokens are allowed")
 
 
 def _check_fresh(header: Header, claims: Claims) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -156,7 +156,7 @@ class JWTManager:
             return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Revocation store unavailable")
         if signals.token_rejected.receivers:
             signals.token_rejected.send(
-                current_app._get_current_object(),  # type: ignore[attr-defined]
+                signals.sender(),
                 reason=str(error),
                 error=error,
             )

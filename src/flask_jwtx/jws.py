@@ -125,7 +125,7 @@ def parse(token: str | bytes, max_bytes: int) -> ParsedToken:
     if len(token) > max_bytes:
         raise TokenTooLargeError(f"Token is larger than the {max_bytes} bytes allowed")
     if _COMPACT_JWS.fullmatch(token) is None:
-        if token.count(".") != 2:
+        if token.count(".") != _DOTS:
             raise DecodeError("Not enough segments")
         raise DecodeError("Invalid token: segments must be non-empty base64url")
     raw = token.encode("ascii")
@@ -143,6 +143,10 @@ def unverified_header(token: str | bytes, max_bytes: int = 8192) -> Header:
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+#: How much of an untrusted value an error message shows.
+_SHOWN_CHARS: Final = 64
+#: A compact JWS: header.payload.signature.
+_DOTS: Final = 2
 
 
 def shown(value: str) -> str:
@@ -154,8 +158,8 @@ def shown(value: str) -> str:
     """
     if _PLAIN_NAME.fullmatch(value):
         return value
-    escaped = ascii(value[:64])
-    return escaped if len(value) <= 64 else f"{escaped[:-1]}...'"
+    escaped = ascii(value[:_SHOWN_CHARS])
+    return escaped if len(value) <= _SHOWN_CHARS else f"{escaped[:-1]}...'"
 
 
 def check_header(header: Header, algorithms: frozenset[str]) -> str:

@@ -21,6 +21,8 @@ Extracted = tuple[Any, str | None]
 Extractor = Callable[[Settings, bool], Extracted]
 
 _COMMA = re.compile(r",\s*")
+#: ``Bearer <JWT>``: the type, then the token.
+_TYPE_AND_TOKEN = 2
 
 
 def from_headers(settings: Settings, _refresh: bool) -> Extracted:
@@ -43,7 +45,7 @@ def from_headers(settings: Settings, _refresh: bool) -> Extracted:
     parts = value.split()
     if parts[0] != kind:
         raise _missing_type(name, kind)
-    if len(parts) != 2:
+    if len(parts) != _TYPE_AND_TOKEN:
         raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")
     return parts[1], None
 

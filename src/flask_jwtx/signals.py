@@ -10,6 +10,7 @@ Subscribe with ``token_revoked.connect_via(app)`` or ``token_revoked.connect``::
 from __future__ import annotations
 
 from blinker import Namespace
+from flask import Flask, current_app
 
 _signals = Namespace()
 
@@ -27,3 +28,14 @@ token_rejected = _signals.signal("flask-jwtx.token-rejected")
 #: An already-used refresh token came back; its whole family was revoked.
 #: Arguments: ``claims`` (of the reused token), ``family``.
 refresh_token_reuse_detected = _signals.signal("flask-jwtx.refresh-token-reuse-detected")
+
+
+def sender() -> Flask:
+    """The app a signal is sent from: the object behind ``current_app``, as Flask's own are.
+
+    A receiver connected with ``sender=app`` compares identity, so the proxy
+    itself would never match.
+    """
+    # werkzeug's documented way to reach the object behind a proxy:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # noqa: SLF001
+    return app

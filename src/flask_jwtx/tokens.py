@@ -96,7 +96,7 @@ from .typing import ExpiresDelta as ExpiresDelta  # noqa: E402
 from .typing import Fresh as Fresh  # noqa: E402
 
 
-def _encode_jwt(
+def _encode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
     algorithm: str,
     audience: str | Iterable[str] | None,
     claim_overrides: Mapping[str, Any] | None,
@@ -137,7 +137,7 @@ def _encode_jwt(
     )
 
 
-def _decode_jwt(
+def _decode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
     algorithms: Sequence[str],
     allow_expired: bool,
     audience: str | Iterable[str] | None,

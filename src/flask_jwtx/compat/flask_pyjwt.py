@@ -283,7 +283,7 @@ class JWT:
         token.token_type = TokenType[raw_type.upper()]
         token.claims = {**claims, "type": token.token_type.value}
         token.signed = signed_token
-        token._alg = alg
+        token._alg = alg  # noqa: SLF001 - our own class, built without __init__ here
         token.typ = "JWT"
         return token
 
@@ -499,7 +499,8 @@ def require_token(
             except AuthorizationError as error:
                 which = "scope(s)" if error.requirement == "scope" else "claim(s)"
                 abort(HTTPStatus.FORBIDDEN, f"Missing required {which}")
-            g._flask_pyjwt_jwt_token = token
+            # Flask_PyJWT's own name on g, kept for code that reads it there.
+            g._flask_pyjwt_jwt_token = token  # noqa: SLF001
             return view(*args, **view_args)
 
         return wrapper

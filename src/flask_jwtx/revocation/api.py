@@ -10,8 +10,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
-
 from .. import signals
 from ..context import get_jwt, get_jwt_header, get_jwt_identity
 from ..creation import create_access_token, create_refresh_token, identity_claim_value
@@ -45,7 +43,7 @@ def revoke_token(token: str | Mapping[str, Any]) -> None:
     settings = get_state().settings.get()
     store = require_store(settings.revocation_store)
     store.put(*revoke_token_record(claims, settings.policy.leeway))
-    signals.token_revoked.send(current_app._get_current_object(), reason="token", claims=claims)  # type: ignore[attr-defined]
+    signals.token_revoked.send(signals.sender(), reason="token", claims=claims)
 
 
 def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
@@ -88,7 +86,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     # the next one, so every token created after this call returns is valid.
     while now_millis() <= watermark:
         time.sleep(0.0005)
-    signals.token_revoked.send(current_app._get_current_object(), reason="all", identity=value)  # type: ignore[attr-defined]
+    signals.token_revoked.send(signals.sender(), reason="all", identity=value)
 
 
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
-
 from .. import signals
 from ..exceptions import Claims, ConfigurationError, Header, RevokedTokenError
 from .base import RevocationStore, StoreUnavailableError
@@ -124,7 +122,7 @@ def reuse_detected(
     """Revoke the reused token's family until ``expires_at``; return the error to raise."""
     family = family_of(claims)
     store.put(*revoke_family_record(claims, expires_at))
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = signals.sender()
     logger.warning("Refresh token reuse detected; family %s revoked", family)
     signals.refresh_token_reuse_detected.send(app, claims=claims, family=family)
     signals.token_revoked.send(app, reason="family", family=family)
