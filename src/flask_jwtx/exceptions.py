@@ -14,7 +14,7 @@ order, exactly as it overrode the incumbent's handler.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jwt
 
@@ -23,7 +23,15 @@ Claims = dict[str, Any]
 
 
 class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
-    """Root of every flask-jwtx error."""
+    """Root of every flask-jwtx error.
+
+    Each class knows its answer: ``status`` is the HTTP status its default
+    response carries, ``code`` a short machine-readable name for logs,
+    metrics and your own handlers (the body keeps the incumbent's message).
+    """
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_token"
 
 
 class ConfigurationError(JWTExtendedException, RuntimeError):
@@ -34,6 +42,9 @@ class ConfigurationError(JWTExtendedException, RuntimeError):
     ``RuntimeError`` because that is what the incumbent raised, lazily.
     """
 
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "configuration"
+
 
 class IdentityError(JWTExtendedException, TypeError):
     """The identity given to ``create_*_token`` cannot be stored in the token.
@@ -42,12 +53,18 @@ class IdentityError(JWTExtendedException, TypeError):
     token out that every protected route would later refuse.
     """
 
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "unusable_identity"
+
 
 class KeySourceUnavailableError(JWTExtendedException):
     """No verification keys could be had: the JWKS endpoint or key loader failed (503).
 
     Raised only while no key set is cached; once one is, it keeps serving.
     """
+
+    status: ClassVar[int] = 503
+    code: ClassVar[str] = "keys_unavailable"
 
 
 # --- Errors found while reading the request -------------------------------
@@ -56,17 +73,29 @@ class KeySourceUnavailableError(JWTExtendedException):
 class NoAuthorizationError(JWTExtendedException):
     """No token was found in any of the allowed locations (401)."""
 
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "missing_token"
+
 
 class InvalidHeaderError(JWTExtendedException):
     """The authorization header is present but not in the expected form (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_header"
 
 
 class InvalidQueryParamError(JWTExtendedException):
     """The query string value lacks the configured prefix (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_query_param"
+
 
 class CSRFError(JWTExtendedException):
     """The CSRF double-submit value is missing or does not match (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "csrf_failed"
 
 
 # --- Errors about the token -----------------------------------------------
@@ -75,29 +104,50 @@ class CSRFError(JWTExtendedException):
 class JWTDecodeError(JWTExtendedException):
     """The token is well formed but misses a claim flask-jwtx needs (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_claims"
+
 
 class DecodeError(jwt.DecodeError, JWTExtendedException):
     """The token cannot be parsed: segments, base64url, JSON or types (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "malformed_token"
 
 
 class TokenTooLargeError(DecodeError):
     """The token is larger than ``JWT_MAX_TOKEN_BYTES``; nothing was decoded."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "token_too_large"
+
 
 class InvalidAlgorithmError(jwt.InvalidAlgorithmError, JWTExtendedException):
     """The header's ``alg`` is missing, ``none`` or not in the allow-list (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "algorithm_not_allowed"
 
 
 class InvalidSignatureError(jwt.InvalidSignatureError, JWTExtendedException):
     """The signature does not match the key for the token's algorithm (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_signature"
+
 
 class InvalidKeyError(jwt.InvalidKeyError, JWTExtendedException):
     """The key supplied for a token cannot be used with its algorithm (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_key"
+
 
 class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTExtendedException):
     """The token's ``exp`` has passed (401, via the expired-token loader)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "token_expired"
 
     def __init__(self, message: str, jwt_header: Header, jwt_data: Claims) -> None:
         super().__init__(message)
@@ -108,29 +158,50 @@ class ExpiredSignatureError(jwt.ExpiredSignatureError, JWTExtendedException):
 class ImmatureSignatureError(jwt.ImmatureSignatureError, JWTExtendedException):
     """The token's ``nbf`` or ``iat`` lies in the future (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "token_not_yet_valid"
+
 
 class InvalidAudienceError(jwt.InvalidAudienceError, JWTExtendedException):
     """The token's ``aud`` does not name this service (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_audience"
 
 
 class InvalidIssuerError(jwt.InvalidIssuerError, JWTExtendedException):
     """The token's ``iss`` is not the configured issuer (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_issuer"
+
 
 class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
     """The token's ``iat`` is not a JSON number (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_iat"
 
 
 class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
     """The token's ``sub`` is not a string while ``JWT_VERIFY_SUB`` is on (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_sub"
+
 
 class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
     """The token's ``jti`` is not a string (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "invalid_jti"
+
 
 class MissingRequiredClaimError(jwt.MissingRequiredClaimError, JWTExtendedException):
     """A claim required by the configuration (``aud``, ``iss``) is absent (422)."""
+
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "missing_claim"
 
 
 # --- Errors after the token verified ----------------------------------------
@@ -148,9 +219,15 @@ class _TokenRefusedError(JWTExtendedException):
 class WrongTokenError(JWTExtendedException):
     """An access token was used where a refresh token is required, or the reverse (422)."""
 
+    status: ClassVar[int] = 422
+    code: ClassVar[str] = "wrong_token_type"
+
 
 class RevokedTokenError(_TokenRefusedError):
     """The blocklist callback reported the token as revoked (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "token_revoked"
 
     def __init__(self, jwt_header: Header, jwt_data: Claims) -> None:
         super().__init__("Token has been revoked", jwt_header, jwt_data)
@@ -159,13 +236,22 @@ class RevokedTokenError(_TokenRefusedError):
 class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - the incumbent's public name
     """A fresh token is required and this one is not, or no longer, fresh (401)."""
 
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "fresh_token_required"
+
 
 class UserLookupError(_TokenRefusedError):
     """The user lookup callback returned ``None`` (401)."""
 
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "user_not_found"
+
 
 class UserClaimsVerificationError(_TokenRefusedError):
     """The token verification callback returned ``False`` (400)."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "claims_verification_failed"
 
 
 class AuthorizationError(_TokenRefusedError):
@@ -173,6 +259,9 @@ class AuthorizationError(_TokenRefusedError):
 
     ``requirement`` says which kind failed: ``"claims"`` or ``"scope"``.
     """
+
+    status: ClassVar[int] = 403
+    code: ClassVar[str] = "forbidden"
 
     def __init__(
         self, message: str, jwt_header: Header, jwt_data: Claims, requirement: str = "claims"

@@ -151,9 +151,9 @@ class JWTManager:
             # server error (500), never reported to the client as its fault.
             raise error
         if isinstance(error, KeySourceUnavailableError):
-            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Token keys are unavailable")
+            return error_response(HTTPStatus(error.status), "Token keys are unavailable")
         if isinstance(error, StoreUnavailableError):
-            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "Revocation store unavailable")
+            return error_response(HTTPStatus(error.status), "Revocation store unavailable")
         if signals.token_rejected.receivers:
             signals.token_rejected.send(
                 signals.sender(),

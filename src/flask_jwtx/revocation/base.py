@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import ClassVar
 
 from ..exceptions import JWTExtendedException
 
 
 class StoreUnavailableError(JWTExtendedException):
     """The revocation store could not be reached or answered with an error (503)."""
+
+    status: ClassVar[int] = 503
+    code: ClassVar[str] = "store_unavailable"
 
 
 class RevocationStore(ABC):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import signals
 from ..exceptions import Claims, ConfigurationError, Header, RevokedTokenError
@@ -37,6 +37,9 @@ _request_logger = logging.getLogger("flask_jwtx")
 
 class RefreshTokenReusedError(RevokedTokenError):
     """A refresh token was presented again after it was used: its family is revoked (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "refresh_token_reused"
 
 
 def policy_of(settings: Settings) -> RevocationPolicy:

@@ -1,0 +1,73 @@
+"""Every error knows its answer: the status a class declares is its default response's.
+
+The default loaders keep the incumbent's status codes; ``status`` and
+``code`` on each class say the same thing as data, for logs and handlers. A
+class whose declared status and actual answer drift apart fails here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from flask import Flask
+
+import flask_jwtx
+from flask_jwtx import exceptions
+from flask_jwtx.revocation import RefreshTokenReusedError, StoreUnavailableError
+
+from .conftest import SECRET
+
+
+def every_error_class() -> list[type[exceptions.JWTExtendedException]]:
+    found = {
+        cls
+        for module in (exceptions, flask_jwtx.revocation.flask, flask_jwtx.revocation.base)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, exceptions.JWTExtendedException) and not cls.__name__.startswith("_")
+    }
+    found |= {RefreshTokenReusedError, StoreUnavailableError}
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+def instance(cls: type[exceptions.JWTExtendedException]) -> exceptions.JWTExtendedException:
+    header: dict[str, Any] = {"alg": "HS256"}
+    claims: dict[str, Any] = {"sub": "alice", "type": "access"}
+    try:
+        parameters = list(inspect.signature(cls).parameters)
+    except ValueError:  # no __init__ of its own: Exception's, which takes a message
+        parameters = []
+    if parameters[:2] == ["jwt_header", "jwt_data"]:
+        return cls(header, claims)  # type: ignore[call-arg]
+    if "jwt_header" in parameters:
+        return cls("refused", header, claims)  # type: ignore[call-arg]
+    return cls("refused")
+
+
+@pytest.mark.parametrize("cls", every_error_class(), ids=lambda cls: cls.__name__)
+def test_the_declared_status_is_the_answer(cls: type[exceptions.JWTExtendedException]) -> None:
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET)
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/raise")
+    def raise_it() -> str:
+        raise instance(cls)
+
+    response = app.test_client().get("/raise")
+    assert response.status_code == cls.status
+    assert isinstance(cls.code, str)
+    assert cls.code
+    if cls.status < 500:
+        assert set(response.get_json()) == {"msg"}
+
+
+def test_codes_name_one_kind_of_failure_each() -> None:
+    seen: dict[str, type] = {}
+    for cls in every_error_class():
+        if cls.code in seen and "code" in vars(cls):
+            assert cls.code not in seen, (
+                f"{cls.__name__} and {seen[cls.code].__name__} share a code"
+            )
+        seen.setdefault(cls.code, cls)
