@@ -39,9 +39,9 @@ def instance(cls: type[exceptions.JWTExtendedException]) -> exceptions.JWTExtend
     except ValueError:  # no __init__ of its own: Exception's, which takes a message
         parameters = []
     if parameters[:2] == ["jwt_header", "jwt_data"]:
-        return cls(header, claims)  # type: ignore[call-arg]
+        return cls(header, claims)
     if "jwt_header" in parameters:
-        return cls("refused", header, claims)  # type: ignore[call-arg]
+        return cls("refused", header, claims)
     return cls("refused")
 
 
