@@ -11,11 +11,11 @@ from flask import current_app
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .exceptions import IdentityError
-from .keys import PreparedKey, prepare_key
+from .keys import PreparedKey
 from .resolvers import not_signing
 from .revocation.policy import new_family
 from .settings import Settings, lifetime_from
-from .state import AppState, get_state
+from .state import get_state
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
@@ -100,7 +100,7 @@ def create_token(
     )
     if settings.rotation and token_type == "refresh":
         claims.setdefault("fam", new_family())  # each login starts a refresh-token family
-    key, kid = _signing_key(state, settings, identity)
+    key, kid = _signing_key(settings, identity)
     if kid is not None:
         headers = {"kid": kid, **headers}
     encoded = jws.encode(
@@ -168,14 +168,9 @@ def _json_string(identity: Any) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _signing_key(
-    state: AppState, settings: Settings, identity: Any
-) -> tuple[PreparedKey, str | None]:
+def _signing_key(settings: Settings, identity: Any) -> tuple[PreparedKey, str | None]:
     """The key to sign with and its ``kid`` (``None`` when it has none)."""
-    loader = state.callbacks.custom_encode_key()
-    if loader is not None:
-        return prepare_key(settings.algorithm, loader(identity)), None
-    signing = settings.resolver.signing()
+    signing = settings.keys.signing_for(identity)
     if signing is None:
         raise not_signing()
     return signing

@@ -7,29 +7,7 @@ from typing import Any
 from . import tokens
 from .csrf import check_double_submit
 from .exceptions import Claims, Header
-from .keys import PreparedKey, prepare_key
-from .resolvers import TrustedIssuers
-from .settings import Settings
-from .state import AppState, get_state
-
-
-def key_lookup(state: AppState, settings: Settings) -> tokens.KeyLookup:
-    """The verification key source: configured keys, or the user's loader."""
-    loader = state.callbacks.custom_decode_key()
-    if loader is not None:
-        resolver = settings.resolver
-        # With trusted issuers the loader picks the key, but the issuer
-        # allow-list and each issuer's audience still decide (they are not in
-        # the policy, which holds no single audience for such an app).
-        screen = resolver.select if isinstance(resolver, TrustedIssuers) else None
-
-        def from_loader(algorithm: str, header: Header, parsed: tokens.ParsedToken) -> PreparedKey:
-            if screen is not None:
-                screen(algorithm, parsed)
-            return prepare_key(algorithm, loader(header, parsed.claims()))
-
-        return from_loader
-    return settings.resolver.lookup
+from .state import get_state
 
 
 def decode_full(
@@ -39,7 +17,7 @@ def decode_full(
     state = get_state()
     settings = state.settings.get()
     header, claims = tokens.decode(
-        encoded_token, settings.policy, key_lookup(state, settings), verify_exp=not allow_expired
+        encoded_token, settings.policy, settings.keys.lookup, verify_exp=not allow_expired
     )
     check_double_submit(claims, csrf_value)
     return header, claims

@@ -20,7 +20,6 @@ from .authorization import Requirements
 from .callbacks import Callbacks
 from .context import NO_TOKEN, VerifiedRequest
 from .csrf import check_double_submit
-from .decoding import key_lookup
 from .exceptions import (
     Claims,
     FreshTokenRequired,
@@ -129,7 +128,7 @@ def _verify(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims = tokens.decode(encoded, settings.policy, key_lookup(state, settings))
+        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
         if csrf_value:  # a cookie-held token: the request must echo its csrf claim
             check_double_submit(claims, csrf_value)
         break

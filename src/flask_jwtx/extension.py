@@ -120,6 +120,7 @@ class JWTManager:
                 encode_loader=self.callbacks.custom_encode_key() is not None,
                 decode_loader=self.callbacks.custom_decode_key() is not None,
                 key_set_loader=self.callbacks.key_set,
+                loaders=self.callbacks,
                 resources=resources,
             )
 

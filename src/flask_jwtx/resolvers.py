@@ -6,6 +6,10 @@ token; it is a :data:`flask_jwtx.tokens.KeyLookup` and refuses rather than
 guesses: an unknown ``kid`` is refused, a key is used only with the one
 algorithm it is bound to, and nothing is ever taken from the token itself
 (``jwk``, ``jku``, ``x5u`` and ``x5c`` headers are ignored).
+
+:class:`AppKeys` puts the app's own ``encode_key_loader``/``decode_key_loader``
+in front of the configured resolver, so that creating and verifying a token
+ask one object, whatever the keys' source.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, Final, Protocol
 
 from .claims import check_audience
 from .exceptions import (
+    Claims,
     ConfigurationError,
     DecodeError,
     Header,
@@ -24,7 +29,7 @@ from .exceptions import (
 )
 from .jwks import CachedKeySource
 from .jws import ParsedToken
-from .keys import PreparedKey
+from .keys import PreparedKey, prepare_key
 from .keyset import Key, KeySet
 
 #: The key of :attr:`StaticKeys.missing` for the signing key.
@@ -198,3 +203,61 @@ def not_signing(_: Any = None) -> ConfigurationError:
         "JWT_TRUSTED_ISSUERS). Configure JWT_KEYS, JWT_PRIVATE_KEY or JWT_SECRET_KEY "
         "to create tokens."
     )
+
+
+class KeyLoaders(Protocol):
+    """Where the app's key loaders are read at each use (the manager's callbacks).
+
+    Read at each use, not copied: a loader registered after ``init_app`` is used.
+    """
+
+    def custom_encode_key(self) -> Callable[[Any], Any] | None: ...
+
+    def custom_decode_key(self) -> Callable[[Header, Claims], Any] | None: ...
+
+
+class _NoLoaders:
+    def custom_encode_key(self) -> None:
+        return None
+
+    def custom_decode_key(self) -> None:
+        return None
+
+
+NO_LOADERS: Final[KeyLoaders] = _NoLoaders()
+
+
+class AppKeys:
+    """The one home for an app's keys: its loaders, else the configured resolver.
+
+    A ``decode_key_loader`` replaces only the key: with trusted issuers, the
+    token's issuer must still be trusted and its audience right
+    (:meth:`TrustedIssuers.select`).
+    """
+
+    __slots__ = ("_algorithm", "_loaders", "configured")
+
+    def __init__(self, configured: KeyResolver, loaders: KeyLoaders, algorithm: str) -> None:
+        #: The resolver built from the configuration alone.
+        self.configured = configured
+        self._loaders = loaders
+        self._algorithm = algorithm
+
+    def signing_for(self, identity: Any) -> tuple[PreparedKey, str | None] | None:
+        """The key (and ``kid``) that signs ``identity``'s new token."""
+        loader = self._loaders.custom_encode_key()
+        if loader is not None:
+            return prepare_key(self._algorithm, loader(identity)), None
+        return self.configured.signing()
+
+    def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
+        loader = self._loaders.custom_decode_key()
+        if loader is None:
+            return self.configured.lookup(algorithm, header, token)
+        configured = self.configured
+        if isinstance(configured, TrustedIssuers):
+            configured.select(algorithm, token)
+        return prepare_key(algorithm, loader(header, token.claims()))
+
+    def published(self) -> KeySet | None:
+        return self.configured.published()

@@ -36,7 +36,10 @@ from .keys import (
 )
 from .keyset import Key, KeySet, coerce_key_set, public_jwk, thumbprint
 from .resolvers import (
+    NO_LOADERS,
     SIGNING,
+    AppKeys,
+    KeyLoaders,
     KeyResolver,
     KeySetKeys,
     RemoteKeys,
@@ -162,7 +165,10 @@ class Settings:
 
     algorithm: str
     decode_algorithms: tuple[str, ...]
+    #: The keys from the configuration alone (static, key set, remote...).
     resolver: KeyResolver
+    #: What creating and verifying ask: the app's key loaders, else ``resolver``.
+    keys: AppKeys
     access_expires: timedelta | None
     refresh_expires: timedelta | None
     identity_claim: str
@@ -688,6 +694,7 @@ def resolve(
     decode_loader: bool = False,
     key_set_loader: Callable[[], Any] | None = None,
     resources: Resources | None = None,
+    loaders: KeyLoaders = NO_LOADERS,
 ) -> Settings:
     """Validate ``config`` and build :class:`Settings`.
 
@@ -742,6 +749,7 @@ def resolve(
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,
         resolver=resolver,
+        keys=AppKeys(resolver, loaders, algorithm),
         access_expires=_expires(config, "JWT_ACCESS_TOKEN_EXPIRES"),
         refresh_expires=_expires(config, "JWT_REFRESH_TOKEN_EXPIRES"),
         identity_claim=identity_claim,

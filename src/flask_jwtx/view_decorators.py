@@ -18,7 +18,6 @@ from .config import config as config
 from .csrf import check_double_submit
 from .decoding import decode_token as decode_token
 from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
-from .decoding import key_lookup
 from .decorators import LocationType as LocationType
 from .decorators import _check_fresh
 from .decorators import _load_user as _load_verified_user
@@ -62,7 +61,7 @@ def _decode_jwt_from_request(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims = tokens.decode(encoded, settings.policy, key_lookup(state, settings))
+        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
         if csrf_value:
             check_double_submit(claims, csrf_value)
         break
