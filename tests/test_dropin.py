@@ -100,22 +100,36 @@ class TestInitAppMoreThanOnce:
             {"error": "Missing Authorization Header"},
         )
 
-    def test_the_previous_registrations_store_is_closed(self) -> None:
+    def test_the_previous_registrations_store_is_closed(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from flask_jwtx.revocation.memory import MemoryStore
 
-        class ClosingStore(MemoryStore):
-            closed = 0
-
-            def close(self) -> None:
-                ClosingStore.closed += 1
-
+        closed: list[MemoryStore] = []
+        monkeypatch.setattr(MemoryStore, "close", lambda store: closed.append(store))
         app = Flask(__name__)
-        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=ClosingStore())
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE="memory://")
         flask_jwtx.JWTManager(app)
         first = app.extensions["flask-jwtx"]
         flask_jwtx.JWTManager(app)
         assert app.extensions["flask-jwtx"] is not first
-        assert ClosingStore.closed == 1
+        assert len(closed) == 1, "the store the first registration built from its URL"
+
+    def test_a_store_wrapping_the_apps_own_object_is_not_closed(self) -> None:
+        from flask_jwtx.revocation.memory import MemoryStore
+
+        class OwnStore(MemoryStore):
+            closed = 0
+
+            def close(self) -> None:
+                OwnStore.closed += 1
+
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=OwnStore())
+        manager = flask_jwtx.JWTManager(app)
+        flask_jwtx.JWTManager(app)
+        manager.close(app)
+        assert OwnStore.closed == 0, "its lifetime is the app's"
 
 
 class TestTokensOfOtherTypes:

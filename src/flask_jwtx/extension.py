@@ -104,6 +104,9 @@ class JWTManager:
         or verifying. Calling it again on the same app replaces the previous
         registration.
         """
+        # First what Flask refuses once the app has served a request, so that
+        # a refused call changes nothing.
+        app.register_error_handler(JWTExtendedException, self._handle_error)
         previous = app.extensions.get(EXTENSION_KEY)
         if isinstance(previous, AppState):
             # App factories and test fixtures call init_app again: the last
@@ -129,7 +132,6 @@ class JWTManager:
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
         app.extensions[INCUMBENT_EXTENSION_KEY] = self
-        app.register_error_handler(JWTExtendedException, self._handle_error)
         route_rest_framework_errors()  # Flask-RESTX / Flask-RESTful: see integrations
         jwks_path = state.settings.get().jwks_path
         if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
@@ -332,6 +334,7 @@ class JWTManager:
 
 def _close_stores(state: AppState) -> None:
     state.resources.close()
+    state.settings.invalidate()  # the current settings still hold the closed stores
 
 
 def _serve_jwks() -> Response:

@@ -9,7 +9,8 @@ or a second ``init_app``).
 
 Objects are built outside the cache's lock (building a store reaches its
 server): concurrent rebuilds may each build one, the first stored wins and
-the others are closed, so no request waits on another's network I/O.
+the others are closed (when they are ours to close: built from a URL), so no
+request waits on another's network I/O.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class StoreSpec(NamedTuple):
 
     target: str | int
     table: str
+
+
+def _close(store: RevocationStore) -> None:
+    store.close()
 
 
 class Resources:
@@ -102,9 +107,11 @@ class Resources:
             with self._lock:
                 if not any(held is value for held in self._held):
                     self._held.append(value)
-        return self._shared(
-            self._stores, spec, lambda: make_store(value, table=table), RevocationStore.close
-        )
+        # A store built from a URL is ours to close; one that wraps the app's
+        # own client, engine or store is not: closing it would cut the app's
+        # (and other requests') connections under them.
+        discard = _close if isinstance(value, str) else None
+        return self._shared(self._stores, spec, lambda: make_store(value, table=table), discard)
 
     def _shared(
         self,
@@ -130,9 +137,13 @@ class Resources:
             return [*self._remote.values(), *self._loaders.values()]
 
     def close(self) -> None:
-        """Close the revocation stores' connections; they reopen when next needed."""
+        """Close the stores built from URLs; forget every store (they are rebuilt when needed).
+
+        Stores wrapping the app's own client, engine or store object are
+        forgotten but not closed: their lifetime is the app's.
+        """
         with self._lock:
-            stores = list(self._stores.values())
+            owned = [store for spec, store in self._stores.items() if isinstance(spec.target, str)]
             self._stores.clear()
-        for store in stores:
+        for store in owned:
             store.close()

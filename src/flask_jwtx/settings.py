@@ -822,6 +822,11 @@ class LiveSettings:
         self._snapshot = _snapshot(config)
         self._settings = build()
 
+    def invalidate(self) -> None:
+        """Rebuild on the next :meth:`get` (after the app's stores were closed)."""
+        with self._lock:
+            self._snapshot = ()
+
     def get(self) -> Settings:
         try:
             # One C call for every watched key (init_app wrote them all).
@@ -831,8 +836,8 @@ class LiveSettings:
         if current != self._snapshot:
             # Built outside the lock: a build may reach a store's server, and
             # no request waits on another's network I/O. Concurrent builds
-            # share the app's Resources, so they open one store, not several;
-            # the lock only keeps the settings and their snapshot together.
+            # share the app's Resources: one store is kept (the others are
+            # closed); the lock only keeps the settings and their snapshot together.
             snapshot = _snapshot(self._config)
             settings = self._build()
             with self._lock:
