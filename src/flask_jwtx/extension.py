@@ -271,8 +271,10 @@ class JWTManager:
     def close(self, app: Flask | None = None) -> None:
         """Close the app's revocation store connections (at shutdown, or in tests).
 
-        flask-jwtx only. Safe to call more than once; a store is reopened on
-        the next settings rebuild.
+        flask-jwtx only. Closes the stores built from a ``JWT_REVOCATION_STORE``
+        URL; a client, engine or store object the app passed in is left open
+        (its lifetime is the app's). Safe to call more than once: the next
+        request reopens what it needs.
         """
         _close_stores(app.extensions[EXTENSION_KEY] if app is not None else get_state())
 
