@@ -121,25 +121,16 @@ def _verify(
     callbacks = state.callbacks
     where = locations or settings.token_location
 
-    errors: list[str] = []
-    for location in where:
-        try:
-            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
-        except NoAuthorizationError as exc:
-            errors.append(str(exc))
-            continue
-        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
-        if csrf_value:  # a cookie-held token: the request must echo its csrf claim
-            check_double_submit(claims, csrf_value)
-        break
-    else:
+    try:
+        header, claims, location, encoded = find_token(settings, where, refresh)
+    except NoAuthorizationError:
         if optional:
             g.flask_jwtx_request = NO_TOKEN
             return None
-        raise NoAuthorizationError(missing_message(where, errors))
+        raise
 
     if verify_type:
-        _check_type(claims, refresh)
+        check_token_type(claims, refresh)
     if fresh:
         _check_fresh(header, claims)
     if not skip_revocation_check:
@@ -154,12 +145,39 @@ def _verify(
     return header, claims
 
 
-def _check_type(claims: Claims, refresh: bool) -> None:
-    # Only "access" passes where an access token is wanted: an app's own
-    # kinds (password reset, email confirmation) are not access tokens.
-    if refresh and claims["type"] != "refresh":
+def find_token(
+    settings: Settings, where: Sequence[str], refresh: bool
+) -> tuple[Header, Claims, str, str]:
+    """The first token found in ``where``, verified: header, claims, location, encoded.
+
+    Locations are tried in order; the first that holds a token decides (its
+    token is verified, and a cookie-held one must come with its CSRF value).
+    With none, :class:`NoAuthorizationError` names what each location lacked.
+    """
+    errors: list[str] = []
+    for location in where:
+        try:
+            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
+        except NoAuthorizationError as exc:
+            errors.append(str(exc))
+            continue
+        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
+        if csrf_value:  # a cookie-held token: the request must echo its csrf claim
+            check_double_submit(claims, csrf_value)
+        return header, claims, location, encoded
+    raise NoAuthorizationError(missing_message(tuple(where), errors))
+
+
+def check_token_type(claims: Claims, refresh: bool) -> None:
+    """Refuse a token of the wrong kind: only refresh tokens, or only access tokens.
+
+    Only "access" passes where an access token is wanted: an app's own
+    kinds (password reset, email confirmation) are not access tokens.
+    """
+    kind = claims.get("type", "access")
+    if refresh and kind != "refresh":
         raise WrongTokenError("Only refresh tokens are allowed")
-    if not refresh and claims["type"] != "access":
+    if not refresh and kind != "access":
         raise WrongTokenError("Only non-refresh tokens are allowed")
 
 

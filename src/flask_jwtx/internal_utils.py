@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flask import Flask, current_app
 
-from .decorators import _check_not_revoked
+from .decorators import _check_not_revoked, check_token_type
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
@@ -51,11 +51,7 @@ def verify_token_type(decoded_token: Claims, refresh: bool) -> None:
     access tokens. Unlike the incumbent, a token of any other ``type`` (an
     application's own kind) is not taken for an access token.
     """
-    kind = decoded_token.get("type", "access")
-    if refresh and kind != "refresh":
-        raise WrongTokenError("Only refresh tokens are allowed")
-    if not refresh and kind != "access":
-        raise WrongTokenError("Only non-refresh tokens are allowed")
+    check_token_type(decoded_token, refresh)
 
 
 def verify_token_not_blocklisted(jwt_header: Header, jwt_data: Claims) -> None:

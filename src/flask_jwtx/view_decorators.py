@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import tokens
 from .config import config as config
-from .csrf import check_double_submit
 from .decoding import decode_token as decode_token
 from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
 from .decorators import LocationType as LocationType
-from .decorators import _check_fresh
+from .decorators import _check_fresh, find_token
 from .decorators import _load_user as _load_verified_user
 from .decorators import jwt_required as jwt_required
 from .decorators import verify_jwt_in_request as verify_jwt_in_request
@@ -35,7 +33,7 @@ from .internal_utils import has_user_lookup as has_user_lookup
 from .internal_utils import user_lookup as user_lookup
 from .internal_utils import verify_token_not_blocklisted as verify_token_not_blocklisted
 from .internal_utils import verify_token_type as verify_token_type
-from .locations import EXTRACTORS, missing_message, normalize
+from .locations import EXTRACTORS, normalize
 from .state import get_state
 
 
@@ -54,19 +52,7 @@ def _decode_jwt_from_request(
     state = get_state()
     settings = state.settings.get()
     where = normalize(locations) or settings.token_location
-    errors: list[str] = []
-    for location in where:
-        try:
-            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
-        except NoAuthorizationError as exc:
-            errors.append(str(exc))
-            continue
-        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
-        if csrf_value:
-            check_double_submit(claims, csrf_value)
-        break
-    else:
-        raise NoAuthorizationError(missing_message(where, errors))
+    header, claims, location, _ = find_token(settings, where, refresh)
     if verify_type:
         verify_token_type(claims, refresh)
     if fresh:
