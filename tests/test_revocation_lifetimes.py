@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask
 
 import flask_jwtx
 from flask_jwtx import signals
@@ -29,8 +29,8 @@ from flask_jwtx.revocation import RevocationStore, record_key
 from flask_jwtx.revocation.factory import make_store
 from flask_jwtx.revocation.memory import MemoryStore
 
-from .conftest import SECRET
 from .test_revocation import ALL_STORES, store_config
+from .test_revocation import build as revocation_app
 
 
 class RecordingStore(RevocationStore):
@@ -104,22 +104,8 @@ def assert_no_record_expires_early(store: RecordingStore, minted: Minted, leeway
 
 
 def build(store: RevocationStore, **config: Any) -> Flask:
-    app = Flask(__name__)
-    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=store, **config)
-    flask_jwtx.JWTManager(app)
-
-    @app.get("/me")
-    @flask_jwtx.jwt_required()
-    def me() -> Any:
-        return jsonify(sub=flask_jwtx.get_jwt_identity())
-
-    @app.post("/refresh")
-    @flask_jwtx.jwt_required(refresh=True)
-    def refresh() -> Any:
-        access, refresh_token = flask_jwtx.rotate_refresh_token()
-        return jsonify(access_token=access, refresh_token=refresh_token)
-
-    return app
+    """The revocation suite's app (``/me``, ``/refresh`` rotating) on ``store``."""
+    return revocation_app(JWT_REVOCATION_STORE=store, **config)
 
 
 def call(app: Flask, token: str, path: str = "/me") -> tuple[int, Any]:
