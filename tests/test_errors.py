@@ -71,3 +71,72 @@ def test_codes_name_one_kind_of_failure_each() -> None:
                 f"{cls.__name__} and {seen[cls.code].__name__} share a code"
             )
         seen.setdefault(cls.code, cls)
+
+
+class TestTheUnavailableAnswersHaveALoader:
+    """An API with its own error format keeps it when a dependency is down (503)."""
+
+    def build(self, **config: Any) -> tuple[Flask, list[str]]:
+        app = Flask(__name__)
+        app.config.update({"JWT_SECRET_KEY": SECRET, **config})
+        jwt = flask_jwtx.JWTManager(app)
+        seen: list[str] = []
+
+        @jwt.service_unavailable_loader
+        def unavailable(reason: str) -> tuple[dict[str, Any], int]:
+            seen.append(reason)
+            return {"error": {"code": "unavailable", "detail": reason}}, 503
+
+        @app.get("/protected")
+        @flask_jwtx.jwt_required()
+        def protected() -> str:
+            return "let in"
+
+        return app, seen
+
+    def test_the_store_being_down_goes_through_the_loader(self) -> None:
+        from .stores import RedisServer
+
+        server = RedisServer()
+        try:
+            app, seen = self.build(JWT_REVOCATION_STORE=server.url)
+            with app.app_context():
+                token = flask_jwtx.create_access_token("alice")
+            server.stop()
+            response = app.test_client().get(
+                "/protected", headers={"Authorization": f"Bearer {token}"}
+            )
+        finally:
+            server.stop()
+        assert response.status_code == 503
+        assert response.get_json() == {
+            "error": {"code": "unavailable", "detail": "Revocation store unavailable"}
+        }
+        assert seen == ["Revocation store unavailable"]
+
+    def test_unreachable_keys_go_through_the_loader(self) -> None:
+        app, seen = self.build(
+            JWT_ALGORITHM="RS256",
+            JWT_SECRET_KEY=None,
+            JWT_JWKS_URL="http://127.0.0.1:1/jwks.json",  # nothing listens on port 1
+            JWT_DECODE_AUDIENCE="api",
+            JWT_JWKS_TIMEOUT=2,
+        )
+        token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSJ9.c2ln"
+        response = app.test_client().get(
+            "/protected", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 503
+        assert response.get_json()["error"]["detail"] == "Token keys are unavailable"
+        assert seen == ["Token keys are unavailable"]
+
+    def test_the_default_answer_is_the_incumbent_shaped_503(self) -> None:
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY=SECRET)
+        jwt = flask_jwtx.JWTManager(app)
+        with app.test_request_context():
+            response = app.make_response(
+                jwt.callbacks.service_unavailable("Revocation store unavailable")
+            )
+        assert response.status_code == 503
+        assert response.get_json() == {"msg": "Revocation store unavailable"}

@@ -177,6 +177,11 @@ def default_authorization_failed(
     return error_response(HTTPStatus.FORBIDDEN, reason)
 
 
+def default_service_unavailable(reason: str) -> ResponseReturnValue:
+    """503 saying which dependency failed: the token keys or the revocation store."""
+    return error_response(HTTPStatus.SERVICE_UNAVAILABLE, reason)
+
+
 @dataclass(slots=True)
 class Callbacks:
     """Every loader of one manager; the fields are replaced by its decorators."""
@@ -198,6 +203,7 @@ class Callbacks:
     user_lookup_error: TokenResponse = default_user_lookup_error
     token_verification_failed: TokenResponse = default_token_verification_failed
     authorization_failed: AuthorizationResponse = default_authorization_failed
+    service_unavailable: ReasonResponse = default_service_unavailable
 
     def custom_decode_key(self) -> TokenCallback | None:
         """The registered ``decode_key_loader``, or ``None`` for the configured keys."""

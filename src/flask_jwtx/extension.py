@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Flask, jsonify
@@ -13,7 +12,7 @@ from werkzeug.wrappers import Response
 from . import settings as _settings
 from . import signals
 from .authorization import AuthorizationError
-from .callbacks import Callbacks, error_response
+from .callbacks import Callbacks
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -36,6 +35,11 @@ from .settings import LiveSettings, Settings
 from .state import EXTENSION_KEY, INCUMBENT_EXTENSION_KEY, AppState, get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Reasons given to :meth:`JWTManager.service_unavailable_loader` (and the
+#: default 503 messages).
+KEYS_UNAVAILABLE = "Token keys are unavailable"
+STORE_UNAVAILABLE = "Revocation store unavailable"
 
 
 class _Loader:
@@ -154,9 +158,9 @@ class JWTManager:
             # server error (500), never reported to the client as its fault.
             raise error
         if isinstance(error, KeySourceUnavailableError):
-            return error_response(HTTPStatus(error.status), "Token keys are unavailable")
+            return self.callbacks.service_unavailable(KEYS_UNAVAILABLE)
         if isinstance(error, StoreUnavailableError):
-            return error_response(HTTPStatus(error.status), "Revocation store unavailable")
+            return self.callbacks.service_unavailable(STORE_UNAVAILABLE)
         if signals.token_rejected.receivers:
             signals.token_rejected.send(
                 signals.sender(),
@@ -296,6 +300,18 @@ class JWTManager:
     def revoked_token_loader(self, callback: F) -> F:
         """Response for a token the blocklist callback reported revoked."""
         self.callbacks.revoked_token = callback
+        return callback
+
+    def service_unavailable_loader(self, callback: F) -> F:
+        """Response when a dependency of verification is down (default: 503).
+
+        Called with the reason: :data:`KEYS_UNAVAILABLE` (remote JWKS or key
+        loader failed) or :data:`STORE_UNAVAILABLE` (revocation store down,
+        under the ``"closed"`` failure policy). The request is refused
+        whatever the callback returns: it only shapes the answer, so an API
+        with its own error format keeps it. flask-jwtx only.
+        """
+        self.callbacks.service_unavailable = callback
         return callback
 
     def token_in_blocklist_loader(self, callback: F) -> F:
