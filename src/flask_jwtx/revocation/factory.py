@@ -1,33 +1,74 @@
-"""``JWT_REVOCATION_STORE``: from a URL, a client, an engine or a store."""
+"""``JWT_REVOCATION_STORE``: from a URL, a client, an engine or a store.
+
+Every way a store can fail to come up ends here as one
+:class:`ConfigurationError` at ``init_app`` that names the setting, the URL
+(without its password) and the fix: a placeholder left in the URL, a host
+name that cannot be a host, a missing driver (and the extra that installs it),
+an SQLite file that cannot be created, a server that does not answer.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..exceptions import ConfigurationError
 from .base import RevocationStore, StoreUnavailableError
 from .memory import MemoryStore
 
+_KEY = "JWT_REVOCATION_STORE"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _SQL_SCHEMES = ("sqlite:", "postgresql:", "postgresql+", "postgres:")
+#: The module each optional part comes from, and the install line that brings it.
+_INSTALL = {
+    "redis": "pip install 'flask-jwtx[redis]'",
+    "sqlalchemy": "pip install 'flask-jwtx[sql]'",
+    "psycopg": "pip install 'flask-jwtx[postgresql]' (psycopg 3)",
+    "psycopg2": "pip install psycopg2-binary, or 'flask-jwtx[postgresql]' with a "
+    "postgresql+psycopg:// URL",
+}
 
 
 def make_store(value: Any, *, table: str = "jwtx_revocations") -> RevocationStore:
     """Build (and reach once) the store ``value`` describes; errors say what to fix."""
-    key = "JWT_REVOCATION_STORE"
+    shown = _shown(value)
     try:
         store = _build(value, table)
+        _reach(store, owned=isinstance(value, str))
     except ImportError as exc:
-        raise ConfigurationError(f"{key} is {_shown(value)}: {exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"{key} is {_shown(value)}: {exc}") from None
-    try:
-        store.ping()
+        raise ConfigurationError(f"{_KEY} is {shown}: {_missing(exc)}") from None
     except StoreUnavailableError as exc:
         raise ConfigurationError(
-            f"{key} ({_shown(value)}) cannot be reached: {exc}. Start the server or fix the URL."
+            f"{_KEY} ({shown}) cannot be reached: {_scrub(str(exc), value).rstrip('.')}. "
+            f"{_unreachable_hint(value)}"
         ) from None
+    except UnicodeError:
+        # The IDNA codec refusing the host: an empty label ("..") or one over 63 characters.
+        raise ConfigurationError(
+            f"{_KEY} is {shown}: its host name is not a valid DNS name"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"{_KEY} is {shown}: {_scrub(str(exc), value)}") from None
+    except Exception as exc:
+        # SQLAlchemy's own refusals of a URL (ArgumentError, NoSuchModuleError).
+        if not type(exc).__module__.startswith("sqlalchemy"):
+            raise
+        raise ConfigurationError(f"{_KEY} is {shown}: {_scrub(str(exc), value)}") from None
     return store
+
+
+def _reach(store: RevocationStore, *, owned: bool) -> None:
+    """Ping ``store``; one built from a URL is closed again if it does not answer."""
+    try:
+        store.ping()
+    except BaseException:
+        if owned:
+            store.close()
+        raise
 
 
 def _shown(value: Any) -> str:
@@ -39,24 +80,71 @@ def _shown(value: Any) -> str:
     return type(value).__name__
 
 
+def _scrub(message: str, value: Any) -> str:
+    """``message`` without the URL's password, should a driver have echoed it."""
+    if isinstance(value, str):
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            password = None
+        for form in {password, unquote(password or "")} - {None, ""}:
+            # As a whole word only: a one-letter password must not eat every "p".
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(str(form))}(?![A-Za-z0-9])"
+            message = re.sub(pattern, "***", message)
+    return message
+
+
+def _missing(exc: ImportError) -> str:
+    module = (exc.name or "").partition(".")[0]
+    return f"{module} is not installed: {_INSTALL.get(module, f'pip install {module}')}"
+
+
+def _unreachable_hint(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("sqlite:"):
+        return _sqlite_hint(value)
+    return "Start the server or fix the URL."
+
+
+def _sqlite_hint(url: str) -> str:
+    database = Path(url.partition(":///")[2].partition("?")[0])
+    folder = database.parent
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is not a folder: point the URL at a file in a folder."
+    if not folder.is_dir():
+        return f"The folder {folder} does not exist: create it, or point the URL elsewhere."
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        database.exists() and not os.access(database, os.R_OK | os.W_OK)
+    ):
+        return (
+            f"{database} cannot be written by this process: give it (and its folder "
+            f"{folder}) write permission, or point the URL elsewhere."
+        )
+    return "Check the file is an SQLite database this process can write."
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    database = url.partition("://")[2].lstrip("/").partition("?")
+    return database[0] in ("", ":memory:") or "mode=memory" in database[2]
+
+
+def _sql_url(url: str) -> str:
+    """``url`` with a driver SQLAlchemy can load, where the URL leaves it open."""
+    if url.startswith("postgres://"):
+        # The spelling Heroku and others hand out; SQLAlchemy only knows postgresql.
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        if importlib.util.find_spec("psycopg") is None:
+            raise ImportError("no PostgreSQL driver", name="psycopg")
+        # SQLAlchemy before 2.1 defaults to psycopg2; psycopg 3 is what we install.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
 def _build(value: Any, table: str) -> RevocationStore:
     if isinstance(value, RevocationStore):
         return value
     if isinstance(value, str):
-        if value == "memory://":
-            return MemoryStore()
-        if value.startswith(_REDIS_SCHEMES):
-            from .redis import RedisStore
-
-            return RedisStore.from_url(value)
-        if value.startswith(_SQL_SCHEMES):
-            from .sql import SQLStore
-
-            return SQLStore.from_url(value, table=table)
-        raise ValueError(
-            "use memory://, redis://..., rediss://..., unix://..., sqlite:///... "
-            "or postgresql://..."
-        )
+        return _from_url(value, table)
     module = type(value).__module__
     if module.startswith("redis"):
         from .redis import RedisStore
@@ -67,3 +155,27 @@ def _build(value: Any, table: str) -> RevocationStore:
 
         return SQLStore(value, table=table)
     raise TypeError("give a URL, a redis.Redis client, a SQLAlchemy Engine or a RevocationStore")
+
+
+def _from_url(url: str, table: str) -> RevocationStore:
+    if url == "memory://":
+        return MemoryStore()
+    if url.startswith(_REDIS_SCHEMES):
+        from .redis import RedisStore
+
+        return RedisStore.from_url(url)
+    if url.startswith(_SQL_SCHEMES):
+        if url.startswith("sqlite:") and _sqlite_in_memory(url):
+            # Each connection would get its own empty database: a revocation
+            # made by one thread would be invisible to the others.
+            raise ValueError(
+                "an in-memory SQLite database is private to one connection, so revocations "
+                "would be lost between threads; use memory:// for an in-process store, or "
+                "sqlite:////path/to/revocations.db"
+            )
+        from .sql import SQLStore
+
+        return SQLStore.from_url(_sql_url(url), table=table)
+    raise ValueError(
+        "use memory://, redis://..., rediss://..., unix://..., sqlite:///... or postgresql://..."
+    )
