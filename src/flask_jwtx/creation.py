@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final, Literal
@@ -16,6 +17,8 @@ from .resolvers import not_signing
 from .revocation.policy import new_family
 from .settings import Settings, lifetime_from
 from .state import get_state
+
+logger = logging.getLogger("flask_jwtx")
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
@@ -121,10 +124,14 @@ def create_token(
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
-    PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*; with the
+    PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*: with the
     incumbent, ``create_access_token(identity=user.id)`` works and every use
-    of the token then fails with a puzzling 422. We refuse at creation instead,
-    unless ``JWT_IDENTITY_AS_STRING`` asks us to store the string form.
+    of the token then fails with a 422 "Subject must be a string". We do the
+    same (apps' test fixtures mint such tokens without using them; refusing at
+    creation would protect no one, since the token is refused on use) and log
+    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int and UUID
+    identities as strings and gives them back in their type; having opted in
+    to it, an identity it cannot store is an :class:`IdentityError` at once.
     """
     if settings.identity_claim != "sub" or not settings.policy.verify_sub:
         return identity, None
@@ -140,14 +147,26 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
         # string, so the incumbent's token had a valid string 'sub' and
         # get_jwt_identity() gave that string back. Same here.
         return text, None
-    raise IdentityError(
-        f"The identity {identity!r} ({type(identity).__name__}) cannot be the 'sub' claim: "
+    advice = (
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
-        "verified. Pass a string (str(user.id)), register a @jwt.user_identity_loader that "
-        "returns one, set JWT_IDENTITY_AS_STRING = True to store int and UUID identities as "
-        "strings and get them back in their type from get_jwt_identity(), or set "
-        "JWT_VERIFY_SUB = False."
+        "verified (422 'Subject must be a string'). Pass a string (str(user.id)), register a "
+        "@jwt.user_identity_loader that returns one, set JWT_IDENTITY_AS_STRING = True to "
+        "store int and UUID identities as strings and get them back in their type from "
+        "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
+    kind = type(identity).__name__
+    if settings.identity_as_string:
+        raise IdentityError(
+            f"The identity {identity!r} ({kind}) cannot be the 'sub' claim: {advice}"
+        )
+    if kind not in _WARNED:
+        _WARNED.add(kind)
+        logger.warning("A token was created with a %s identity as its 'sub': %s", kind, advice)
+    return identity, None
+
+
+#: Identity types already warned about (once per process each, not once per token).
+_WARNED: Final[set[str]] = set()
 
 
 #: Types the JSON encoder writes natively: never strings, so never a valid ``sub``.
