@@ -42,12 +42,12 @@ def build(**config: Any) -> Flask:
     @flask_jwtx.jwt_required()
     def identity(kind: str) -> dict[str, Any]:
         wanted = {"int": int, "str": str, "uuid": uuid.UUID}[kind]
-        return {"identity": str(flask_jwtx.get_jwt_identity(wanted))}
+        return {"identity": str(flask_jwtx.get_jwt_identity(as_type=wanted))}
 
     @app.get("/me")
     @flask_jwtx.jwt_required()
     def me() -> dict[str, Any]:
-        return {"name": current.name, "same": flask_jwtx.get_current_user(User) == current}
+        return {"name": current.name, "same": flask_jwtx.get_current_user(as_type=User) == current}
 
     return app
 

@@ -65,9 +65,9 @@ class User:
 
 def typed_identity_and_user() -> None:
     assert_type(flask_jwtx.get_jwt_identity(), Any)
-    assert_type(flask_jwtx.get_jwt_identity(int), int)
+    assert_type(flask_jwtx.get_jwt_identity(as_type=int), int)
     assert_type(flask_jwtx.get_current_user(), Any)
-    assert_type(flask_jwtx.get_current_user(User), User)
+    assert_type(flask_jwtx.get_current_user(as_type=User), User)
     me = flask_jwtx.user_proxy(User)
     assert_type(me.name, str)
     print(me.nickname)  # type: ignore[attr-defined]

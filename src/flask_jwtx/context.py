@@ -66,12 +66,12 @@ def get_jwt_header() -> dict[str, Any]:
 @overload
 def get_jwt_identity() -> Any: ...
 @overload
-def get_jwt_identity(kind: type[T]) -> T: ...
-def get_jwt_identity(kind: type[Any] | None = None) -> Any:
+def get_jwt_identity(*, as_type: type[T]) -> T: ...
+def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
     """The identity claim, in its original type if it was stored as a string.
 
-    Without ``kind`` it is typed ``Any``, as the incumbent's is. With it,
-    ``get_jwt_identity(int)`` is typed ``int`` and checked: a verified token
+    Without ``as_type`` it is typed ``Any``, as the incumbent's is. With it,
+    ``get_jwt_identity(as_type=int)`` is typed ``int`` and checked: a verified token
     whose identity is of another type (one minted elsewhere, or before the
     app changed its ids) is refused with a 422, not handed to the view as
     the wrong type.
@@ -81,8 +81,8 @@ def get_jwt_identity(kind: type[Any] | None = None) -> Any:
     stored = claims.get(IDENTITY_TYPE_CLAIM)
     if stored is not None and isinstance(identity, str):
         identity = restore_identity(identity, stored)
-    if kind is not None and not _is_a(identity, kind):
-        raise JWTDecodeError(f"The token's identity is not a {kind.__name__}")
+    if as_type is not None and not _is_a(identity, as_type):
+        raise JWTDecodeError(f"The token's identity is not a {as_type.__name__}")
     return identity
 
 
@@ -100,11 +100,11 @@ def get_jwt_request_location() -> str | None:
 @overload
 def get_current_user() -> Any: ...
 @overload
-def get_current_user(kind: type[T]) -> T: ...
-def get_current_user(kind: type[Any] | None = None) -> Any:
+def get_current_user(*, as_type: type[T]) -> T: ...
+def get_current_user(*, as_type: type[Any] | None = None) -> Any:
     """The object the ``user_lookup_loader`` returned for this request's token.
 
-    ``get_current_user(User)`` is typed ``User``, and checked: a loader that
+    ``get_current_user(as_type=User)`` is typed ``User``, and checked: a loader that
     returned something else is a bug in the app, reported as one.
     """
     state = _verified()
@@ -112,10 +112,9 @@ def get_current_user(kind: type[Any] | None = None) -> Any:
         raise RuntimeError(
             "You must provide a `@jwt.user_lookup_loader` callback to use this method"
         )
-    if kind is not None and not isinstance(state.user, kind):
-        raise TypeError(
-            f"The user_lookup_loader returned a {type(state.user).__name__}, not a {kind.__name__}"
-        )
+    if as_type is not None and not isinstance(state.user, as_type):
+        returned = type(state.user).__name__
+        raise TypeError(f"The user_lookup_loader returned a {returned}, not a {as_type.__name__}")
     return state.user
 
 
@@ -136,9 +135,9 @@ def user_proxy(kind: type[T]) -> T:
             return {"name": current_user.name}  # checked: User has .name
 
     Each access reads this request's user, checked as by
-    ``get_current_user(kind)``.
+    ``get_current_user(as_type=kind)``.
     """
-    return cast(T, LocalProxy(lambda: get_current_user(kind)))
+    return cast(T, LocalProxy(lambda: get_current_user(as_type=kind)))
 
 
 class CurrentToken:

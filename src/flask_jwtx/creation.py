@@ -133,6 +133,24 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
     identities as strings and gives them back in their type; having opted in
     to it, an identity it cannot store is an :class:`IdentityError` at once.
     """
+    try:
+        return verifiable_identity(settings, identity)
+    except IdentityError as refused:
+        if settings.identity_as_string:
+            raise
+        kind = type(identity).__name__
+        if kind not in _WARNED:
+            _WARNED.add(kind)
+            logger.warning("A token was created with a %s identity: %s", kind, refused)
+        return identity, None
+
+
+def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | None]:
+    """The identity claim as a token that verifies here carries it, or IdentityError.
+
+    What ``revoke_all`` writes its record for: a form no valid token can carry
+    would log out nobody, silently.
+    """
     if settings.identity_claim != "sub" or not settings.policy.verify_sub:
         return identity, None
     if isinstance(identity, str):
@@ -147,22 +165,14 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
         # string, so the incumbent's token had a valid string 'sub' and
         # get_jwt_identity() gave that string back. Same here.
         return text, None
-    advice = (
+    raise IdentityError(
+        f"The identity {identity!r} ({type(identity).__name__}) cannot be the 'sub' claim: "
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
         "verified (422 'Subject must be a string'). Pass a string (str(user.id)), register a "
         "@jwt.user_identity_loader that returns one, set JWT_IDENTITY_AS_STRING = True to "
         "store int and UUID identities as strings and get them back in their type from "
         "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
-    kind = type(identity).__name__
-    if settings.identity_as_string:
-        raise IdentityError(
-            f"The identity {identity!r} ({kind}) cannot be the 'sub' claim: {advice}"
-        )
-    if kind not in _WARNED:
-        _WARNED.add(kind)
-        logger.warning("A token was created with a %s identity as its 'sub': %s", kind, advice)
-    return identity, None
 
 
 #: Identity types already warned about (once per process each, not once per token).

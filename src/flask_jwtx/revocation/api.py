@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import signals
 from ..context import get_jwt, get_jwt_header, get_jwt_identity
-from ..creation import create_access_token, create_refresh_token, identity_claim_value
+from ..creation import create_access_token, create_refresh_token, verifiable_identity
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
@@ -66,7 +66,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     store = require_store(settings.revocation_store)
     value = state.callbacks.user_identity(identity)
     try:
-        claimed = identity_claim_value(settings, value)[0]
+        claimed = verifiable_identity(settings, value)[0]
     except IdentityError:
         if not isinstance(value, int) or isinstance(value, bool):
             raise
