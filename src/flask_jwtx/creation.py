@@ -62,12 +62,18 @@ def create_token(
     expires_delta: ExpiresDelta,
     additional_claims: Mapping[str, Any] | None,
     additional_headers: Mapping[str, Any] | None,
+    *,
+    identity_is_claim: bool = False,
 ) -> str:
     """Sign a new ``token_type`` token with the app's settings and loaders.
 
     The one path behind both creators (and the incumbent's private
     ``JWTManager._encode_jwt_from_config``): ``additional_*`` win over the
     loaders' claims and headers, which win over the defaults.
+
+    ``identity_is_claim``: ``identity`` is already the claim a token carried
+    (a rotation re-issuing it), so the ``user_identity_loader``, written for
+    the app's user objects, is not run on it again.
     """
     state = get_state()
     settings = state.settings.get()
@@ -79,7 +85,10 @@ def create_token(
     if additional_headers:
         headers.update(additional_headers)
 
-    stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
+    if identity_is_claim:
+        stored_identity, kind = identity, None
+    else:
+        stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 

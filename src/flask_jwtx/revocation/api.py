@@ -11,14 +11,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import signals
-from ..context import get_jwt, get_jwt_header, get_jwt_identity
-from ..creation import create_access_token, create_refresh_token, verifiable_identity
+from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
+from ..creation import (
+    create_access_token,
+    create_refresh_token,
+    create_token,
+    verifiable_identity,
+)
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
 from .flask import enforce, policy_of, require_store
 from .policy import (
+    check,
     family_of,
     now_millis,
     revoke_all_record,
@@ -82,6 +88,10 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
         issuer = settings.encode_issuer
     watermark = now_millis()
     store.put(*revoke_all_record(issuer, claimed, watermark))
+    if isinstance(value, int) and not isinstance(value, bool) and claimed != str(value):
+        # An int id whose tokens may carry it either way (JWT_VERIFY_SUB off,
+        # or a custom JWT_IDENTITY_CLAIM): str(user.id) is the common form.
+        store.put(*revoke_all_record(issuer, str(value), watermark))
     # Tokens issued in the watermark's millisecond count as revoked; wait for
     # the next one, so every token created after this call returns is valid.
     while now_millis() <= watermark:
@@ -90,7 +100,9 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
 
 
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
-_ROTATION_RESERVED = frozenset({"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh"})
+_ROTATION_RESERVED = frozenset(
+    {"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh", IDENTITY_TYPE_CLAIM}
+)
 
 
 def rotate_refresh_token(
@@ -116,14 +128,29 @@ def rotate_refresh_token(
             f"rotate_refresh_token() sets {', '.join(sorted(reserved))} itself: the new "
             "tokens' identity, type, lifetime and family follow from the rotated one"
         )
-    settings = get_state().settings.get()
+    state = get_state()
+    settings = state.settings.get()
     store = require_store(settings.revocation_store)
     if claims["jti"] is None:  # a foreign refresh token: nothing to mark it used by
         raise JWTDecodeError("Missing claim: jti (a refresh token without one cannot rotate)")
-    enforce(use_refresh_token(store, claims, policy_of(settings)), store, get_jwt_header(), claims)
+    policy = policy_of(settings)
+    # The whole check first, whatever the route skipped: a refresh token that is
+    # revoked, logged out everywhere or of an ended family must not mint new tokens.
+    enforce(check(store, claims, policy), store, get_jwt_header(), claims)
+    enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
-    identity = get_jwt_identity()
+    if state.callbacks.user_lookup is not None:
+        # The app's own user object, as at login: its identity and claims
+        # loaders get what they were written for.
+        user = get_current_user()
+        return (
+            create_access_token(user, fresh=fresh, additional_claims=extra),
+            create_refresh_token(user, additional_claims=extra),
+        )
+    identity = claims.get(settings.identity_claim)
+    if claims.get(IDENTITY_TYPE_CLAIM) is not None:
+        extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
     return (
-        create_access_token(identity, fresh=fresh, additional_claims=extra),
-        create_refresh_token(identity, additional_claims=extra),
+        create_token("access", identity, fresh, None, extra, None, identity_is_claim=True),
+        create_token("refresh", identity, False, None, extra, None, identity_is_claim=True),
     )
