@@ -6,6 +6,7 @@ with ``flask_jwtx`` in imports. Everything public is re-exported here.
 
 from . import revocation as revocation
 from ._install import install_as_flask_jwt_extended as install_as_flask_jwt_extended
+from .auth_blueprint import create_auth_blueprint as create_auth_blueprint
 from .authorization import AuthorizationError as AuthorizationError
 from .authorization import route_var as route_var
 from .context import CurrentToken as CurrentToken
@@ -35,6 +36,10 @@ from .extension import JWTManager as JWTManager
 from .revocation.api import revoke_all as revoke_all
 from .revocation.api import revoke_token as revoke_token
 from .revocation.api import rotate_refresh_token as rotate_refresh_token
+from .sessions import create_token_pair as create_token_pair
+from .sessions import current_session_id as current_session_id
+from .sessions import list_sessions as list_sessions
+from .sessions import revoke_session as revoke_session
 from .settings import WeakSecretWarning as WeakSecretWarning
 
 __version__ = "0.1.0"
@@ -45,7 +50,10 @@ __all__ = [
     "JWTManager",
     "WeakSecretWarning",
     "create_access_token",
+    "create_auth_blueprint",
     "create_refresh_token",
+    "create_token_pair",
+    "current_session_id",
     "current_token",
     "current_user",
     "decode_token",
@@ -60,7 +68,9 @@ __all__ = [
     "get_unverified_jwt_headers",
     "install_as_flask_jwt_extended",
     "jwt_required",
+    "list_sessions",
     "revoke_all",
+    "revoke_session",
     "revoke_token",
     "rotate_refresh_token",
     "route_var",

@@ -64,6 +64,7 @@ def create_token(
     additional_headers: Mapping[str, Any] | None,
     *,
     identity_is_claim: bool = False,
+    issued: list[dict[str, Any]] | None = None,
 ) -> str:
     """Sign a new ``token_type`` token with the app's settings and loaders.
 
@@ -73,7 +74,8 @@ def create_token(
 
     ``identity_is_claim``: ``identity`` is already the claim a token carried
     (a rotation re-issuing it), so the ``user_identity_loader``, written for
-    the app's user objects, is not run on it again.
+    the app's user objects, is not run on it again. ``issued``: a list the
+    token's claims are appended to (sessions register what was minted).
     """
     state = get_state()
     settings = state.settings.get()
@@ -121,6 +123,8 @@ def create_token(
         headers=headers,
         json_default=getattr(current_app.json, "default", None),
     )
+    if issued is not None:
+        issued.append(claims)
     if signals.token_issued.receivers:
         signals.token_issued.send(
             signals.sender(),

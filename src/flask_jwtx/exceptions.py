@@ -270,6 +270,24 @@ class AuthorizationError(_TokenRefusedError):
         self.requirement = requirement
 
 
+class LoginRefusedError(JWTExtendedException):
+    """The auth blueprint's login callback refused the credentials (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "login_refused"
+
+
+class SessionNotFoundError(JWTExtendedException):
+    """No live session of the current identity has that id (404).
+
+    The same answer for another user's session as for none at all: the
+    endpoint does not confirm which session ids exist.
+    """
+
+    status: ClassVar[int] = 404
+    code: ClassVar[str] = "session_not_found"
+
+
 __all__ = [
     "AuthorizationError",
     "CSRFError",
@@ -292,9 +310,11 @@ __all__ = [
     "JWTDecodeError",
     "JWTExtendedException",
     "KeySourceUnavailableError",
+    "LoginRefusedError",
     "MissingRequiredClaimError",
     "NoAuthorizationError",
     "RevokedTokenError",
+    "SessionNotFoundError",
     "TokenTooLargeError",
     "UserClaimsVerificationError",
     "UserLookupError",

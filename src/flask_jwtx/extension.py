@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Flask, jsonify
@@ -12,7 +13,7 @@ from werkzeug.wrappers import Response
 from . import settings as _settings
 from . import signals
 from .authorization import AuthorizationError
-from .callbacks import Callbacks
+from .callbacks import Callbacks, error_response
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -23,8 +24,10 @@ from .exceptions import (
     IdentityError,
     JWTExtendedException,
     KeySourceUnavailableError,
+    LoginRefusedError,
     NoAuthorizationError,
     RevokedTokenError,
+    SessionNotFoundError,
     UserClaimsVerificationError,
     UserLookupError,
 )
@@ -378,6 +381,8 @@ def _token_answer(field: str) -> Callable[[Callbacks, Any], ResponseReturnValue]
 #: listed are invalid tokens (422 through ``invalid_token_loader``).
 _ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturnValue]], ...] = (
     (NoAuthorizationError, lambda callbacks, error: callbacks.unauthorized(str(error))),
+    (LoginRefusedError, lambda callbacks, error: callbacks.unauthorized(str(error))),
+    (SessionNotFoundError, lambda _, error: error_response(HTTPStatus.NOT_FOUND, str(error))),
     (CSRFError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (ExpiredSignatureError, _token_answer("expired_token")),
     (FreshTokenRequired, _token_answer("needs_fresh_token")),

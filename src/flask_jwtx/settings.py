@@ -121,6 +121,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_REVOCATION_FAILURE_POLICY": "closed",
     "JWT_REFRESH_TOKEN_ROTATION": False,
     "JWT_REFRESH_REUSE_GRACE": 10,
+    "JWT_SESSION_LIMIT": 100,
+    "JWT_SESSION_METADATA": False,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -203,6 +205,10 @@ class Settings:
     #: ``Cache-Control: max-age`` of the published key set, in seconds.
     jwks_max_age: int
     policy: VerifyPolicy = field(repr=False)
+    #: Most live sessions per identity (``JWT_SESSION_LIMIT``); the oldest end first.
+    session_limit: int = 100
+    #: Whether sessions record the client's user agent and IP (``JWT_SESSION_METADATA``).
+    session_metadata: bool = False
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
@@ -798,6 +804,8 @@ def resolve(
         jwks_path=_jwks_path(config),
         jwks_max_age=_non_negative_int(config, "JWT_JWKS_MAX_AGE"),
         policy=policy,
+        session_limit=_positive_int(config, "JWT_SESSION_LIMIT"),
+        session_metadata=_bool(config, "JWT_SESSION_METADATA"),
     )
 
 

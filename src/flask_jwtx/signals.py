@@ -29,6 +29,18 @@ token_rejected = _signals.signal("flask-jwtx.token-rejected")
 #: Arguments: ``claims`` (of the reused token), ``family``.
 refresh_token_reuse_detected = _signals.signal("flask-jwtx.refresh-token-reuse-detected")
 
+#: A login started a session (``create_token_pair``). Arguments: ``session``
+#: (a :class:`~flask_jwtx.revocation.registry.Session`), ``identity`` (the
+#: identity claim as tokens carry it).
+session_created = _signals.signal("flask-jwtx.session-created")
+
+#: A session ended: its tokens are refused from now on. Arguments:
+#: ``session_id``, ``identity`` (``None`` when unknown), ``reason``: "logout"
+#: (the user, this session), "revoked" (``revoke_session``), "everywhere"
+#: (logout everywhere), "limit" (``JWT_SESSION_LIMIT`` ended the oldest) or
+#: "reuse" (refresh token reuse detected).
+session_ended = _signals.signal("flask-jwtx.session-ended")
+
 
 def sender() -> Flask:
     """The app a signal is sent from: the object behind ``current_app``, as Flask's own are.

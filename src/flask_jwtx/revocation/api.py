@@ -6,22 +6,19 @@ current token, writes the records the policy computes, and sends the signals.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
-from ..creation import (
-    create_access_token,
-    create_refresh_token,
-    create_token,
-    verifiable_identity,
-)
+from ..creation import create_token, verifiable_identity
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
+from .base import RevocationStore, StoreUnavailableError
 from .flask import enforce, policy_of, require_store
 from .policy import (
     check,
@@ -31,6 +28,9 @@ from .policy import (
     revoke_token_record,
     use_refresh_token,
 )
+from .registry import last_expiry, touch_session
+
+logger = logging.getLogger("flask_jwtx.revocation")
 
 #: ``revoke_all``'s default issuer: this app's own (``JWT_ENCODE_ISSUER``).
 _OWN_ISSUER: Any = object()
@@ -99,6 +99,21 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
 
 
+def revoke_all_claimed(claimed: Any, issuer: Any) -> None:
+    """``revoke_all`` for an identity as a token carries it (its identity claim).
+
+    For code holding a token rather than a user object (the auth
+    blueprint's logout everywhere): no identity loader runs, since it is
+    written for the app's user objects, not for the claim.
+    """
+    store = require_store(get_state().settings.get().revocation_store)
+    watermark = now_millis()
+    store.put(*revoke_all_record(issuer, claimed, watermark))
+    while now_millis() <= watermark:  # as revoke_all: later tokens are valid
+        time.sleep(0.0005)
+    signals.token_revoked.send(signals.sender(), reason="all", identity=claimed)
+
+
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
 _ROTATION_RESERVED = frozenset(
     {"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh", IDENTITY_TYPE_CLAIM}
@@ -139,18 +154,58 @@ def rotate_refresh_token(
     enforce(check(store, claims, policy), store, get_jwt_header(), claims)
     enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
+    issued: list[dict[str, Any]] = []
     if state.callbacks.user_lookup is not None:
         # The app's own user object, as at login: its identity and claims
         # loaders get what they were written for.
         user = get_current_user()
-        return (
-            create_access_token(user, fresh=fresh, additional_claims=extra),
-            create_refresh_token(user, additional_claims=extra),
+        pair = (
+            create_token("access", user, fresh, None, extra, None, issued=issued),
+            create_token("refresh", user, False, None, extra, None, issued=issued),
         )
-    identity = claims.get(settings.identity_claim)
-    if claims.get(IDENTITY_TYPE_CLAIM) is not None:
-        extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
-    return (
-        create_token("access", identity, fresh, None, extra, None, identity_is_claim=True),
-        create_token("refresh", identity, False, None, extra, None, identity_is_claim=True),
-    )
+    else:
+        identity = claims.get(settings.identity_claim)
+        if claims.get(IDENTITY_TYPE_CLAIM) is not None:
+            extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
+        pair = (
+            create_token(
+                "access", identity, fresh, None, extra, None, identity_is_claim=True, issued=issued
+            ),
+            create_token(
+                "refresh",
+                identity,
+                False,
+                None,
+                extra,
+                None,
+                identity_is_claim=True,
+                issued=issued,
+            ),
+        )
+    _touch_session(store, settings.identity_claim, claims, issued, settings.policy.leeway)
+    return pair
+
+
+def _touch_session(
+    store: RevocationStore,
+    identity_claim: str,
+    claims: Mapping[str, Any],
+    issued: list[dict[str, Any]],
+    leeway: float,
+) -> None:
+    """A registered session was refreshed: note when, and how long it now lasts.
+
+    Best effort: the new tokens are minted and the old refresh token used
+    up, so a registry that cannot be written must not lose them; the
+    session then shows its old times and leaves the list when they end.
+    """
+    family = claims.get("fam")
+    if not isinstance(family, str):
+        return
+    expires = last_expiry(issued)
+    try:
+        touch_session(
+            store, claims.get("iss"), claims.get(identity_claim), family, expires, leeway
+        )
+    except (StoreUnavailableError, NotImplementedError) as exc:
+        logger.warning("Session %s: refresh not recorded in the registry (%s)", family, exc)

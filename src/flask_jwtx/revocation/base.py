@@ -19,7 +19,7 @@ if ``JWT_REVOCATION_FAILURE_POLICY = "open"``), never a 500.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from ..exceptions import JWTExtendedException
@@ -47,8 +47,35 @@ class RevocationStore(ABC):
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         """Set ``key`` only if absent: ``None`` if we set it, else the existing value."""
 
+    # -- Registries: what session listing needs (never the request path) -------
+    #
+    # A registry is a small map of members to values under one name (one per
+    # identity and issuer: the sessions of that user). Each member expires on
+    # its own; the registry lives as long as its longest-lived member. Stores
+    # written before registries existed inherit these refusals, which say so.
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        """Set ``member`` of ``registry`` to ``value`` until ``expires_at`` (``None``: never)."""
+        raise NotImplementedError(_NO_REGISTRY.format(type(self).__name__))
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        """The live members of ``registry`` and their values (empty when none)."""
+        raise NotImplementedError(_NO_REGISTRY.format(type(self).__name__))
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        """Remove ``members`` from ``registry`` (absent ones are ignored)."""
+        raise NotImplementedError(_NO_REGISTRY.format(type(self).__name__))
+
     def ping(self) -> None:  # noqa: B027 - optional: stores without a server have nothing to ping
         """Raise :class:`StoreUnavailableError` if the store cannot be reached."""
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
+
+
+_NO_REGISTRY = (
+    "{} keeps no session registry: implement registry_put, registry_get and "
+    "registry_delete to use create_token_pair, list_sessions and revoke_session"
+)

@@ -26,6 +26,8 @@ from .policy import (
     family_of,
     revoke_family_record,
 )
+from .registry import ended_record, owner_of, registry_name
+from .registry import parse as _sessions
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -138,8 +140,49 @@ def reuse_detected(
             family,
             exc,
         )
+    owner = _end_reused_session(store, claims, expires_at)
     app = signals.sender()
     logger.warning("Refresh token reuse detected; family %s revoked", family)
     signals.refresh_token_reuse_detected.send(app, claims=claims, family=family)
     signals.token_revoked.send(app, reason="family", family=family)
+    if owner[0]:
+        signals.session_ended.send(app, session_id=family, identity=owner[1], reason="reuse")
     return RefreshTokenReusedError(dict(header), claims)
+
+
+def _end_reused_session(
+    store: RevocationStore, claims: Claims, expires_at: float | None
+) -> tuple[bool, Any]:
+    """If the reused token's family is a registered session, end it there too.
+
+    The family record is extended to the session's last token (a login pair
+    may have been minted with a longer ``expires_delta`` than the configured
+    lifetimes that sized ``expires_at``), and the session leaves the
+    registry. Returns ``(found, owner)``. Best effort: the family record,
+    already written, is what refuses the tokens.
+    """
+    issuer = claims.get("iss")
+    session_id = claims.get("fam")
+    if not isinstance(session_id, str):
+        return False, None
+    try:
+        found, owner = owner_of(store, issuer, session_id)
+        if not found:
+            return False, None
+        session = next(
+            (
+                s
+                for s in _sessions(store.registry_get(registry_name(issuer, owner)))
+                if s.id == session_id
+            ),
+            None,
+        )
+        if session is not None and expires_at is not None:
+            record = ended_record(issuer, session, session_id, (), 0.0)
+            longer = None if record.expires_at is None else max(record.expires_at, expires_at)
+            store.put(record.key, record.value, longer)
+        store.registry_delete(registry_name(issuer, owner), [session_id])
+    except (StoreUnavailableError, NotImplementedError) as exc:
+        logger.error("Session %s: registry not updated after reuse (%s)", session_id, exc)
+        return False, None
+    return True, owner

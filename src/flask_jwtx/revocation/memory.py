@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .base import RevocationStore
 
@@ -20,6 +20,8 @@ class MemoryStore(RevocationStore):
         self._data: dict[str, tuple[str, float | None]] = {}
         self._lock = threading.Lock()
         self._writes = 0
+        #: registry -> member -> (value, expires_at)
+        self._registries: dict[str, dict[str, tuple[str, float | None]]] = {}
 
     def _live(self, key: str, now: float) -> str | None:
         entry = self._data.get(key)
@@ -53,6 +55,33 @@ class MemoryStore(RevocationStore):
                 return existing
             self._write(key, value, expires_at)
             return None
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        with self._lock:
+            members = self._registries.setdefault(registry, {})
+            members[member] = (value, expires_at)
+            now = time.time()
+            # Expired members go at every write: a registry is small (capped).
+            for name in [m for m, (_, at) in members.items() if at is not None and at <= now]:
+                del members[name]
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        now = time.time()
+        with self._lock:
+            members = self._registries.get(registry, {})
+            return {m: v for m, (v, at) in members.items() if at is None or at > now}
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        with self._lock:
+            found = self._registries.get(registry)
+            if found is None:
+                return
+            for member in members:
+                found.pop(member, None)
+            if not found:
+                del self._registries[registry]
 
     def __len__(self) -> int:
         return len(self._data)

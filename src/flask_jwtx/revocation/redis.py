@@ -7,7 +7,8 @@ Needs ``pip install flask-jwtx[redis]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import RevocationStore, StoreUnavailableError
@@ -68,8 +69,88 @@ class RedisStore(RevocationStore):
             return self.put_if_absent(key, value, expires_at)
         return existing.decode() if isinstance(existing, bytes) else str(existing)
 
+    # -- Registries: a hash of values and a sorted set of expiries, one slot ----
+
+    def _registry_keys(self, registry: str) -> tuple[str, str]:
+        # One hash tag, so both keys land on the same Redis Cluster slot.
+        name = f"{self._prefix}{{{registry}}}"
+        return name, name + ":exp"
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        score = "+inf" if expires_at is None else repr(float(expires_at))
+        keys = self._registry_keys(registry)
+        self._call("eval", _REGISTRY_PUT, 2, *keys, member, value, score, repr(time.time()))
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        keys = self._registry_keys(registry)
+        flat = self._call("eval", _REGISTRY_GET, 2, *keys, repr(time.time()))
+        text = [v.decode() if isinstance(v, bytes) else str(v) for v in flat]
+        return dict(zip(text[::2], text[1::2], strict=True))
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        if members:
+            keys = self._registry_keys(registry)
+            self._call("eval", _REGISTRY_DELETE, 2, *keys, repr(time.time()), *members)
+
     def ping(self) -> None:
         self._call("ping")
 
     def close(self) -> None:
         self._client.close()
+
+
+#: After a change: drop expired members, then make both keys expire with the
+#: longest-lived member left (or never, if one never expires), so Redis drops
+#: a registry no earlier than its last session, and no later either.
+_REGISTRY_EXPIRE = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', NOW)
+for _, m in ipairs(expired) do redis.call('HDEL', KEYS[1], m) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', NOW)
+local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if #top == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+elseif top[2] == 'inf' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+else
+  local at = math.floor(tonumber(top[2])) + 1
+  redis.call('EXPIREAT', KEYS[1], at)
+  redis.call('EXPIREAT', KEYS[2], at)
+end
+"""
+
+_REGISTRY_PUT = (
+    """
+local NOW = ARGV[4]
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+"""
+    + _REGISTRY_EXPIRE
+)
+
+_REGISTRY_DELETE = (
+    """
+local NOW = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i])
+end
+"""
+    + _REGISTRY_EXPIRE
+)
+
+_REGISTRY_GET = """
+local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local out = {}
+if #live == 0 then return out end
+local values = redis.call('HMGET', KEYS[1], unpack(live))
+for i, m in ipairs(live) do
+  if values[i] then
+    out[#out + 1] = m
+    out[#out + 1] = values[i]
+  end
+end
+return out
+"""

@@ -1,6 +1,8 @@
 """SQL store through SQLAlchemy: SQLite as the embedded default, PostgreSQL supported.
 
-One table, ``jwtx_revocations (key, value, expires_at)``, created if missing.
+One table, ``jwtx_revocations (key, value, expires_at)``, created if missing,
+and beside it ``jwtx_revocations_sessions (registry, member, value,
+expires_at)`` for the session registry (listing only, never the request path).
 Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
 ``INSERT ... ON CONFLICT DO NOTHING``, atomic in both databases. Expired rows
 are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import RevocationStore, StoreUnavailableError
@@ -41,6 +43,14 @@ class SQLStore(RevocationStore):
             self._metadata,
             sa.Column("key", sa.String(320), primary_key=True),
             sa.Column("value", sa.String(64), nullable=False),
+            sa.Column("expires_at", sa.Float, nullable=True, index=True),
+        )
+        self._registry = sa.Table(
+            f"{table}_sessions",
+            self._metadata,
+            sa.Column("registry", sa.String(320), primary_key=True),
+            sa.Column("member", sa.String(320), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False),
             sa.Column("expires_at", sa.Float, nullable=True, index=True),
         )
         dialect = engine.dialect.name
@@ -140,6 +150,55 @@ class SQLStore(RevocationStore):
 
         result: str | None = self._guard(run)
         return result
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        table = self._registry
+        statement = self._insert(table).values(
+            registry=registry, member=member, value=value, expires_at=expires_at
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["registry", "member"], set_={"value": value, "expires_at": expires_at}
+        )
+
+        def run() -> None:
+            with self._engine.begin() as connection:
+                connection.execute(statement)
+                connection.execute(
+                    sa.delete(table).where(
+                        table.c.registry == registry, table.c.expires_at <= time.time()
+                    )
+                )
+
+        self._guard(run)
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        table = self._registry
+        query = sa.select(table.c.member, table.c.value).where(
+            table.c.registry == registry,
+            sa.or_(table.c.expires_at.is_(None), table.c.expires_at > time.time()),
+        )
+
+        def run() -> dict[str, str]:
+            with self._reader.connect() as connection:
+                return dict(connection.execute(query).all())
+
+        found: dict[str, str] = self._guard(run)
+        return found
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        table = self._registry
+        statement = sa.delete(table).where(
+            table.c.registry == registry, table.c.member.in_(list(members))
+        )
+
+        def run() -> None:
+            with self._engine.begin() as connection:
+                connection.execute(statement)
+
+        if members:
+            self._guard(run)
 
     def ping(self) -> None:
         def run() -> None:

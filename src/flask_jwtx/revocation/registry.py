@@ -1,0 +1,246 @@
+"""The session registry, Flask-free: which sessions an identity has, and ending them.
+
+A session is what one login starts: ``create_token_pair`` gives its access
+and refresh token the same ``fam`` claim, the session id, and every rotation
+carries it on. Ending a session writes the existing ``fam`` record
+(:func:`~.policy.record_key`), so the request path's check is unchanged: one
+``get_many``, which never reads the registry. The registry is only read and
+written by logging in, refreshing, listing and ending sessions.
+
+Stored per (issuer, identity claim) under a :func:`registry_name`, one member
+per session, each expiring with the session's last possible token; beside
+it, an index entry per session id names the owner, so an administrator can
+end a session by its id alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from .base import RevocationStore
+from .policy import CLOCK_MARGIN, Record, record_key
+
+logger = logging.getLogger("flask_jwtx.revocation")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One login, as the registry keeps it. Times are Unix seconds."""
+
+    #: The session id: the ``fam`` claim of all its tokens.
+    id: str
+    #: When the login happened.
+    created: float
+    #: When its refresh token was last rotated (``None``: never).
+    refreshed: float | None
+    #: When its longest-lived token so far expires (``None``: a token never does).
+    expires: float | None
+    #: Until when records about it must last: ``expires`` + leeway + margin.
+    until: float | None
+    #: Client metadata (``JWT_SESSION_METADATA``), e.g. ``user_agent``, ``ip``.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "created": self.created,
+                "refreshed": self.refreshed,
+                "expires": self.expires,
+                "until": self.until,
+                "metadata": dict(self.metadata),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Session | None:
+        """The session stored as ``text``; ``None`` for anything we did not write."""
+        try:
+            data = json.loads(text)
+            return cls(
+                id=str(data["id"]),
+                created=float(data["created"]),
+                refreshed=None if data["refreshed"] is None else float(data["refreshed"]),
+                expires=None if data["expires"] is None else float(data["expires"]),
+                until=None if data["until"] is None else float(data["until"]),
+                metadata=dict(data.get("metadata") or {}),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON an endpoint shows (``until`` is bookkeeping, left out)."""
+        return {
+            "id": self.id,
+            "created": self.created,
+            "refreshed": self.refreshed,
+            "expires": self.expires,
+            "metadata": dict(self.metadata),
+        }
+
+
+def registry_name(issuer: Any, identity: Any) -> str:
+    """The registry of ``identity`` (as tokens carry it) from ``issuer``."""
+    return record_key("ses", issuer, identity)
+
+
+def index_key(issuer: Any, session_id: Any) -> str:
+    """The one-member registry naming the owner of ``session_id`` (values may be long)."""
+    return record_key("sid", issuer, session_id)
+
+
+def session_until(expires: float | None, leeway: float) -> float | None:
+    """How long records about a session whose last token expires at ``expires`` must live."""
+    return None if expires is None else expires + leeway + CLOCK_MARGIN
+
+
+def last_expiry(issued: Iterable[Mapping[str, Any]]) -> float | None:
+    """When the last of some freshly minted tokens expires (``None``: one never does)."""
+    expiries: list[float] = []
+    for claims in issued:
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float):
+            return None
+        expiries.append(float(exp))
+    return max(expiries, default=None)
+
+
+def latest(*expiries: float | None) -> float | None:
+    """The latest of some expiry times, ``None`` (never) beating any number."""
+    if any(at is None for at in expiries):
+        return None
+    return max(at for at in expiries if at is not None)
+
+
+def ended_record(
+    issuer: Any,
+    session: Session | None,
+    session_id: str,
+    lifetimes: Iterable[timedelta | None],
+    leeway: float,
+) -> Record:
+    """The ``fam`` record ending a session, for as long as any of its tokens can verify.
+
+    Its tokens so far expire by ``session.until``; a rotation racing with the
+    ending may still mint tokens of the configured lifetimes from now on, so
+    the record also lasts the longest configured lifetime from now (plus
+    leeway and margin). Any lifetime that never ends makes it permanent.
+    """
+    longest = 0.0
+    forever = False
+    for lifetime in lifetimes:
+        if lifetime is None:
+            forever = True
+        else:
+            longest = max(longest, lifetime.total_seconds())
+    from_now = None if forever else time.time() + longest + leeway + CLOCK_MARGIN
+    own = None if session is None else session.until
+    expires_at = from_now if session is None else latest(own, from_now)
+    return Record(record_key("fam", issuer, session_id), "1", expires_at)
+
+
+def open_session(
+    store: RevocationStore, issuer: Any, identity: Any, session: Session, limit: int
+) -> list[Session]:
+    """Register a new session; return the oldest ones beyond ``limit``, to be ended.
+
+    Concurrent logins at the cap each see every registered session and pick
+    the oldest by the same order (creation time, then id), so they agree on
+    which to end; the registry never stays above the cap.
+    """
+    registry = registry_name(issuer, identity)
+    store.registry_put(
+        index_key(issuer, session.id), "owner", _identity_json(identity), session.until
+    )
+    store.registry_put(registry, session.id, session.to_json(), session.until)
+    live = parse(store.registry_get(registry))
+    if len(live) <= limit:
+        return []
+    return sorted(live, key=lambda s: (s.created, s.id))[: len(live) - limit]
+
+
+def touch_session(
+    store: RevocationStore,
+    issuer: Any,
+    identity: Any,
+    session_id: str,
+    expires: float | None,
+    leeway: float,
+) -> None:
+    """Note a rotation: refreshed now, and the session lasts until its new tokens expire.
+
+    Only a registered session is touched: one ended meanwhile stays gone.
+    """
+    registry = registry_name(issuer, identity)
+    found = store.registry_get(registry).get(session_id)
+    session = None if found is None else Session.from_json(found)
+    if session is None:
+        return
+    new_expires = latest(session.expires, expires)
+    until = latest(session.until, session_until(expires, leeway))
+    updated = Session(
+        session.id, session.created, time.time(), new_expires, until, session.metadata
+    )
+    store.registry_put(index_key(issuer, session_id), "owner", _identity_json(identity), until)
+    store.registry_put(registry, session_id, updated.to_json(), until)
+
+
+def parse(members: Mapping[str, str]) -> list[Session]:
+    """The sessions among a registry's members, oldest first."""
+    sessions = [Session.from_json(value) for value in members.values()]
+    return sorted((s for s in sessions if s is not None), key=lambda s: (s.created, s.id))
+
+
+def live_sessions(store: RevocationStore, issuer: Any, identity: Any) -> list[Session]:
+    """The identity's sessions not ended, oldest first.
+
+    A session whose ``fam`` record exists is left out even if its registry
+    entry survived (a rotation re-registering it as it was ended, or a
+    registry write that failed after the record was written).
+    """
+    sessions = parse(store.registry_get(registry_name(issuer, identity)))
+    if not sessions:
+        return []
+    ended = store.get_many([record_key("fam", issuer, s.id) for s in sessions])
+    return [s for s, record in zip(sessions, ended, strict=True) if record is None]
+
+
+def end_sessions(
+    store: RevocationStore,
+    issuer: Any,
+    identity: Any,
+    sessions: Iterable[Session],
+    lifetimes: Iterable[timedelta | None],
+    leeway: float,
+) -> None:
+    """End sessions: their ``fam`` records first (refusing their tokens), then the entries."""
+    ended = list(sessions)
+    spans = tuple(lifetimes)
+    for session in ended:
+        store.put(*ended_record(issuer, session, session.id, spans, leeway))
+    if ended:
+        store.registry_delete(registry_name(issuer, identity), [s.id for s in ended])
+        for session in ended:
+            store.registry_delete(index_key(issuer, session.id), ["owner"])
+
+
+def owner_of(store: RevocationStore, issuer: Any, session_id: str) -> tuple[bool, Any]:
+    """``(True, identity)`` for a registered session id, else ``(False, None)``."""
+    value = store.registry_get(index_key(issuer, session_id)).get("owner")
+    if value is None:
+        return False, None
+    try:
+        return True, json.loads(value)[0]
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False, None
+
+
+def _identity_json(identity: Any) -> str:
+    return json.dumps([identity], separators=(",", ":"), default=repr)

@@ -1,0 +1,209 @@
+"""Sessions users can see and end: ``create_token_pair``, ``list_sessions``, ``revoke_session``.
+
+A login is one session. :func:`create_token_pair` mints its access and
+refresh token with one new ``fam`` claim (the session id) and registers the
+session; ``rotate_refresh_token`` carries the claim to every later pair.
+Ending a session (the user, an administrator, reuse detection, the
+``JWT_SESSION_LIMIT`` cap) writes the family record every protected request
+already checks, so all of the session's tokens are refused, the login's
+access token included, at no extra cost per request. The registry itself
+(:mod:`.revocation.registry`) is only read here, never by ``jwt_required``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import has_request_context, request
+
+from . import signals
+from .context import get_jwt
+from .creation import ExpiresDelta, Fresh, create_token, identity_claim_value
+from .revocation.base import RevocationStore
+from .revocation.flask import require_store
+from .revocation.policy import new_family
+from .revocation.registry import (
+    Session,
+    end_sessions,
+    last_expiry,
+    live_sessions,
+    open_session,
+    owner_of,
+    session_until,
+)
+from .settings import Settings
+from .state import get_state
+
+#: ``revoke_session``'s default: any identity's session (an administrator's call).
+_ANYONE: Any = object()
+
+#: How much of a user agent a session keeps (a header can be kilobytes).
+_MAX_USER_AGENT = 256
+
+
+def create_token_pair(
+    identity: Any,
+    *,
+    fresh: Fresh = False,
+    access_expires_delta: ExpiresDelta = None,
+    refresh_expires_delta: ExpiresDelta = None,
+    additional_claims: Mapping[str, Any] | None = None,
+    additional_headers: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> tuple[str, str]:
+    """Log ``identity`` in: ``(access_token, refresh_token)`` of one new session.
+
+    Both tokens carry the session id as their ``fam`` claim, and so does every
+    pair ``rotate_refresh_token`` later mints from the refresh token: ending
+    the session refuses all of them. Needs ``JWT_REVOCATION_STORE``.
+
+    ``metadata`` (JSON values) is kept with the session as given; with
+    ``JWT_SESSION_METADATA = True`` the request's user agent and IP address
+    are added. If the identity now has more than ``JWT_SESSION_LIMIT`` live
+    sessions, the oldest are ended.
+    """
+    if additional_claims and "fam" in additional_claims:
+        raise ValueError("create_token_pair() sets fam itself: it is the new session's id")
+    state = get_state()
+    settings = state.settings.get()
+    store = _registry_store(settings)
+    session_id = new_family()  # the family id is the session id
+    extra = {**(additional_claims or {}), "fam": session_id}
+    issued: list[dict[str, Any]] = []
+    access = create_token(
+        "access", identity, fresh, access_expires_delta, extra, additional_headers, issued=issued
+    )
+    refresh = create_token(
+        "refresh", identity, False, refresh_expires_delta, extra, additional_headers, issued=issued
+    )
+    expires = last_expiry(issued)
+    session = Session(
+        id=session_id,
+        created=time.time(),
+        refreshed=None,
+        expires=expires,
+        until=session_until(expires, settings.policy.leeway),
+        metadata=_metadata(settings, metadata),
+    )
+    issuer = issued[0].get("iss")
+    claimed = issued[0].get(settings.identity_claim)
+    beyond = open_session(store, issuer, claimed, session, settings.session_limit)
+    app = signals.sender()
+    signals.session_created.send(app, session=session, identity=claimed)
+    if beyond:
+        _end(settings, store, issuer, claimed, beyond, "limit")
+    return access, refresh
+
+
+def list_sessions(identity: Any) -> list[Session]:
+    """The live sessions of ``identity`` (as passed to ``create_token_pair``), oldest first.
+
+    Each has ``id``, ``created``, ``refreshed``, ``expires`` (Unix seconds;
+    ``None`` when never refreshed / never expiring) and ``metadata``;
+    ``session.as_dict()`` is its JSON.
+    """
+    settings = get_state().settings.get()
+    store = _registry_store(settings)
+    return live_sessions(store, settings.encode_issuer, _claimed(settings, identity))
+
+
+def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
+    """End one session: every token of it is refused from now on, on every instance.
+
+    With ``identity=``, only a session of that identity is ended (what an
+    end-user endpoint must pass: its own user); without, any (an
+    administrator's call). Returns whether a live session was ended; an
+    unknown id, or another identity's session, returns ``False`` and changes
+    nothing.
+    """
+    settings = get_state().settings.get()
+    store = _registry_store(settings)
+    issuer = settings.encode_issuer
+    if identity is _ANYONE:
+        found, owner = owner_of(store, issuer, str(session_id))
+        if not found:
+            return False
+    else:
+        owner = _claimed(settings, identity)
+    return end_session_of(issuer, owner, str(session_id), "revoked")
+
+
+def current_session_id() -> str | None:
+    """In a protected view: the session the current token belongs to (``None``: none)."""
+    family = get_jwt().get("fam")
+    return family if isinstance(family, str) else None
+
+
+# -- For the auth blueprint: the current token's own identity and issuer ----------
+
+
+def sessions_of(issuer: Any, claimed: Any) -> list[Session]:
+    """The live sessions of an identity claim value from ``issuer``."""
+    settings = get_state().settings.get()
+    return live_sessions(_registry_store(settings), issuer, claimed)
+
+
+def end_session_of(issuer: Any, claimed: Any, session_id: str, reason: str) -> bool:
+    """End ``session_id`` if it is a live session of ``claimed``; whether it was."""
+    settings = get_state().settings.get()
+    store = _registry_store(settings)
+    live = live_sessions(store, issuer, claimed)
+    chosen = [s for s in live if s.id == session_id]
+    if not chosen:
+        return False
+    _end(settings, store, issuer, claimed, chosen, reason)
+    return True
+
+
+def end_all_of(issuer: Any, claimed: Any, reason: str) -> list[Session]:
+    """End every live session of ``claimed``; the sessions ended."""
+    settings = get_state().settings.get()
+    store = _registry_store(settings)
+    live = live_sessions(store, issuer, claimed)
+    _end(settings, store, issuer, claimed, live, reason)
+    return live
+
+
+# -- Helpers -----------------------------------------------------------------------
+
+
+def _end(
+    settings: Settings,
+    store: RevocationStore,
+    issuer: Any,
+    claimed: Any,
+    sessions: list[Session],
+    reason: str,
+) -> None:
+    lifetimes = (settings.access_expires, settings.refresh_expires)
+    end_sessions(store, issuer, claimed, sessions, lifetimes, settings.policy.leeway)
+    app = signals.sender()
+    for session in sessions:
+        signals.session_ended.send(app, session_id=session.id, identity=claimed, reason=reason)
+
+
+def _registry_store(settings: Settings) -> RevocationStore:
+    store = require_store(settings.revocation_store)
+    if type(store).registry_get is RevocationStore.registry_get:
+        raise NotImplementedError(
+            f"{type(store).__name__} keeps no session registry: implement registry_put, "
+            "registry_get and registry_delete, or use memory://, redis:// or an SQL store"
+        )
+    return store
+
+
+def _claimed(settings: Settings, identity: Any) -> Any:
+    """``identity`` as ``create_token_pair`` wrote it in the identity claim."""
+    value = get_state().callbacks.user_identity(identity)
+    return identity_claim_value(settings, value)[0]
+
+
+def _metadata(settings: Settings, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if settings.session_metadata and has_request_context():
+        found["user_agent"] = (request.user_agent.string or "")[:_MAX_USER_AGENT]
+        found["ip"] = request.remote_addr
+    found.update(given or {})
+    return found

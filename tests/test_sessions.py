@@ -1,0 +1,341 @@
+"""Sessions: a login is one session, listed and ended on every store, by any instance."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
+
+import flask_jwtx
+from flask_jwtx import signals
+from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.revocation.factory import make_store
+from flask_jwtx.revocation.memory import MemoryStore
+from flask_jwtx.revocation.policy import CLOCK_MARGIN, record_key
+from flask_jwtx.revocation.registry import Session, ended_record
+
+from .conftest import SECRET
+from .test_revocation import ALL_STORES, SHARED_STORES, store_config
+
+_BUILT: list[Flask] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while _BUILT:
+        app = _BUILT.pop()
+        app.extensions["flask-jwtx"].manager.close(app)
+
+
+@pytest.fixture(params=ALL_STORES)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return store_config(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=SHARED_STORES)
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return store_config(request.param, request, tmp_path)
+
+
+def build(**config: Any) -> Flask:
+    """An app with a protected route and a rotating refresh route."""
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=True,
+        JWT_SECRET_KEY=SECRET,
+        JWT_REFRESH_TOKEN_ROTATION=True,
+        JWT_REFRESH_REUSE_GRACE=0,
+        **config,
+    )
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/protected")
+    @flask_jwtx.jwt_required()
+    def protected() -> Any:
+        return jsonify(session=flask_jwtx.current_session_id())
+
+    @app.post("/refresh")
+    @flask_jwtx.jwt_required(refresh=True)
+    def refresh() -> Any:
+        access, refresh = flask_jwtx.rotate_refresh_token()
+        return jsonify(access_token=access, refresh_token=refresh)
+
+    _BUILT.append(app)
+    return app
+
+
+def login(app: Flask, identity: Any, **options: Any) -> tuple[str, str]:
+    with app.test_request_context(headers={"User-Agent": "pytest-browser/1.0"}):
+        return flask_jwtx.create_token_pair(identity, **options)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def status(client: FlaskClient, token: str) -> int:
+    return client.get("/protected", headers=bearer(token)).status_code
+
+
+def sessions(app: Flask, identity: Any) -> list[Session]:
+    with app.app_context():
+        return flask_jwtx.list_sessions(identity)
+
+
+def revoke(app: Flask, session_id: str, **options: Any) -> bool:
+    with app.app_context():
+        return flask_jwtx.revoke_session(session_id, **options)
+
+
+def test_the_login_access_token_is_refused_once_reuse_ends_its_session(
+    any_store: dict[str, Any],
+) -> None:
+    app = build(**any_store)
+    client = app.test_client()
+    access, first_refresh = login(app, "alice")
+    assert status(client, access) == 200
+    rotated = client.post("/refresh", headers=bearer(first_refresh))
+    assert rotated.status_code == 200
+    replay = client.post("/refresh", headers=bearer(first_refresh))
+    assert replay.status_code == 401
+    assert status(client, access) == 401, "the login's own access token belongs to the session"
+    assert status(client, rotated.json["access_token"]) == 401
+    assert sessions(app, "alice") == []
+
+
+def test_a_login_is_one_session_carried_by_rotation(any_store: dict[str, Any]) -> None:
+    app = build(**any_store)
+    client = app.test_client()
+    access, refresh = login(app, "alice")
+    [session] = sessions(app, "alice")
+    assert client.get("/protected", headers=bearer(access)).json == {"session": session.id}
+    assert session.refreshed is None
+    assert session.metadata == {}, "client metadata is off by default"
+    rotated = client.post("/refresh", headers=bearer(refresh)).json
+    assert client.get("/protected", headers=bearer(rotated["access_token"])).json == {
+        "session": session.id
+    }
+    [after] = sessions(app, "alice")
+    assert after.id == session.id
+    assert after.refreshed is not None
+    assert after.expires is not None and session.expires is not None
+    assert after.expires >= session.expires
+
+
+def test_sessions_listed_and_ended_across_two_instances(shared_store: dict[str, Any]) -> None:
+    one, two = build(**shared_store), build(**shared_store)
+    phone, _ = login(one, "alice")
+    laptop, _ = login(one, "alice")
+    listed = sessions(two, "alice")
+    assert len(listed) == 2
+    phone_id = next(s.id for s in listed if s.created == min(x.created for x in listed))
+    assert revoke(two, phone_id) is True
+    assert status(one.test_client(), phone) == 401
+    assert status(two.test_client(), phone) == 401
+    assert status(one.test_client(), laptop) == 200
+    assert [s.id for s in sessions(one, "alice")] != [phone_id]
+    assert len(sessions(one, "alice")) == 1
+    assert revoke(one, phone_id) is False, "an ended session cannot be ended twice"
+
+
+def test_revoke_session_with_identity_ends_only_that_identitys(any_store: dict[str, Any]) -> None:
+    app = build(**any_store)
+    access, _ = login(app, "alice")
+    [alice] = sessions(app, "alice")
+    assert revoke(app, alice.id, identity="bob") is False
+    assert status(app.test_client(), access) == 200
+    assert revoke(app, alice.id, identity="alice") is True
+    assert status(app.test_client(), access) == 401
+    assert revoke(app, "no-such-session") is False
+    assert revoke(app, "x" * 5000 + "\x00\ud800", identity="alice") is False
+
+
+def test_the_session_limit_ends_the_oldest(any_store: dict[str, Any]) -> None:
+    app = build(JWT_SESSION_LIMIT=2, **any_store)
+    ended: list[dict[str, Any]] = []
+
+    def on_end(_app: Flask, **extra: Any) -> None:
+        ended.append(extra)
+
+    signals.session_ended.connect(on_end)
+    try:
+        tokens = [login(app, "alice")[0] for _ in range(3)]
+    finally:
+        signals.session_ended.disconnect(on_end)
+    assert len(sessions(app, "alice")) == 2
+    client = app.test_client()
+    assert [status(client, t) for t in tokens] == [401, 200, 200]
+    assert [e["reason"] for e in ended] == ["limit"]
+    assert ended[0]["identity"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("identity", "config"),
+    [
+        (42, {"JWT_IDENTITY_AS_STRING": True}),
+        (uuid.UUID("12345678-1234-5678-1234-567812345678"), {"JWT_IDENTITY_AS_STRING": True}),
+        ("ünïcode \x00 ' OR 1=1 --", {}),
+        ("x" * 2000, {}),
+    ],
+)
+def test_identities_of_any_type(identity: Any, config: dict[str, Any], tmp_path: Path) -> None:
+    app = build(JWT_REVOCATION_STORE=f"sqlite:///{tmp_path / 'r.db'}", **config)
+    access, _ = login(app, identity)
+    [session] = sessions(app, identity)
+    assert sessions(app, "someone else") == []
+    assert revoke(app, session.id, identity=identity) is True
+    assert status(app.test_client(), access) == 401
+
+
+def test_metadata_is_opt_in(tmp_path: Path) -> None:
+    app = build(JWT_REVOCATION_STORE="memory://", JWT_SESSION_METADATA=True)
+    login(app, "alice", metadata={"device": "phone"})
+    [session] = sessions(app, "alice")
+    assert session.metadata == {"user_agent": "pytest-browser/1.0", "ip": None, "device": "phone"}
+    assert session.as_dict()["metadata"]["device"] == "phone"
+
+
+def test_signals_for_created_and_ended_sessions() -> None:
+    app = build(JWT_REVOCATION_STORE="memory://")
+    seen: list[tuple[str, Any]] = []
+
+    def created(_app: Flask, session: Session, identity: Any) -> None:
+        seen.append(("created", session.id))
+
+    def ended(_app: Flask, session_id: str, identity: Any, reason: str) -> None:
+        seen.append((reason, session_id))
+
+    signals.session_created.connect(created)
+    signals.session_ended.connect(ended)
+    try:
+        login(app, "alice")
+        [session] = sessions(app, "alice")
+        revoke(app, session.id)
+    finally:
+        signals.session_created.disconnect(created)
+        signals.session_ended.disconnect(ended)
+    assert seen == [("created", session.id), ("revoked", session.id)]
+
+
+def test_without_a_store_the_error_says_what_to_configure() -> None:
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET)
+    flask_jwtx.JWTManager(app)
+    with app.app_context(), pytest.raises(ConfigurationError, match="JWT_REVOCATION_STORE"):
+        flask_jwtx.create_token_pair("alice")
+
+
+def test_a_store_without_a_registry_says_so() -> None:
+    class Minimal(MemoryStore):
+        registry_get = flask_jwtx.revocation.RevocationStore.registry_get
+
+    app = build(JWT_REVOCATION_STORE=Minimal())
+    with app.app_context(), pytest.raises(NotImplementedError, match="registry"):
+        flask_jwtx.create_token_pair("alice")
+
+
+@pytest.mark.parametrize("limit", [0, -1, True, "5", 1.5])
+def test_session_limit_is_validated(limit: Any) -> None:
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET, JWT_SESSION_LIMIT=limit)
+    with pytest.raises(ConfigurationError, match="JWT_SESSION_LIMIT"):
+        flask_jwtx.JWTManager(app)
+
+
+def test_fam_is_reserved() -> None:
+    app = build(JWT_REVOCATION_STORE="memory://")
+    with app.app_context(), pytest.raises(ValueError, match="fam"):
+        flask_jwtx.create_token_pair("alice", additional_claims={"fam": "mine"})
+
+
+# -- Lifetimes: no record expires before a token it covers ---------------------------
+
+
+def test_an_ended_session_stays_ended_while_its_longest_token_lives() -> None:
+    app = build(JWT_REVOCATION_STORE="memory://", JWT_DECODE_LEEWAY=30)
+    access, _ = login(app, "alice", access_expires_delta=timedelta(days=30))
+    [session] = sessions(app, "alice")
+    revoke(app, session.id)
+    store = app.extensions["flask-jwtx"].settings.get().revocation_store
+    _, expires_at = store._data[record_key("fam", None, session.id)]  # noqa: SLF001
+    assert expires_at >= time.time() + timedelta(days=30).total_seconds() + 30
+    assert status(app.test_client(), access) == 401
+
+
+def test_a_session_with_a_never_expiring_token_is_ended_for_good() -> None:
+    app = build(JWT_REVOCATION_STORE="memory://")
+    access, _ = login(app, "alice", access_expires_delta=False)
+    [session] = sessions(app, "alice")
+    assert session.expires is None
+    revoke(app, session.id)
+    store = app.extensions["flask-jwtx"].settings.get().revocation_store
+    assert store._data[record_key("fam", None, session.id)][1] is None  # noqa: SLF001
+
+
+def test_ended_record_covers_racing_rotations_and_the_sessions_tokens() -> None:
+    day = timedelta(days=1)
+    now = time.time()
+    short = Session("s", now, None, now + 60, now + 60 + CLOCK_MARGIN)
+    record = ended_record(None, short, "s", (timedelta(minutes=15), day), 5.0)
+    assert record.expires_at is not None
+    assert record.expires_at >= now + day.total_seconds() + 5 + CLOCK_MARGIN
+    long = Session("s", now, None, now + 10 * 86400, now + 10 * 86400 + CLOCK_MARGIN)
+    assert ended_record(None, long, "s", (day,), 0.0).expires_at == long.until
+    assert ended_record(None, short, "s", (None,), 0.0).expires_at is None
+    assert ended_record(None, None, "s", (day,), 0.0).expires_at is not None
+
+
+# -- The registry operations on every store ------------------------------------------
+
+
+def test_registry_operations(any_store: dict[str, Any]) -> None:
+    store = make_store(any_store["JWT_REVOCATION_STORE"], table=any_store["JWT_REVOCATION_TABLE"])
+    try:
+        now = time.time()
+        assert store.registry_get("r") == {}
+        store.registry_put("r", "a", "1", now + 100)
+        store.registry_put("r", "b", "2", None)
+        store.registry_put("r", "gone", "3", now - 1)
+        store.registry_put("other", "a", "x", now + 100)
+        assert store.registry_get("r") == {"a": "1", "b": "2"}
+        store.registry_put("r", "a", "1b", now + 200)
+        assert store.registry_get("r") == {"a": "1b", "b": "2"}
+        store.registry_delete("r", ["b", "missing"])
+        store.registry_delete("r", [])
+        assert store.registry_get("r") == {"a": "1b"}
+        store.registry_delete("r", ["a"])
+        store.registry_delete("nothing", ["a"])
+        assert store.registry_get("r") == {}
+        assert store.registry_get("other") == {"a": "x"}
+    finally:
+        store.close()
+
+
+def test_redis_registry_keys_expire_with_their_last_member(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    config = store_config("redis", request, tmp_path)
+    store = make_store(config["JWT_REVOCATION_STORE"])
+    try:
+        client = store._client  # noqa: SLF001
+        now = time.time()
+        store.registry_put("r", "a", "1", now + 100)
+        store.registry_put("r", "b", "1", now + 1000)
+        ttl = client.ttl("jwtx:{r}")
+        assert 900 < ttl <= 1001
+        store.registry_put("r", "c", "1", None)
+        assert client.ttl("jwtx:{r}") == -1
+        store.registry_delete("r", ["c"])
+        assert 900 < client.ttl("jwtx:{r}") <= 1001
+        store.registry_delete("r", ["a", "b"])
+        assert client.exists("jwtx:{r}", "jwtx:{r}:exp") == 0
+    finally:
+        store.close()
