@@ -126,7 +126,8 @@ def test_a_login_is_one_session_carried_by_rotation(any_store: dict[str, Any]) -
     [after] = sessions(app, "alice")
     assert after.id == session.id
     assert after.refreshed is not None
-    assert after.expires is not None and session.expires is not None
+    assert after.expires is not None
+    assert session.expires is not None
     assert after.expires >= session.expires
 
 
@@ -265,19 +266,19 @@ def test_an_ended_session_stays_ended_while_its_longest_token_lives() -> None:
     [session] = sessions(app, "alice")
     revoke(app, session.id)
     store = app.extensions["flask-jwtx"].settings.get().revocation_store
-    _, expires_at = store._data[record_key("fam", None, session.id)]  # noqa: SLF001
+    _, expires_at = store._data[record_key("fam", None, session.id)]
     assert expires_at >= time.time() + timedelta(days=30).total_seconds() + 30
     assert status(app.test_client(), access) == 401
 
 
 def test_a_session_with_a_never_expiring_token_is_ended_for_good() -> None:
     app = build(JWT_REVOCATION_STORE="memory://")
-    access, _ = login(app, "alice", access_expires_delta=False)
+    login(app, "alice", access_expires_delta=False)
     [session] = sessions(app, "alice")
     assert session.expires is None
     revoke(app, session.id)
     store = app.extensions["flask-jwtx"].settings.get().revocation_store
-    assert store._data[record_key("fam", None, session.id)][1] is None  # noqa: SLF001
+    assert store._data[record_key("fam", None, session.id)][1] is None
 
 
 def test_ended_record_covers_racing_rotations_and_the_sessions_tokens() -> None:
@@ -325,7 +326,7 @@ def test_redis_registry_keys_expire_with_their_last_member(
     config = store_config("redis", request, tmp_path)
     store = make_store(config["JWT_REVOCATION_STORE"])
     try:
-        client = store._client  # noqa: SLF001
+        client = store._client
         now = time.time()
         store.registry_put("r", "a", "1", now + 100)
         store.registry_put("r", "b", "1", now + 1000)
