@@ -76,13 +76,13 @@ class TestHeaderMode:
         client = build("headers", **store).test_client()
         tokens = header_login(client)
         assert set(tokens) == {"login", "access_token", "refresh_token"}
-        me = client.get("/auth/me", headers=bearer(tokens["access_token"])).json
+        me = client.get("/auth/me", headers=bearer(tokens["access_token"])).get_json()
         assert me["identity"] == "alice"
         assert me["claims"]["fam"] == me["session"]
         assert me["claims"]["fresh"] is True
-        listed = client.get("/auth/sessions", headers=bearer(tokens["access_token"])).json
+        listed = client.get("/auth/sessions", headers=bearer(tokens["access_token"])).get_json()
         assert [(s["id"], s["current"]) for s in listed["sessions"]] == [(me["session"], True)]
-        rotated = client.post("/auth/refresh", headers=bearer(tokens["refresh_token"])).json
+        rotated = client.post("/auth/refresh", headers=bearer(tokens["refresh_token"])).get_json()
         assert rotated["refreshed"] is True
         assert client.get("/auth/me", headers=bearer(rotated["access_token"])).status_code == 200
         out = client.post("/auth/logout", headers=bearer(rotated["access_token"]))
@@ -103,7 +103,7 @@ class TestHeaderMode:
         assert replay.status_code == 401
         assert client.get("/auth/me", headers=bearer(tokens["access_token"])).status_code == 401
         other = header_login(client)
-        listed = client.get("/auth/sessions", headers=bearer(other["access_token"])).json
+        listed = client.get("/auth/sessions", headers=bearer(other["access_token"])).get_json()
         assert len(listed["sessions"]) == 1
 
     def test_ending_sessions_is_scoped_to_the_user(self, store: dict[str, Any]) -> None:
@@ -111,12 +111,12 @@ class TestHeaderMode:
         alice = header_login(client, "alice")
         alice_phone = header_login(client, "alice")
         bob = header_login(client, "bob")
-        alice_session = client.get("/auth/me", headers=bearer(alice["access_token"])).json[
+        alice_session = client.get("/auth/me", headers=bearer(alice["access_token"])).get_json()[
             "session"
         ]
-        phone_session = client.get("/auth/me", headers=bearer(alice_phone["access_token"])).json[
-            "session"
-        ]
+        phone_session = client.get(
+            "/auth/me", headers=bearer(alice_phone["access_token"])
+        ).get_json()["session"]
         stolen = client.delete(
             f"/auth/sessions/{alice_session}", headers=bearer(bob["access_token"])
         )
@@ -168,7 +168,7 @@ class TestHeaderMode:
 
     def test_app_loaders_answer(self, store: dict[str, Any]) -> None:
         app = build("headers", **store)
-        manager = app.extensions["flask-jwtx"].manager
+        manager: flask_jwtx.JWTManager = app.extensions["flask-jwtx"].manager
 
         @manager.unauthorized_loader
         def custom(reason: str) -> Any:
@@ -189,14 +189,14 @@ class TestCookieMode:
         refresh_csrf = client.get_cookie("csrf_refresh_token")
         assert access_csrf is not None
         assert refresh_csrf is not None
-        me = client.get("/auth/me").json
+        me = client.get("/auth/me").get_json()
         assert me["via"] == "cookies"
         assert client.post("/auth/refresh").status_code == 401, "CSRF header missing"
         rotated = client.post("/auth/refresh", headers={"X-CSRF-TOKEN": refresh_csrf.value})
         assert rotated.json == {"refreshed": True}
         access_csrf = client.get_cookie("csrf_access_token")
         assert access_csrf is not None
-        listed = client.get("/auth/sessions").json["sessions"]
+        listed = client.get("/auth/sessions").get_json()["sessions"]
         assert [s["current"] for s in listed] == [True]
         out = client.post("/auth/logout", headers={"X-CSRF-TOKEN": access_csrf.value})
         assert out.status_code == 200
@@ -206,7 +206,7 @@ class TestCookieMode:
     def test_ending_the_current_session_clears_the_cookies(self, store: dict[str, Any]) -> None:
         client = build("cookies", **store).test_client()
         client.post("/auth/login", json={"username": "alice", "password": "wonderland"})
-        session = client.get("/auth/me").json["session"]
+        session = client.get("/auth/me").get_json()["session"]
         csrf = client.get_cookie("csrf_access_token")
         assert csrf is not None
         ended = client.delete(f"/auth/sessions/{session}", headers={"X-CSRF-TOKEN": csrf.value})
@@ -233,9 +233,11 @@ def test_redis_and_postgresql_two_instances(
         one, two = build("headers", **config), build("headers", **config)
         tokens = header_login(one.test_client())
         other = header_login(two.test_client())
-        session = two.test_client().get("/auth/me", headers=bearer(tokens["access_token"])).json
+        session = (
+            two.test_client().get("/auth/me", headers=bearer(tokens["access_token"])).get_json()
+        )
         listed = two.test_client().get("/auth/sessions", headers=bearer(other["access_token"]))
-        assert len(listed.json["sessions"]) == 2
+        assert len(listed.get_json()["sessions"]) == 2
         ended = two.test_client().delete(
             f"/auth/sessions/{session['session']}", headers=bearer(other["access_token"])
         )

@@ -107,7 +107,7 @@ def test_the_login_access_token_is_refused_once_reuse_ends_its_session(
     replay = client.post("/refresh", headers=bearer(first_refresh))
     assert replay.status_code == 401
     assert status(client, access) == 401, "the login's own access token belongs to the session"
-    assert status(client, rotated.json["access_token"]) == 401
+    assert status(client, rotated.get_json()["access_token"]) == 401
     assert sessions(app, "alice") == []
 
 
@@ -119,7 +119,7 @@ def test_a_login_is_one_session_carried_by_rotation(any_store: dict[str, Any]) -
     assert client.get("/protected", headers=bearer(access)).json == {"session": session.id}
     assert session.refreshed is None
     assert session.metadata == {}, "client metadata is off by default"
-    rotated = client.post("/refresh", headers=bearer(refresh)).json
+    rotated = client.post("/refresh", headers=bearer(refresh)).get_json()
     assert client.get("/protected", headers=bearer(rotated["access_token"])).json == {
         "session": session.id
     }
@@ -326,7 +326,7 @@ def test_redis_registry_keys_expire_with_their_last_member(
     config = store_config("redis", request, tmp_path)
     store = make_store(config["JWT_REVOCATION_STORE"])
     try:
-        client = store._client
+        client: Any = getattr(store, "_client")  # noqa: B009 - the Redis client behind the store
         now = time.time()
         store.registry_put("r", "a", "1", now + 100)
         store.registry_put("r", "b", "1", now + 1000)
