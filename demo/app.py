@@ -12,6 +12,14 @@ Run it with ``bash demo/run.sh`` (README). Endpoints:
 * ``POST /logout/everywhere`` revokes every token issued to this user so far
 * ``GET  /me``               any valid access token
 * ``POST /password``         fresh access tokens only (just logged in)
+* ``/auth/...``              flask-jwtx's ready-made endpoints in cookie mode
+                             (``create_auth_blueprint``): login, refresh, logout,
+                             logout everywhere, sessions (list, end one), me
+* ``POST /demo/replay``      the demo plays a thief: it replays the refresh token
+                             this session used up last, so reuse detection ends it
+
+Every login is one session (``create_token_pair``): the page at ``/`` lists
+them, ends them, and shows what reuse detection does to a session.
 
 Users live in SQLite (standard library); revocations too, through flask-jwtx's
 SQL store (``JWT_REVOCATION_STORE = "sqlite:///..."``) in the same file.
@@ -26,13 +34,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Request, Response, g, jsonify, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import flask_jwtx
 from flask_jwtx import (
-    create_access_token,
-    create_refresh_token,
+    create_auth_blueprint,
+    create_token_pair,
     current_user,
     get_jwt,
     jwt_required,
@@ -40,6 +48,7 @@ from flask_jwtx import (
     set_refresh_cookies,
     unset_jwt_cookies,
 )
+from flask_jwtx.exceptions import JWTExtendedException
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -70,7 +79,7 @@ def init_db(path: str) -> None:
             )
 
 
-def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
+def create_app(db_path: str | None = None, secret: str | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(
         JWT_SECRET_KEY=secret or os.environ.get("DEMO_JWT_SECRET") or secrets.token_urlsafe(48),
@@ -81,7 +90,10 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
         JWT_IDENTITY_AS_STRING=True,
         JWT_REFRESH_TOKEN_ROTATION=True,
         JWT_REFRESH_REUSE_GRACE=5,
+        # The sessions page shows the browser each session came from.
+        JWT_SESSION_METADATA=True,
     )
+    app.config.update(config)
     path = db_path or str(Path(app.instance_path) / "demo.sqlite3")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     init_db(path)
@@ -129,30 +141,32 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
         user = authenticate()
         if user is None:
             return jsonify(msg="Bad username or password"), 401
-        return jsonify(
-            access_token=create_access_token(user["id"], fresh=True),
-            refresh_token=create_refresh_token(user["id"]),
-        )
+        # One login, one session: both tokens carry its id.
+        access_token, refresh_token = create_token_pair(user["id"], fresh=True)
+        return jsonify(access_token=access_token, refresh_token=refresh_token)
 
     @app.post("/login/cookies")
     def login_cookies() -> Any:
         user = authenticate()
         if user is None:
             return jsonify(msg="Bad username or password"), 401
+        access_token, refresh_token = create_token_pair(user["id"], fresh=True)
         response = jsonify(login=True)
-        set_access_cookies(response, create_access_token(user["id"], fresh=True))
-        set_refresh_cookies(response, create_refresh_token(user["id"]))
+        set_access_cookies(response, access_token)
+        set_refresh_cookies(response, refresh_token)
         return response
 
     @app.post("/refresh")
     @jwt_required(refresh=True)
     def refresh() -> Any:
         access_token, refresh_token = flask_jwtx.rotate_refresh_token()
-        response = jsonify(access_token=access_token, refresh_token=refresh_token)
         if flask_jwtx.get_jwt_request_location() == "cookies":
+            # Cookie mode: tokens only in HttpOnly cookies, never in the body.
+            response = jsonify(refreshed=True)
             set_access_cookies(response, access_token)
             set_refresh_cookies(response, refresh_token)
-        return response
+            return response
+        return jsonify(access_token=access_token, refresh_token=refresh_token)
 
     @app.post("/logout")
     @jwt_required(verify_type=False)
@@ -186,4 +200,48 @@ def create_app(db_path: str | None = None, secret: str | None = None) -> Flask:
     def change_password() -> Any:
         return jsonify(msg=f"password change allowed for {current_user['username']}")
 
+    def check_login(_request: Request) -> int | None:
+        user = authenticate()
+        return None if user is None else int(user["id"])
+
+    app.register_blueprint(create_auth_blueprint(check_login, mode="cookies"), url_prefix="/auth")
+    _add_thief(app)
     return app
+
+
+def _add_thief(app: Flask) -> None:
+    """``POST /demo/replay``: what a thief holding a used refresh token would try.
+
+    The demo keeps a copy of each refresh token the page uses up at
+    ``/auth/refresh`` (in memory, per session) and presents it again. With
+    rotation, that is reuse: flask-jwtx ends the whole session, and every
+    token of it, the page's current ones included, is refused from then on.
+    """
+    used_up: dict[str, str] = {}
+    cookie = app.config.get("JWT_REFRESH_COOKIE_NAME", "refresh_token_cookie")
+
+    @app.before_request
+    def keep_a_copy() -> None:
+        token = request.cookies.get(cookie)
+        if request.endpoint != "jwtx_auth.refresh" or not token:
+            return
+        try:
+            family = flask_jwtx.decode_token(token).get("fam")
+        except JWTExtendedException:
+            return
+        if isinstance(family, str):
+            used_up[family] = token
+
+    @app.post("/demo/replay")
+    @jwt_required()
+    def replay() -> Any:
+        session = flask_jwtx.current_session_id()
+        token = used_up.get(session or "")
+        if token is None:
+            return jsonify(msg="Refresh once first: the demo replays a used-up refresh token"), 409
+        thief = app.test_client()
+        thief.set_cookie(cookie, token)
+        answer = thief.post(
+            "/auth/refresh", headers={"X-CSRF-TOKEN": flask_jwtx.get_csrf_token(token) or ""}
+        )
+        return jsonify(replayed=True, status=answer.status_code, answer=answer.get_json())
