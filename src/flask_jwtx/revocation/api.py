@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
@@ -22,6 +22,10 @@ from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
+
+if TYPE_CHECKING:
+    from ..callbacks import Callbacks
+    from ..settings import Settings
 from .flask import enforce, policy_of, require_store
 from .policy import (
     check,
@@ -139,18 +143,38 @@ def rotate_refresh_token(
     enforce(check(store, claims, policy), store, get_jwt_header(), claims)
     enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
-    if state.callbacks.user_lookup is not None:
+    identity = claims.get(settings.identity_claim)
+    user = _login_object(state.callbacks, settings, identity)
+    if user is not None:
         # The app's own user object, as at login: its identity and claims
         # loaders get what they were written for.
-        user = get_current_user()
         return (
             create_access_token(user, fresh=fresh, additional_claims=extra),
             create_refresh_token(user, additional_claims=extra),
         )
-    identity = claims.get(settings.identity_claim)
     if claims.get(IDENTITY_TYPE_CLAIM) is not None:
         extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
     return (
         create_token("access", identity, fresh, None, extra, None, identity_is_claim=True),
         create_token("refresh", identity, False, None, extra, None, identity_is_claim=True),
     )
+
+
+def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> Any:
+    """The loaded user, if it is what the app creates its tokens from; else ``None``.
+
+    Apps following the incumbent's user-loading pattern create tokens from a
+    ``User`` (``user_identity_loader(user) -> str(user.id)``) and load that
+    ``User`` back (``user_lookup_loader``): rotation then hands the loaders
+    the ``User`` again. Apps that create tokens from the identity itself and
+    load a different object (a row, a dict) get the stored identity, with the
+    identity loader not run on it.
+    """
+    if callbacks.user_lookup is None:
+        return None
+    user = get_current_user()
+    try:
+        mapped = verifiable_identity(settings, callbacks.user_identity(user))[0]
+    except Exception:  # a loader not written for this object: not the pattern
+        return None
+    return user if mapped == identity and type(mapped) is type(identity) else None
