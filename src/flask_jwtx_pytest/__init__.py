@@ -1,10 +1,17 @@
-"""The pytest plugin: a ``jwtx`` fixture, and nothing else.
+"""flask-jwtx's pytest plugin: a ``jwtx`` fixture, and nothing else.
 
-Registered through the ``pytest11`` entry point, so every pytest run in an
-environment where flask-jwtx is installed loads this module. It must
-therefore cost nothing and change nothing for projects that never ask for
-it: it defines one fixture, no hooks, options or markers, and imports
-neither Flask nor flask-jwtx until a test requests the fixture.
+Registered through the ``pytest11`` entry point (named ``flask_jwtx``, so
+``-p no:flask_jwtx`` switches it off), so every pytest run in an environment
+where flask-jwtx is installed loads this module. It must therefore cost
+nothing and change nothing for projects that never ask for it: it defines one
+fixture, no hooks, options or markers, and imports neither Flask nor
+flask-jwtx until a test requests the fixture.
+
+That is why it is a package of its own rather than ``flask_jwtx.pytest_plugin``:
+importing any ``flask_jwtx.*`` module runs ``flask_jwtx/__init__.py``, which
+loads Flask, PyJWT and cryptography (about a quarter of a second), and does
+so before pytest-cov starts measuring, so the module-level lines of
+everything it imported would count as never run.
 
 The fixture finds the app under test through a fixture named ``app`` (the
 convention pytest-flask also follows), which the project defines::
