@@ -20,7 +20,6 @@ import freezegun
 import pytest
 import time_machine
 from flask import Flask, jsonify
-from flask.testing import FlaskClient
 
 import flask_jwtx
 from flask_jwtx import testing
@@ -506,7 +505,7 @@ def run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """pytest in a fresh interpreter, in ``project``, with this environment's plugins."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.pop("PYTHONPATH", None)
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=project,
         env=env,

@@ -93,7 +93,7 @@ def _claims(scopes: Scopes, claims: Mapping[str, Any] | None) -> dict[str, Any] 
     return extra or None
 
 
-def access_token(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def access_token(
     app: Flask,
     identity: Any,
     *,
@@ -168,7 +168,7 @@ def _token(
 # -- Header mode ---------------------------------------------------------------
 
 
-def auth_headers(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def auth_headers(
     app: Flask,
     identity: Any = None,
     *,
@@ -248,7 +248,7 @@ def _csrf_header(app: Flask, token: str, refresh: bool) -> dict[str, str]:
         return {settings.cookies_for(refresh).csrf_header: get_csrf_token(token)}
 
 
-def login(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def login(
     client: FlaskClient,
     identity: Any,
     *,
@@ -316,7 +316,7 @@ def _now() -> int:
     return int(time.time())
 
 
-def expired_token(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def expired_token(
     app: Flask,
     identity: Any,
     *,
@@ -345,7 +345,7 @@ def _lifetime(app: Flask, refresh: bool) -> timedelta:
     return lifetime or timedelta(minutes=15)
 
 
-def not_yet_valid_token(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def not_yet_valid_token(
     app: Flask,
     identity: Any,
     *,
@@ -363,7 +363,7 @@ def not_yet_valid_token(  # noqa: PLR0913 - keyword-only: one per thing a test v
     return _token(app, identity, refresh, scopes, {"nbf": nbf, **(claims or {})})
 
 
-def wrongly_signed_token(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def wrongly_signed_token(
     app: Flask,
     identity: Any,
     *,
@@ -393,11 +393,11 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-_CURVES: Final = {
-    "ES256": ec.SECP256R1,
-    "ES256K": ec.SECP256K1,
-    "ES384": ec.SECP384R1,
-    "ES512": ec.SECP521R1,
+_CURVES: Final[dict[str, ec.EllipticCurve]] = {
+    "ES256": ec.SECP256R1(),
+    "ES256K": ec.SECP256K1(),
+    "ES384": ec.SECP384R1(),
+    "ES512": ec.SECP521R1(),
 }
 
 
@@ -409,11 +409,11 @@ def _foreign_key(algorithm: str) -> Any:
     if algorithm[:2] in {"RS", "PS"}:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if algorithm in _CURVES:
-        return ec.generate_private_key(_CURVES[algorithm]())
+        return ec.generate_private_key(_CURVES[algorithm])
     return ed25519.Ed25519PrivateKey.generate()  # EdDSA, the one algorithm left
 
 
-def revoked_token(  # noqa: PLR0913 - keyword-only: one per thing a test varies
+def revoked_token(
     app: Flask,
     identity: Any,
     *,
