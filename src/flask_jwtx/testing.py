@@ -331,18 +331,19 @@ def expired_token(
     the past, as a real token that ran out), so the app answers with its
     expired-token response (401 ``Token has expired`` by default) and nothing else.
     """
-    lifetime = _lifetime(app, refresh)
-    exp = _now() - int((_leeway(app) + by).total_seconds())
-    iat = exp - int(lifetime.total_seconds())
-    past = {"iat": iat, "nbf": iat, "exp": exp, **(claims or {})}
-    return _token(app, identity, refresh, scopes, past)
-
-
-def _lifetime(app: Flask, refresh: bool) -> timedelta:
     with app.app_context():
         settings = get_state().settings.get()
-    lifetime = settings.refresh_expires if refresh else settings.access_expires
-    return lifetime or timedelta(minutes=15)
+    lifetime = (settings.refresh_expires if refresh else settings.access_expires) or _NO_LIFETIME
+    exp = _now() - int((_leeway(app) + by).total_seconds())
+    iat = exp - int(lifetime.total_seconds())
+    past = {"iat": iat, "exp": exp}
+    if settings.encode_nbf:
+        past["nbf"] = iat
+    return _token(app, identity, refresh, scopes, {**past, **(claims or {})})
+
+
+#: The lifetime an expired token had when the app's tokens never expire.
+_NO_LIFETIME: Final = timedelta(minutes=15)
 
 
 def not_yet_valid_token(
