@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
@@ -96,11 +96,30 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
         # An int id whose tokens may carry it either way (JWT_VERIFY_SUB off,
         # or a custom JWT_IDENTITY_CLAIM): str(user.id) is the common form.
         store.put(*revoke_all_record(issuer, str(value), watermark))
-    # Tokens issued in the watermark's millisecond count as revoked; wait for
-    # the next one, so every token created after this call returns is valid.
-    while now_millis() <= watermark:
-        time.sleep(0.0005)
+    _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
+
+
+#: At most this many short sleeps for the clock to leave the watermark's
+#: millisecond: each sleeps at least 0.5 ms of real time, so a running clock
+#: has long moved on; one that has not is frozen (freezegun, time-machine).
+_MAX_WAITS: Final = 40
+
+
+def _wait_past(watermark: int) -> None:
+    """Return once the clock reads later than ``watermark`` (ms), or it is frozen.
+
+    Tokens issued in the watermark's millisecond count as revoked; waiting
+    for the next one makes every token created after ``revoke_all`` returns
+    valid. A test's frozen clock never moves by itself, so the wait is
+    bounded (sleeps are real time, whatever the clock says): there, tokens
+    minted at the same frozen instant stay revoked (fail closed) until the
+    test moves the clock on.
+    """
+    for _ in range(_MAX_WAITS):
+        if now_millis() > watermark:
+            return
+        time.sleep(0.0005)
 
 
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
