@@ -181,11 +181,17 @@ class Replica(RevocationStore):
     def _follow(self, stop: threading.Event) -> None:
         """Snapshot, then follow, until closed; start over after any failure."""
         delay = min(self._bound / BEACONS_PER_BOUND, MAX_RETRY_DELAY)
+        #: Whether the outage was reported: once per outage, not once per retry.
+        reported = False
         while not stop.is_set():
             try:
                 self._sync(stop)
             except StoreUnavailableError as exc:
-                logger.warning("Revocation replica lost its feed (%s); reading the store", exc)
+                if self._fresh_at != _NEVER:
+                    reported = False  # it had recovered since: a new outage
+                if not reported:
+                    logger.warning("Revocation replica lost its feed (%s); reading the store", exc)
+                    reported = True
             except Exception:  # a bug must not kill the thread silently and for good
                 logger.exception("Revocation replica failed; reading the store")
             self._fresh_at = _NEVER

@@ -9,10 +9,13 @@ are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -30,6 +33,13 @@ _SWEEP_EVERY = 512
 CHANGE_RETENTION: Final = 86400.0
 #: The longest PostgreSQL channel name is 63 bytes; beacons use a short one.
 _BEACON_CHANNEL = "jwtx_beacon_{}"
+
+
+def _forget_pool(engine: weakref.ref[Any]) -> None:
+    """In a forked child: drop the inherited pool (without closing the parent's sockets)."""
+    alive = engine()
+    if alive is not None:
+        alive.dispose(close=False)
 
 
 def _change_log(metadata: Any, table: str) -> Any:
@@ -90,7 +100,12 @@ class SQLStore(RevocationStore):
             raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
         # No pool_pre_ping: it would add a round trip to every request. A
         # connection found dead is instead retried once by _guard.
-        return cls(sa.create_engine(url), **kwargs)
+        engine = sa.create_engine(url)
+        # A server forking its workers after the app was built (gunicorn
+        # --preload): each child must open its own connections, not share the
+        # parent's sockets. close=False leaves the parent's connections alone.
+        os.register_at_fork(after_in_child=functools.partial(_forget_pool, weakref.ref(engine)))
+        return cls(engine, **kwargs)
 
     @staticmethod
     def _guard(operation: Any) -> Any:
