@@ -36,7 +36,6 @@ import os
 import platform
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -63,6 +62,9 @@ SCENARIOS = (
     "incumbent",
 )
 STALENESS = 1.0
+OK, UNAUTHORIZED, SERVER_ERROR, UNAVAILABLE = 200, 401, 500, 503
+#: Seconds the app gets to recover once Redis is back.
+RECOVERY_LIMIT = 30.0
 
 
 @dataclass
@@ -125,7 +127,9 @@ def request(
     return status, worker, body
 
 
-def _client(port: int, path: str, token: str | None, count: int) -> tuple[list[float], Counter[int]]:
+def _client(
+    port: int, path: str, token: str | None, count: int
+) -> tuple[list[float], Counter[int]]:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     for _ in range(count):
@@ -214,7 +218,7 @@ class Gunicorn:
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError):
-                if request(self.port, "/open", timeout=2)[0] == 200:  # noqa: PLR2004
+                if request(self.port, "/open", timeout=2)[0] == OK:
                     break
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn for {scenario} did not start")
@@ -274,17 +278,17 @@ def propagation(server: Gunicorn, samples: int, checks: Checks) -> dict[str, flo
     late_accepts = 0
     pids = server.worker_pids()
     for token in tokens(samples):
-        assert request(server.port, "/protected", token)[0] == 200  # noqa: PLR2004
+        assert request(server.port, "/protected", token)[0] == OK
         status, _, _ = request(server.port, "/revoke", token, method="POST")
         done = time.monotonic()
-        checks.expect(status == 200, f"revoke answered {status}")  # noqa: PLR2004
+        checks.expect(status == OK, f"revoke answered {status}")
         refused: dict[int, float] = {}
         while set(refused) < pids and time.monotonic() - done < 10 * STALENESS:
             sent = time.monotonic()
             status, pid, _ = request(server.port, "/protected", token)
-            if status == 200:  # noqa: PLR2004
+            if status == OK:
                 late_accepts += sent - done > STALENESS
-            elif status == 401:  # noqa: PLR2004
+            elif status == UNAUTHORIZED:
                 refused.setdefault(pid, time.monotonic() - done)
             else:
                 checks.expect(False, f"a revoked token got {status}")
@@ -329,12 +333,12 @@ def outage(
     restarted = time.monotonic()
     recovered_workers: set[int] = set()
     recovery = None
-    while time.monotonic() - restarted < 30:  # noqa: PLR2004
+    while time.monotonic() - restarted < RECOVERY_LIMIT:
         try:
             status, pid, _ = request(server.port, "/protected", fine)
         except OSError:
             continue
-        if status == 200:  # noqa: PLR2004
+        if status == OK:
             recovered_workers.add(pid)
             if len(recovered_workers) == server.workers:
                 recovery = time.monotonic() - restarted
@@ -344,11 +348,11 @@ def outage(
     for future in background:
         load_statuses.update(future.result())
     everything = during_fine + during_revoked + late + load_statuses
-    checks.expect(500 not in everything, "no 500 during the outage")
-    checks.expect(200 not in during_revoked, "the revoked token was never accepted")
-    checks.expect(set(late) <= {503}, f"past the bound only 503s, got {dict(late)}")
+    checks.expect(SERVER_ERROR not in everything, "no 500 during the outage")
+    checks.expect(OK not in during_revoked, "the revoked token was never accepted")
+    checks.expect(set(late) <= {UNAVAILABLE}, f"past the bound only 503s, got {dict(late)}")
     checks.expect(recovery is not None, "every worker recovered without an app restart")
-    checks.expect(set(after_revoked) == {401}, "the revocation survived the kill")
+    checks.expect(set(after_revoked) == {UNAUTHORIZED}, "the revocation survived the kill")
     return {
         "kill_to_end_of_probe_s": round(time.monotonic() - killed, 2),
         "fine_token_during": dict(during_fine),
@@ -373,7 +377,7 @@ def soak(server: Gunicorn, pool: Any, plan: Plan, checks: Checks) -> dict[str, A
         samples.append(server.rss())
     after = samples[-1]
     growth = {pid: after.get(pid, 0) - rss for pid, rss in before.items()}
-    checks.expect(set(statuses) == {200}, f"soak answers all 200, got {dict(statuses)}")
+    checks.expect(set(statuses) == {OK}, f"soak answers all 200, got {dict(statuses)}")
     return {
         "requests": plan.soak,
         "rss_kib_before": before,
@@ -420,7 +424,7 @@ def run(plan: Plan, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], Checks]
                 load(pool, server.port, token, plan.warmup, plan.clients)
                 result = load(pool, server.port, token, plan.requests, plan.clients)
                 checks.expect(
-                    set(result.statuses) == {200}, f"{scenario}: all 200, got {result.statuses}"
+                    set(result.statuses) == {OK}, f"{scenario}: all 200, got {result.statuses}"
                 )
                 entry: dict[str, Any] = {
                     "rps": round(result.rps, 1),
@@ -440,7 +444,9 @@ def run(plan: Plan, scenarios: tuple[str, ...]) -> tuple[dict[str, Any], Checks]
                     entry["outage"] = outage(server, redis_server, pool, plan, checks)
                     print(f"  redis killed and restarted: {entry['outage']}", flush=True)
                     entry["soak"] = soak(server, pool, plan, checks)
-                    print(f"  soak: growth KiB per worker {entry['soak']['growth_kib']}", flush=True)
+                    print(
+                        f"  soak: growth KiB per worker {entry['soak']['growth_kib']}", flush=True
+                    )
                 results["scenarios"][scenario] = entry
             finally:
                 server.stop()

@@ -25,9 +25,7 @@ from redis.retry import Retry
 class RedisServer:
     """A real redis-server on a unix socket, persisted to a file."""
 
-    def __init__(
-        self, directory: str | None = None, config: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, directory: str | None = None, config: dict[str, str] | None = None) -> None:
         self.directory = Path(directory or tempfile.mkdtemp(prefix="jwtx-redis-"))
         self.socket = str(self.directory / "redis.sock")
         #: Extra redis.conf settings (e.g. ``appendfsync always``, for kill tests).

@@ -198,7 +198,7 @@ class TestReplicaAnswersLikeTheStore:
     def test_refresh_reuse_detection_stays_atomic_in_the_store(
         self, url_and_table: tuple[str, str]
     ) -> None:
-        config = {"JWT_REFRESH_TOKEN_ROTATION": True, "JWT_REFRESH_REUSE_GRACE": 0}
+        config: dict[str, Any] = {"JWT_REFRESH_TOKEN_ROTATION": True, "JWT_REFRESH_REUSE_GRACE": 0}
         one, two = replicated(*url_and_table, **config), replicated(*url_and_table, **config)
         warm(one, access(one)), warm(two, access(two))
         with one.app_context():
@@ -212,7 +212,9 @@ class TestReplicaAnswersLikeTheStore:
         self, url_and_table: tuple[str, str]
     ) -> None:
         reader = replicated(*url_and_table)
-        other = make_replica(make_store(url_and_table[0], table=url_and_table[1]), BOUND, owns_store=True)
+        other = make_replica(
+            make_store(url_and_table[0], table=url_and_table[1]), BOUND, owns_store=True
+        )
         _OPENED.append(other)
         replica = warm(reader, access(reader))
         assert other.put_if_absent("jti:first", "1", time.time() + 60) is None
@@ -328,7 +330,8 @@ class TestWhenFreshnessCannotBeProved:
             ended = connection.execute(
                 sa.text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE pid <> pg_backend_pid() AND (query LIKE '%pg_notify%' OR query LIKE 'LISTEN%')"
+                    "WHERE pid <> pg_backend_pid() "
+                    "AND (query LIKE '%pg_notify%' OR query LIKE 'LISTEN%')"
                 )
             ).scalar()
         admin.dispose()
@@ -386,7 +389,11 @@ class TestForkSafety:
             try:
                 deadline = time.monotonic() + DEADLINE
                 while time.monotonic() < deadline:
-                    if status(app, token) == 200 and replica.fresh() and replica._pid == os.getpid():
+                    if (
+                        status(app, token) == 200
+                        and replica.fresh()
+                        and replica._pid == os.getpid()
+                    ):
                         code = 0
                         break
                     time.sleep(0.01)

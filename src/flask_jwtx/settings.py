@@ -498,11 +498,7 @@ def _replica_staleness(config: Mapping[str, Any]) -> float | None:
     value = config.get(key, DEFAULTS[key])
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 < value < math.inf
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise _fail(key, f"is {value!r}", "Use a positive number of seconds or a timedelta.")
     return float(value) if _bool(config, "JWT_REVOCATION_REPLICA") else None
 

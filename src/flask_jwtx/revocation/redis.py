@@ -145,7 +145,7 @@ class RedisStore(RevocationStore):
         return self._guarded(run)
 
     def follow(self) -> Feed:
-        return _RedisFeed(self._client, self.changes_channel, self._prefix)
+        return _RedisFeed(self._client, self.changes_channel, self._prefix, self._guarded)
 
 
 class _RedisFeed(Feed):
@@ -157,13 +157,16 @@ class _RedisFeed(Feed):
     write's announcement.
     """
 
-    def __init__(self, client: Any, channel: str, prefix: str) -> None:
+    def __init__(
+        self, client: Any, channel: str, prefix: str, guard: Callable[[Callable[[], Any]], Any]
+    ) -> None:
+        self._guard = guard
         self._client = client
         self._channel = channel
         self._beacons = f"{prefix}beacon:{uuid.uuid4().hex}"
         self._pubsub = client.pubsub()
         try:
-            RedisStore._guarded(self._subscribe)
+            self._guard(self._subscribe)
         except BaseException:
             self.close()
             raise
@@ -182,7 +185,7 @@ class _RedisFeed(Feed):
 
     def beacon(self) -> str:
         token = uuid.uuid4().hex
-        RedisStore._guarded(lambda: self._client.publish(self._beacons, token))
+        self._guard(lambda: self._client.publish(self._beacons, token))
         return token
 
     def receive(self, timeout: float) -> list[Change | Ack]:
@@ -199,7 +202,8 @@ class _RedisFeed(Feed):
                 message = self._pubsub.get_message(timeout=0)
             return items
 
-        return RedisStore._guarded(run)
+        items: list[Change | Ack] = self._guard(run)
+        return items
 
     def _parse(self, channel: bytes, data: bytes) -> Change | Ack:
         if channel.decode() == self._beacons:

@@ -38,6 +38,7 @@ How it stays correct:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -76,7 +77,9 @@ class Replica(RevocationStore):
         owns_store: bool = True,
     ) -> None:
         if not isinstance(store, FollowableStore):
-            raise TypeError(f"{type(store).__name__} publishes no changes: it cannot be replicated")
+            raise TypeError(
+                f"{type(store).__name__} publishes no changes: it cannot be replicated"
+            )
         problem = store.follow_problem()
         if problem is not None:
             raise TypeError(problem)
@@ -202,10 +205,9 @@ class Replica(RevocationStore):
     def _drop_feed(self) -> None:
         feed, self._feed = self._feed, None
         if feed is not None:
-            try:
+            # A broken feed's close may fail too; it is gone either way.
+            with contextlib.suppress(Exception):
                 feed.close()
-            except Exception:  # noqa: S110 - a broken feed's close may fail too; it is gone either way
-                pass
 
     def _sync(self, stop: threading.Event) -> None:
         interval = self._bound / BEACONS_PER_BOUND

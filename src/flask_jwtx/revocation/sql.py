@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
@@ -244,7 +244,7 @@ class SQLStore(RevocationStore):
 
     def follow(self) -> Feed:
         if self._changes is not None:
-            return _PollingFeed(self._reader, self._changes)
+            return _PollingFeed(self._reader, self._changes, self._guard)
         raw = self._guard(self._engine.raw_connection)
         raw.detach()  # LISTEN state must not go back into the pool
         return _NotifyFeed(raw.dbapi_connection, self.changes_channel)
@@ -315,11 +315,12 @@ class _PollingFeed(Feed):
     before it, so it answers that beacon.
     """
 
-    def __init__(self, reader: Any, log: Any) -> None:
+    def __init__(self, reader: Any, log: Any, guard: Callable[[Callable[[], Any]], Any]) -> None:
+        self._guard = guard
         self._reader = reader
         self._log = log
         self._pending: list[str] = []
-        self._last_seq = SQLStore._guard(self._max_seq)
+        self._last_seq = self._guard(self._max_seq)
         self._last_poll = time.monotonic()
 
     def _max_seq(self) -> int:
@@ -346,12 +347,14 @@ class _PollingFeed(Feed):
             with self._reader.connect() as connection:
                 return list(connection.execute(query.order_by(log.c.seq)).all())
 
-        rows = SQLStore._guard(run)
+        rows = self._guard(run)
         self._last_poll = time.monotonic()
         items: list[Change | Ack] = []
         for seq, key, value, expires_at in rows:
             self._last_seq = int(seq)
-            items.append(Change(str(key), str(value), None if expires_at is None else float(expires_at)))
+            items.append(
+                Change(str(key), str(value), None if expires_at is None else float(expires_at))
+            )
         items.extend(Ack(token) for token in self._pending)
         self._pending = []
         return items
