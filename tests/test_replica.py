@@ -470,3 +470,21 @@ class TestConfiguration:
 
         assert DEFAULTS["JWT_REVOCATION_REPLICA_MAX_STALENESS"] == 1.0
         assert DEFAULTS["JWT_REVOCATION_REPLICA"] is False
+
+
+class TestReplicaObject:
+    """The Flask-free replica, used directly."""
+
+    def test_bound_must_be_positive(self, tmp_path: Path) -> None:
+        store = make_store(sqlite_url(tmp_path))
+        _OPENED.append(store)
+        with pytest.raises(ValueError, match="positive"):
+            Replica(store, 0)
+
+    def test_ping_and_len_reach_through(self, tmp_path: Path) -> None:
+        replica = make_replica(make_store(sqlite_url(tmp_path)), BOUND, owns_store=True)
+        _OPENED.append(replica)
+        replica.ping()
+        replica.put("jti:a", "1", None)
+        assert len(replica) == 1
+        assert replica.get_many(["jti:a", "jti:b"]) == ["1", None], "read from the store"
