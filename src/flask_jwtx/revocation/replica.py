@@ -58,6 +58,9 @@ REPLICATED_KINDS: Final = ("jti:", "sub:", "fam:")
 BEACONS_PER_BOUND: Final = 4
 #: The longest wait before a broken feed is opened again.
 MAX_RETRY_DELAY: Final = 1.0
+#: The longest the follower waits on its feed at a time, so ``close`` is prompt
+#: whatever the bound.
+MAX_WAIT: Final = 0.5
 
 _NEVER: Final = -math.inf
 #: Feeds inherited across a fork: closing them in the child would close the
@@ -223,7 +226,8 @@ class Replica(RevocationStore):
                 pending[feed.beacon()] = now
                 next_beacon = now + interval
                 self._sweep()
-            for item in feed.receive(max(0.0, min(next_beacon - time.monotonic(), interval))):
+            wait = min(next_beacon - time.monotonic(), interval, MAX_WAIT)
+            for item in feed.receive(max(0.0, wait)):
                 if isinstance(item, Ack):
                     sent = pending.pop(item.token, None)
                     if sent is not None:
