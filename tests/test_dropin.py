@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 from flask import Flask, jsonify, render_template_string
 
 import flask_jwtx
+from flask_jwtx import testing
 
 from .conftest import SECRET
 
@@ -145,8 +146,7 @@ class TestTokensOfOtherTypes:
     def test_jwt_required_still_refuses_them(self) -> None:
         """A deliberate difference: the incumbent lets any non-refresh type through."""
         app = app_on(flask_jwtx)
-        with app.app_context():
-            token = flask_jwtx.create_access_token("a", additional_claims={"type": "reset"})
+        token = testing.access_token(app, "a", claims={"type": "reset"})
         assert get(app, token) == (422, {"msg": "Only non-refresh tokens are allowed"})
 
 

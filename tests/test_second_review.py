@@ -266,3 +266,23 @@ class TestAReuseVerdictIsNeverSwallowed:
         finally:
             client.config_set("min-replicas-to-write", 0)
             client.close()
+
+
+class TestRotationWhenTheLoadedUserIsNotWhatTokensAreMadeFrom:
+    def test_a_row_loaded_for_a_string_identity_is_not_fed_to_the_loaders(self) -> None:
+        """Tokens made from ``"alice"``, a dict loaded back: the dict must not become ``sub``."""
+        app = rotation_app()
+        jwt: flask_jwtx.JWTManager = app.extensions["flask-jwt-extended"]
+
+        @jwt.user_lookup_loader
+        def lookup(_header: dict[str, Any], claims: dict[str, Any]) -> dict[str, str]:
+            return {"name": claims["sub"]}
+
+        with app.app_context():
+            refresh = flask_jwtx.create_refresh_token("alice")
+        response = app.test_client().post(
+            "/refresh", headers={"Authorization": f"Bearer {refresh}"}
+        )
+        assert response.status_code == 200
+        with app.app_context():
+            assert flask_jwtx.decode_token(response.get_json()["access"])["sub"] == "alice"

@@ -340,3 +340,17 @@ def test_redis_registry_keys_expire_with_their_last_member(
         assert client.exists("jwtx:{r}", "jwtx:{r}:exp") == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "postgresql"])
+def test_sessions_through_the_local_replica(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    config = store_config(kind, request, tmp_path)
+    one = build(JWT_REVOCATION_REPLICA=True, **config)
+    two = build(JWT_REVOCATION_REPLICA=True, **config)
+    access, _ = login(one, "alice")
+    [session] = sessions(two, "alice")
+    assert revoke(two, session.id) is True
+    assert status(two.test_client(), access) == 401
+    assert sessions(one, "alice") == []

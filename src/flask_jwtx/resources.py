@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 from .jwks import CachedKeySource, JWKSFetcher
 from .keyset import KeySet
 from .revocation.base import RevocationStore
-from .revocation.factory import make_store
+from .revocation.factory import make_replica, make_store
 
 T = TypeVar("T")
 
@@ -53,6 +53,8 @@ class StoreSpec(NamedTuple):
 
     target: str | int
     table: str
+    #: ``JWT_REVOCATION_REPLICA_MAX_STALENESS`` when the replica is on, else ``None``.
+    replica: float | None = None
 
 
 def _close(store: RevocationStore) -> None:
@@ -98,8 +100,25 @@ class Resources:
             None,
         )
 
-    def store(self, value: Any, table: str) -> RevocationStore:
-        """The revocation store ``value`` describes (reached once when first built)."""
+    def store(self, value: Any, table: str, replica: float | None = None) -> RevocationStore:
+        """The revocation store ``value`` describes (reached once when first built).
+
+        With ``replica`` (a staleness bound in seconds), the store wrapped in a
+        local :class:`~flask_jwtx.revocation.replica.Replica`, which is always
+        ours to close (it stops its follower, and closes the store only if
+        the store was built from a URL).
+        """
+        if replica is not None:
+            owned = isinstance(value, str)
+            spec = StoreSpec(value if owned else id(value), table, replica)
+            if not owned:
+                self._hold(value)
+            return self._shared(
+                self._stores,
+                spec,
+                lambda: make_replica(make_store(value, table=table), replica, owns_store=owned),
+                _close,
+            )
         if isinstance(value, str):
             spec = StoreSpec(value, table)
         else:
@@ -112,6 +131,11 @@ class Resources:
         # (and other requests') connections under them.
         discard = _close if isinstance(value, str) else None
         return self._shared(self._stores, spec, lambda: make_store(value, table=table), discard)
+
+    def _hold(self, value: Any) -> None:
+        with self._lock:
+            if not any(held is value for held in self._held):
+                self._held.append(value)
 
     def _shared(
         self,
@@ -143,7 +167,11 @@ class Resources:
         forgotten but not closed: their lifetime is the app's.
         """
         with self._lock:
-            owned = [store for spec, store in self._stores.items() if isinstance(spec.target, str)]
+            owned = [
+                store
+                for spec, store in self._stores.items()
+                if isinstance(spec.target, str) or spec.replica is not None
+            ]
             self._stores.clear()
         for store in owned:
             store.close()

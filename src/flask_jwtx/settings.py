@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import functools
 import logging
+import math
 import operator
 import threading
 import warnings
@@ -123,6 +124,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_REFRESH_REUSE_GRACE": 10,
     "JWT_SESSION_LIMIT": 100,
     "JWT_SESSION_METADATA": False,
+    "JWT_REVOCATION_REPLICA": False,
+    "JWT_REVOCATION_REPLICA_MAX_STALENESS": 1.0,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -475,9 +478,36 @@ def _published(
 
 def _revocation_store(config: Mapping[str, Any], resources: Resources) -> RevocationStore | None:
     value = config.get("JWT_REVOCATION_STORE")
+    replica = _replica_staleness(config)
     if value is None:
+        if replica is not None:
+            raise _fail(
+                "JWT_REVOCATION_REPLICA",
+                "is on, but there is no store to replicate",
+                "Set JWT_REVOCATION_STORE (redis://..., postgresql+psycopg://..., sqlite:///...).",
+            )
         return None
-    return resources.store(value, _str(config, "JWT_REVOCATION_TABLE", empty_ok=False))
+    if replica is not None and value == "memory://":
+        raise _fail(
+            "JWT_REVOCATION_REPLICA",
+            "is on, but memory:// is already in this process (and in no other)",
+            "Turn the replica off, or use a shared store (redis://..., postgresql+psycopg://...).",
+        )
+    table = _str(config, "JWT_REVOCATION_TABLE", empty_ok=False)
+    if replica is not None:
+        return resources.store(value, table, replica)
+    return resources.store(value, table)
+
+
+def _replica_staleness(config: Mapping[str, Any]) -> float | None:
+    """``JWT_REVOCATION_REPLICA_MAX_STALENESS`` if the replica is on, else ``None``."""
+    key = "JWT_REVOCATION_REPLICA_MAX_STALENESS"
+    value = config.get(key, DEFAULTS[key])
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise _fail(key, f"is {value!r}", "Use a positive number of seconds or a timedelta.")
+    return float(value) if _bool(config, "JWT_REVOCATION_REPLICA") else None
 
 
 def _choice(config: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:

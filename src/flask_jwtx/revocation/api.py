@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
@@ -19,6 +19,10 @@ from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
 from .base import RevocationStore, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from ..callbacks import Callbacks
+    from ..settings import Settings
 from .flask import enforce, policy_of, require_store
 from .policy import (
     check,
@@ -92,11 +96,30 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
         # An int id whose tokens may carry it either way (JWT_VERIFY_SUB off,
         # or a custom JWT_IDENTITY_CLAIM): str(user.id) is the common form.
         store.put(*revoke_all_record(issuer, str(value), watermark))
-    # Tokens issued in the watermark's millisecond count as revoked; wait for
-    # the next one, so every token created after this call returns is valid.
-    while now_millis() <= watermark:
-        time.sleep(0.0005)
+    _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
+
+
+#: At most this many short sleeps for the clock to leave the watermark's
+#: millisecond: each sleeps at least 0.5 ms of real time, so a running clock
+#: has long moved on; one that has not is frozen (freezegun, time-machine).
+_MAX_WAITS: Final = 40
+
+
+def _wait_past(watermark: int) -> None:
+    """Return once the clock reads later than ``watermark`` (ms), or it is frozen.
+
+    Tokens issued in the watermark's millisecond count as revoked; waiting
+    for the next one makes every token created after ``revoke_all`` returns
+    valid. A test's frozen clock never moves by itself, so the wait is
+    bounded (sleeps are real time, whatever the clock says): there, tokens
+    minted at the same frozen instant stay revoked (fail closed) until the
+    test moves the clock on.
+    """
+    for _ in range(_MAX_WAITS):
+        if now_millis() > watermark:
+            return
+        time.sleep(0.0005)
 
 
 def revoke_all_claimed(claimed: Any, issuer: Any) -> None:
@@ -109,8 +132,7 @@ def revoke_all_claimed(claimed: Any, issuer: Any) -> None:
     store = require_store(get_state().settings.get().revocation_store)
     watermark = now_millis()
     store.put(*revoke_all_record(issuer, claimed, watermark))
-    while now_millis() <= watermark:  # as revoke_all: later tokens are valid
-        time.sleep(0.0005)
+    _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=claimed)
 
 
@@ -154,17 +176,17 @@ def rotate_refresh_token(
     enforce(check(store, claims, policy), store, get_jwt_header(), claims)
     enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
+    identity = claims.get(settings.identity_claim)
+    user = _login_object(state.callbacks, settings, identity)
     issued: list[dict[str, Any]] = []
-    if state.callbacks.user_lookup is not None:
+    if user is not None:
         # The app's own user object, as at login: its identity and claims
         # loaders get what they were written for.
-        user = get_current_user()
         pair = (
             create_token("access", user, fresh, None, extra, None, issued=issued),
             create_token("refresh", user, False, None, extra, None, issued=issued),
         )
     else:
-        identity = claims.get(settings.identity_claim)
         if claims.get(IDENTITY_TYPE_CLAIM) is not None:
             extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
         pair = (
@@ -184,6 +206,26 @@ def rotate_refresh_token(
         )
     _touch_session(store, settings.identity_claim, claims, issued, settings.policy.leeway)
     return pair
+
+
+def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> Any:
+    """The loaded user, if it is what the app creates its tokens from; else ``None``.
+
+    Apps following the incumbent's user-loading pattern create tokens from a
+    ``User`` (``user_identity_loader(user) -> str(user.id)``) and load that
+    ``User`` back (``user_lookup_loader``): rotation then hands the loaders
+    the ``User`` again. Apps that create tokens from the identity itself and
+    load a different object (a row, a dict) get the stored identity, with the
+    identity loader not run on it.
+    """
+    if callbacks.user_lookup is None:
+        return None
+    user = get_current_user()
+    try:
+        mapped = verifiable_identity(settings, callbacks.user_identity(user))[0]
+    except Exception:  # a loader not written for this object: not the pattern
+        return None
+    return user if mapped == identity and type(mapped) is type(identity) else None
 
 
 def _touch_session(

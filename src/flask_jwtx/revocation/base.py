@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from ..exceptions import JWTExtendedException
 
@@ -79,3 +79,64 @@ _NO_REGISTRY = (
     "{} keeps no session registry: implement registry_put, registry_get and "
     "registry_delete to use create_token_pair, list_sessions and revoke_session"
 )
+
+
+# -- Change feeds (for the local replica, :mod:`.replica`) -----------------------
+
+
+class Change(NamedTuple):
+    """One write a store made: ``key`` now holds ``value`` until ``expires_at``."""
+
+    key: str
+    value: str
+    expires_at: float | None
+
+
+class Ack(NamedTuple):
+    """A beacon came back through the feed: every change committed before it was sent
+    has been received before it."""
+
+    token: str
+
+
+class Feed(ABC):
+    """A store's stream of changes, opened by :meth:`FollowableStore.follow`.
+
+    The replica's freshness rests on one ordering promise: a beacon sent with
+    :meth:`beacon` comes back from :meth:`receive` (as an :class:`Ack`) only
+    after every change committed before the beacon was sent. The time a beacon
+    was sent is therefore a moment up to which the replica is provably complete.
+    """
+
+    @abstractmethod
+    def beacon(self) -> str:
+        """Send a beacon through the feed; return its token."""
+
+    @abstractmethod
+    def receive(self, timeout: float) -> list[Change | Ack]:
+        """What arrived, in order, waiting up to ``timeout`` seconds for the first item.
+
+        Raises :class:`StoreUnavailableError` when the feed is broken (the
+        replica then starts over with a new feed and a new snapshot).
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop following and release the connection."""
+
+
+@runtime_checkable
+class FollowableStore(Protocol):
+    """A store that can list its records and publish its writes (see :mod:`.replica`)."""
+
+    def records(self, prefixes: tuple[str, ...]) -> list[Change]:
+        """Every unexpired record whose key starts with one of ``prefixes``.
+
+        An expiry given here is never earlier than the store's own.
+        """
+
+    def follow(self) -> Feed:
+        """Open a feed; changes committed after this returns are all delivered."""
+
+    def follow_problem(self) -> str | None:
+        """``None`` if :meth:`follow` can work with this store's driver, else why not."""

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ..exceptions import ConfigurationError
 from .base import RevocationStore, StoreUnavailableError
 from .memory import MemoryStore
+from .replica import Replica
 
 _KEY = "JWT_REVOCATION_STORE"
 #: Query parameters whose values are never printed back (drivers may echo them).
@@ -197,3 +198,14 @@ def _from_url(url: str, table: str) -> RevocationStore:
     raise ValueError(
         "use memory://, redis://..., rediss://..., unix://..., sqlite:///... or postgresql://..."
     )
+
+
+def make_replica(store: RevocationStore, max_staleness: float, *, owns_store: bool) -> Replica:
+    """Wrap ``store`` in a local replica (``JWT_REVOCATION_REPLICA``); errors say what to fix."""
+    try:
+        return Replica(store, max_staleness, owns_store=owns_store)
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"JWT_REVOCATION_REPLICA is on, but {exc}. Use a redis://, postgresql+psycopg:// or "
+            "sqlite:/// store, or turn the replica off."
+        ) from None

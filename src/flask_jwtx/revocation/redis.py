@@ -7,11 +7,17 @@ Needs ``pip install flask-jwtx[redis]``.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from .base import RevocationStore, StoreUnavailableError
+from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
+
+T = TypeVar("T")
+#: How many keys one snapshot round trip reads.
+_SNAPSHOT_BATCH = 500
 
 try:
     import redis as _redis
@@ -49,6 +55,16 @@ class RedisStore(RevocationStore):
             raise
 
     @staticmethod
+    def _guarded(operation: Callable[[], T]) -> T:
+        """Run ``operation``; Redis errors become :class:`StoreUnavailableError`."""
+        try:
+            return operation()
+        except Exception as exc:
+            if _redis is not None and isinstance(exc, _redis.RedisError):
+                raise StoreUnavailableError(f"Redis revocation store: {exc}") from None
+            raise
+
+    @staticmethod
     def _expiry(expires_at: float | None) -> dict[str, Any]:
         # EXAT takes whole seconds; round up so an entry never outlives less than its token.
         return {} if expires_at is None else {"exat": int(expires_at) + 1}
@@ -58,7 +74,19 @@ class RedisStore(RevocationStore):
         return [v.decode() if isinstance(v, bytes) else v for v in values]
 
     def put(self, key: str, value: str, expires_at: float | None) -> None:
-        self._call("set", self._prefix + key, value, **self._expiry(expires_at))
+        # The write and its announcement to replicas (:mod:`.replica`) in one
+        # MULTI/EXEC: one round trip, and no replica can miss a write that landed.
+        expiry = self._expiry(expires_at)
+        exat = expiry.get("exat")
+        message = json.dumps([key, value, None if exat is None else float(exat)])
+
+        def run() -> None:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.set(self._prefix + key, value, **expiry)
+            pipe.publish(self.changes_channel, message)
+            pipe.execute()
+
+        self._guarded(run)
 
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         name = self._prefix + key
@@ -99,6 +127,117 @@ class RedisStore(RevocationStore):
 
     def close(self) -> None:
         self._client.close()
+
+    # -- Replication (:mod:`.replica`) -------------------------------------------
+
+    @property
+    def changes_channel(self) -> str:
+        """The pub/sub channel every ``put`` is announced on."""
+        return self._prefix + "changes"
+
+    def follow_problem(self) -> str | None:
+        return None
+
+    def records(self, prefixes: tuple[str, ...]) -> list[Change]:
+        """Every unexpired key under ``prefixes``: ``SCAN``, then ``GET`` and ``PTTL`` in batches.
+
+        Expiry is rebuilt from the remaining time as the moment the answer
+        arrived plus that time: never earlier than Redis's own.
+        """
+
+        def run() -> list[Change]:
+            names: list[bytes] = []
+            for prefix in prefixes:
+                names.extend(self._client.scan_iter(match=self._prefix + prefix + "*", count=1000))
+            changes: list[Change] = []
+            for start in range(0, len(names), _SNAPSHOT_BATCH):
+                batch = names[start : start + _SNAPSHOT_BATCH]
+                pipe = self._client.pipeline(transaction=False)
+                for name in batch:
+                    pipe.get(name)
+                    pipe.pttl(name)
+                replies = pipe.execute()
+                arrived = time.time()
+                for index, name in enumerate(batch):
+                    value, ttl = replies[2 * index], replies[2 * index + 1]
+                    if value is None or ttl == -2:  # noqa: PLR2004 - Redis: "no such key"
+                        continue
+                    expires_at = None if ttl < 0 else arrived + ttl / 1000
+                    key = name.decode()[len(self._prefix) :]
+                    changes.append(Change(key, value.decode(), expires_at))
+            return changes
+
+        return self._guarded(run)
+
+    def follow(self) -> Feed:
+        return _RedisFeed(self._client, self.changes_channel, self._prefix, self._guarded)
+
+
+class _RedisFeed(Feed):
+    """``put``'s announcements through pub/sub; beacons on a channel of our own.
+
+    Redis runs commands one at a time and writes each subscriber's messages in
+    the order the ``PUBLISH`` commands ran, whatever their channel; so our
+    beacon, published after a write's ``EXEC`` returned, reaches us after that
+    write's announcement.
+    """
+
+    def __init__(
+        self, client: Any, channel: str, prefix: str, guard: Callable[[Callable[[], Any]], Any]
+    ) -> None:
+        self._guard = guard
+        self._client = client
+        self._channel = channel
+        self._beacons = f"{prefix}beacon:{uuid.uuid4().hex}"
+        self._pubsub = client.pubsub()
+        try:
+            self._guard(self._subscribe)
+        except BaseException:
+            self.close()
+            raise
+
+    def _subscribe(self) -> None:
+        self._pubsub.subscribe(self._channel, self._beacons)
+        # Wait for both confirmations: from then on nothing published is missed.
+        confirmed = 0
+        deadline = time.monotonic() + 5
+        while confirmed < 2:  # noqa: PLR2004 - the two channels just subscribed
+            if time.monotonic() > deadline:
+                raise StoreUnavailableError("Redis revocation store: subscription not confirmed")
+            message = self._pubsub.get_message(timeout=1.0)
+            if message is not None and message["type"] == "subscribe":
+                confirmed += 1
+
+    def beacon(self) -> str:
+        token = uuid.uuid4().hex
+        self._guard(lambda: self._client.publish(self._beacons, token))
+        return token
+
+    def receive(self, timeout: float) -> list[Change | Ack]:
+        def run() -> list[Change | Ack]:
+            items: list[Change | Ack] = []
+            message = self._pubsub.get_message(timeout=timeout)
+            while message is not None:
+                if message["type"] == "message":
+                    items.append(self._parse(message["channel"], message["data"]))
+                elif message["type"] == "subscribe":
+                    # redis-py reconnected and subscribed again on its own:
+                    # whatever was published in between is lost. Start over.
+                    raise StoreUnavailableError("Redis revocation store: subscription was lost")
+                message = self._pubsub.get_message(timeout=0)
+            return items
+
+        items: list[Change | Ack] = self._guard(run)
+        return items
+
+    def _parse(self, channel: bytes, data: bytes) -> Change | Ack:
+        if channel.decode() == self._beacons:
+            return Ack(data.decode())
+        key, value, expires_at = json.loads(data)
+        return Change(str(key), str(value), None if expires_at is None else float(expires_at))
+
+    def close(self) -> None:
+        self._pubsub.close()
 
 
 #: After a change: drop expired members, then make both keys expire with the

@@ -11,12 +11,17 @@ are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+import uuid
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
-from .base import RevocationStore, StoreUnavailableError
+from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
 
 try:
     import sqlalchemy as sa
@@ -25,6 +30,36 @@ except ImportError:  # pragma: no cover - exercised by the factory's error messa
     sa = None  # type: ignore[assignment]
 
 _SWEEP_EVERY = 512
+#: Seconds an SQLite change-log row is kept: a replica that has not polled for
+#: half of it takes a new snapshot instead of trusting the log.
+CHANGE_RETENTION: Final = 86400.0
+#: The longest PostgreSQL channel name is 63 bytes; beacons use a short one.
+_BEACON_CHANNEL = "jwtx_beacon_{}"
+
+
+def _forget_pool(engine: weakref.ref[Any]) -> None:
+    """In a forked child: drop the inherited pool (without closing the parent's sockets)."""
+    alive = engine()
+    if alive is not None:
+        alive.dispose(close=False)
+
+
+def _change_log(metadata: Any, table: str) -> Any:
+    """SQLite's change log: every ``put`` appends a row; replicas poll past the last ``seq``.
+
+    SQLite has one writer at a time, so ``seq`` (AUTOINCREMENT: never reused)
+    grows in commit order: the change counter replicas follow.
+    """
+    return sa.Table(
+        f"{table}_changes",
+        metadata,
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(320), nullable=False),
+        sa.Column("value", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=True),
+        sa.Column("at", sa.Float, nullable=False, index=True),
+        sqlite_autoincrement=True,
+    )
 
 
 class SQLStore(RevocationStore):
@@ -64,6 +99,7 @@ class SQLStore(RevocationStore):
             columns.key.in_(sa.bindparam("keys", expanding=True)),
             sa.or_(columns.expires_at.is_(None), columns.expires_at > sa.bindparam("now")),
         )
+        self._changes = _change_log(self._metadata, table) if dialect == "sqlite" else None
         self._writes = 0
         self._lock = threading.Lock()
         self._guard(lambda: self._metadata.create_all(engine, checkfirst=True))
@@ -74,7 +110,12 @@ class SQLStore(RevocationStore):
             raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
         # No pool_pre_ping: it would add a round trip to every request. A
         # connection found dead is instead retried once by _guard.
-        return cls(sa.create_engine(url), **kwargs)
+        engine = sa.create_engine(url)
+        # A server forking its workers after the app was built (gunicorn
+        # --preload): each child must open its own connections, not share the
+        # parent's sockets. close=False leaves the parent's connections alone.
+        os.register_at_fork(after_in_child=functools.partial(_forget_pool, weakref.ref(engine)))
+        return cls(engine, **kwargs)
 
     @staticmethod
     def _guard(operation: Any) -> Any:
@@ -112,6 +153,9 @@ class SQLStore(RevocationStore):
         if due:
             table = self._table
             connection.execute(sa.delete(table).where(table.c.expires_at <= time.time()))
+            if self._changes is not None:
+                log = self._changes
+                connection.execute(sa.delete(log).where(log.c.at < time.time() - CHANGE_RETENTION))
 
     def put(self, key: str, value: str, expires_at: float | None) -> None:
         statement = self._insert(self._table).values(key=key, value=value, expires_at=expires_at)
@@ -122,6 +166,7 @@ class SQLStore(RevocationStore):
         def run() -> None:
             with self._engine.begin() as connection:
                 connection.execute(statement)
+                self._announce(connection, key, value, expires_at)
                 self._maybe_sweep(connection)
 
         self._guard(run)
@@ -209,3 +254,169 @@ class SQLStore(RevocationStore):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    # -- Replication (:mod:`.replica`) -------------------------------------------
+
+    @property
+    def changes_channel(self) -> str:
+        """PostgreSQL: the ``NOTIFY`` channel every ``put`` is announced on (the table's name)."""
+        return str(self._table.name)
+
+    def _announce(self, connection: Any, key: str, value: str, expires_at: float | None) -> None:
+        """Tell replicas about a write, inside the write's own transaction.
+
+        PostgreSQL delivers ``NOTIFY`` on commit, in commit order; SQLite gets
+        a change-log row the replicas poll for.
+        """
+        if self._changes is not None:
+            connection.execute(
+                sa.insert(self._changes).values(
+                    key=key, value=value, expires_at=expires_at, at=time.time()
+                )
+            )
+        else:
+            message = json.dumps([key, value, expires_at])
+            connection.execute(sa.select(sa.func.pg_notify(self.changes_channel, message)))
+
+    def follow_problem(self) -> str | None:
+        if self._changes is None and self._engine.dialect.driver != "psycopg":
+            return (
+                "the replica follows PostgreSQL with psycopg 3: use a postgresql+psycopg:// URL "
+                f"(this engine's driver is {self._engine.dialect.driver})"
+            )
+        return None
+
+    def records(self, prefixes: tuple[str, ...]) -> list[Change]:
+        table = self._table
+        query = sa.select(table.c.key, table.c.value, table.c.expires_at).where(
+            sa.or_(*(table.c.key.startswith(prefix, autoescape=True) for prefix in prefixes)),
+            sa.or_(table.c.expires_at.is_(None), table.c.expires_at > time.time()),
+        )
+
+        def run() -> list[Change]:
+            with self._reader.connect() as connection:
+                rows = connection.execute(query).all()
+            return [Change(str(k), str(v), None if e is None else float(e)) for k, v, e in rows]
+
+        result: list[Change] = self._guard(run)
+        return result
+
+    def follow(self) -> Feed:
+        if self._changes is not None:
+            return _PollingFeed(self._reader, self._changes, self._guard)
+        raw = self._guard(self._engine.raw_connection)
+        raw.detach()  # LISTEN state must not go back into the pool
+        return _NotifyFeed(raw.dbapi_connection, self.changes_channel)
+
+
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(f"SQL revocation store: {type(exc).__name__}: {exc}")
+
+
+class _NotifyFeed(Feed):
+    """PostgreSQL ``LISTEN``: changes on the table's channel, beacons on our own.
+
+    Notifications from different transactions arrive in commit order, so a
+    beacon (itself a committed ``NOTIFY``) sent after a write committed comes
+    back after that write's notification.
+    """
+
+    def __init__(self, connection: Any, channel: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        self._psycopg = psycopg
+        self._connection = connection
+        self._channel = channel
+        self._beacons = _BEACON_CHANNEL.format(uuid.uuid4().hex[:16])
+        try:
+            connection.autocommit = True
+            for name in (channel, self._beacons):
+                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            self.close()
+            raise _unavailable(exc) from None
+
+    def beacon(self) -> str:
+        token = uuid.uuid4().hex
+        try:
+            self._connection.execute("SELECT pg_notify(%s, %s)", (self._beacons, token))
+        except self._psycopg.Error as exc:
+            raise _unavailable(exc) from None
+        return token
+
+    def receive(self, timeout: float) -> list[Change | Ack]:
+        items: list[Change | Ack] = []
+        try:
+            for wait in (timeout, 0.0):
+                for notify in self._connection.notifies(timeout=wait, stop_after=1):
+                    items.append(self._parse(notify.channel, notify.payload))
+                if not items:
+                    break
+        except self._psycopg.Error as exc:
+            raise _unavailable(exc) from None
+        return items
+
+    def _parse(self, channel: str, payload: str) -> Change | Ack:
+        if channel == self._beacons:
+            return Ack(payload)
+        key, value, expires_at = json.loads(payload)
+        return Change(str(key), str(value), None if expires_at is None else float(expires_at))
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class _PollingFeed(Feed):
+    """SQLite: poll the change log past the last ``seq`` seen, once per beacon.
+
+    A poll that starts after a beacon was sent sees every change committed
+    before it, so it answers that beacon.
+    """
+
+    def __init__(self, reader: Any, log: Any, guard: Callable[[Callable[[], Any]], Any]) -> None:
+        self._guard = guard
+        self._reader = reader
+        self._log = log
+        self._pending: list[str] = []
+        self._last_seq = self._guard(self._max_seq)
+        self._last_poll = time.monotonic()
+
+    def _max_seq(self) -> int:
+        with self._reader.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.max(self._log.c.seq))).scalar() or 0)
+
+    def beacon(self) -> str:
+        token = uuid.uuid4().hex
+        self._pending.append(token)
+        return token
+
+    def receive(self, timeout: float) -> list[Change | Ack]:
+        if not self._pending:
+            time.sleep(timeout)
+            return []
+        if time.monotonic() - self._last_poll > CHANGE_RETENTION / 2:
+            raise StoreUnavailableError("SQL revocation store: the change log moved on; resyncing")
+        log = self._log
+        query = sa.select(log.c.seq, log.c.key, log.c.value, log.c.expires_at).where(
+            log.c.seq > self._last_seq
+        )
+
+        def run() -> list[Any]:
+            with self._reader.connect() as connection:
+                return list(connection.execute(query.order_by(log.c.seq)).all())
+
+        rows = self._guard(run)
+        self._last_poll = time.monotonic()
+        items: list[Change | Ack] = []
+        for seq, key, value, expires_at in rows:
+            self._last_seq = int(seq)
+            items.append(
+                Change(str(key), str(value), None if expires_at is None else float(expires_at))
+            )
+        items.extend(Ack(token) for token in self._pending)
+        self._pending = []
+        return items
+
+    def close(self) -> None:
+        self._pending = []
