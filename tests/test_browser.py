@@ -64,7 +64,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
-    app = create_app(str(tmp_path / "demo.sqlite3"))
+    # No reuse grace: the page's replay follows its refresh within milliseconds.
+    app = create_app(str(tmp_path / "demo.sqlite3"), JWT_REFRESH_REUSE_GRACE=0)
     with serve(app) as base:
         browser.delete_all_cookies()
         browser.get(base + "/")
@@ -99,3 +100,76 @@ def test_cookie_mode_with_csrf_in_a_browser(page: Any) -> None:
 def test_wrong_password_in_a_browser(page: Any) -> None:
     assert run(page, 'login("alice", "nope")')["status"] == 401
     assert run(page, "me()")["status"] == 401
+
+
+def artifact_dir() -> Path:
+    """Where screenshots go: ``$JWTX_ARTIFACTS``, else a folder in the temp directory."""
+    folder = Path(
+        os.environ.get("JWTX_ARTIFACTS") or Path(tempfile.gettempdir()) / "jwtx-artifacts"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def rows(page: Any) -> list[str]:
+    """The session ids the page lists, in order."""
+    return list(
+        page.execute_script(
+            "return [...document.querySelectorAll('#sessions tr')].map((r) => r.dataset.session)"
+        )
+    )
+
+
+def status_text(page: Any) -> str:
+    return str(page.find_element("id", "status").text)
+
+
+def test_sessions_page_in_a_browser(page: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    page.set_window_size(1200, 1000)
+    assert status_text(page) == "Not logged in"
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page.find_element(By.CSS_SELECTOR, "#login button").click()  # the form, as a user would
+    WebDriverWait(page, 20).until(lambda p: status_text(p).startswith("Logged in"))
+    state = run(page, "render()")
+    assert state["loggedIn"] is True
+    assert status_text(page) == f"Logged in as user 1 (session {state['session']})"
+    claims = page.find_element(By.ID, "claims").text
+    assert f'"fam": "{state["session"]}"' in claims, "the login's access token is in the session"
+    assert '"fresh": true' in claims
+
+    assert run(page, "otherDevice()")["status"] == 200
+    assert run(page, "refresh()")["status"] == 200
+    state = run(page, "render()")
+    listed = rows(page)
+    assert len(listed) == 2
+    assert state["session"] in listed
+    current_row = page.find_element(By.CSS_SELECTOR, "#sessions tr.current")
+    assert "(this one)" in current_row.text
+    assert "Chrome/" in current_row.text, "the session shows the browser it came from"
+    assert "from 127.0.0.1" in current_row.text
+    shot = artifact_dir() / "demo-sessions.png"
+    page.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+
+    other = next(s for s in listed if s != state["session"])
+    page.find_element(By.CSS_SELECTOR, f'#sessions tr[data-session="{other}"] button.end').click()
+    WebDriverWait(page, 20).until(lambda p: rows(p) == [state["session"]])
+
+    replay = run(page, "replay()")
+    assert replay["status"] == 200
+    assert replay["body"]["status"] == 401
+    assert replay["body"]["answer"] == {"msg": "Token has been revoked"}
+    assert status_text(page) == "Not logged in", "reuse detection ended the page's session"
+    assert run(page, "me()")["status"] == 401
+    assert rows(page) == []
+
+    run(page, 'login("alice", "wonderland")')
+    run(page, 'login("alice", "wonderland")')
+    assert len(run(page, "render()")["sessions"]) == 2, "the first of these two is still listed"
+    out = run(page, "everywhere()")
+    assert (out["status"], out["body"]["sessions_ended"]) == (200, 2)
+    assert status_text(page) == "Not logged in"
+    assert page.execute_script("return demo.visibleCookies()") == []
