@@ -200,13 +200,19 @@ def create_app(db_path: str | None = None, secret: str | None = None, **config: 
     def change_password() -> Any:
         return jsonify(msg=f"password change allowed for {current_user['username']}")
 
+    _add_auth(app, authenticate)
+    return app
+
+
+def _add_auth(app: Flask, authenticate: Any) -> None:
+    """flask-jwtx's ready-made endpoints under ``/auth`` (cookie mode), and the thief."""
+
     def check_login(_request: Request) -> int | None:
         user = authenticate()
         return None if user is None else int(user["id"])
 
     app.register_blueprint(create_auth_blueprint(check_login, mode="cookies"), url_prefix="/auth")
     _add_thief(app)
-    return app
 
 
 def _add_thief(app: Flask) -> None:
