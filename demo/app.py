@@ -81,19 +81,19 @@ def init_db(path: str) -> None:
 
 def create_app(db_path: str | None = None, secret: str | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config.update(
-        JWT_SECRET_KEY=secret or os.environ.get("DEMO_JWT_SECRET") or secrets.token_urlsafe(48),
-        JWT_TOKEN_LOCATION=["headers", "cookies"],
-        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=15),
-        JWT_COOKIE_SAMESITE="Lax",
+    defaults = {
+        "JWT_SECRET_KEY": secret or os.environ.get("DEMO_JWT_SECRET") or secrets.token_urlsafe(48),
+        "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
+        "JWT_COOKIE_SAMESITE": "Lax",
         # Stores int user ids as strings in 'sub' and returns ints from get_jwt_identity().
-        JWT_IDENTITY_AS_STRING=True,
-        JWT_REFRESH_TOKEN_ROTATION=True,
-        JWT_REFRESH_REUSE_GRACE=5,
+        "JWT_IDENTITY_AS_STRING": True,
+        "JWT_REFRESH_TOKEN_ROTATION": True,
+        "JWT_REFRESH_REUSE_GRACE": 5,
         # The sessions page shows the browser each session came from.
-        JWT_SESSION_METADATA=True,
-    )
-    app.config.update(config)
+        "JWT_SESSION_METADATA": True,
+    }
+    app.config.update(defaults, **config)
     path = db_path or str(Path(app.instance_path) / "demo.sqlite3")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     init_db(path)
