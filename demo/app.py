@@ -79,9 +79,9 @@ def init_db(path: str) -> None:
             )
 
 
-def create_app(db_path: str | None = None, secret: str | None = None, **config: Any) -> Flask:
-    app = Flask(__name__)
-    defaults = {
+def _defaults(secret: str | None) -> dict[str, Any]:
+    """The demo's flask-jwtx settings (``create_app``'s keyword arguments override them)."""
+    return {
         "JWT_SECRET_KEY": secret or os.environ.get("DEMO_JWT_SECRET") or secrets.token_urlsafe(48),
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
@@ -93,7 +93,11 @@ def create_app(db_path: str | None = None, secret: str | None = None, **config: 
         # The sessions page shows the browser each session came from.
         "JWT_SESSION_METADATA": True,
     }
-    app.config.update(defaults, **config)
+
+
+def create_app(db_path: str | None = None, secret: str | None = None, **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(_defaults(secret), **config)
     path = db_path or str(Path(app.instance_path) / "demo.sqlite3")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     init_db(path)
