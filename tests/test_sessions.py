@@ -16,10 +16,18 @@ from flask.testing import FlaskClient
 import flask_jwtx
 from flask_jwtx import signals
 from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.revocation.base import RevocationStore, StoreUnavailableError
 from flask_jwtx.revocation.factory import make_store
 from flask_jwtx.revocation.memory import MemoryStore
 from flask_jwtx.revocation.policy import CLOCK_MARGIN, record_key
-from flask_jwtx.revocation.registry import Session, ended_record
+from flask_jwtx.revocation.registry import (
+    Session,
+    ended_record,
+    index_key,
+    owner_of,
+    parse,
+    registry_name,
+)
 
 from .conftest import SECRET
 from .test_revocation import ALL_STORES, SHARED_STORES, store_config
@@ -354,3 +362,86 @@ def test_sessions_through_the_local_replica(
     assert revoke(two, session.id) is True
     assert status(two.test_client(), access) == 401
     assert sessions(one, "alice") == []
+
+
+# -- Failures: the registry is best effort where the tokens are already decided ------
+
+
+class FlakyRegistry(MemoryStore):
+    """A memory store whose registry can be switched off, as a store under strain."""
+
+    broken = False
+
+    def registry_get(self, registry: str) -> Any:
+        if self.broken:
+            raise StoreUnavailableError("registry down")
+        return super().registry_get(registry)
+
+    def registry_put(self, registry: str, member: str, value: str, expires_at: Any) -> None:
+        if self.broken:
+            raise StoreUnavailableError("registry down")
+        super().registry_put(registry, member, value, expires_at)
+
+
+def test_a_rotation_survives_a_registry_that_cannot_be_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = FlakyRegistry()
+    app = build(JWT_REVOCATION_STORE=store)
+    _, refresh = login(app, "alice")
+    store.broken = True
+    rotated = app.test_client().post("/refresh", headers=bearer(refresh))
+    assert rotated.status_code == 200, "the new pair is not lost"
+    assert "refresh not recorded" in caplog.text
+
+
+def test_reuse_is_refused_even_when_the_registry_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    store = FlakyRegistry()
+    app = build(JWT_REVOCATION_STORE=store)
+    client = app.test_client()
+    access, refresh = login(app, "alice")
+    assert client.post("/refresh", headers=bearer(refresh)).status_code == 200
+    store.broken = True
+    assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+    assert status(client, access) == 401
+    assert "registry not updated" in caplog.text
+
+
+def test_a_family_outside_the_registry_is_revoked_as_before() -> None:
+    app = build(JWT_REVOCATION_STORE="memory://")
+    with app.test_request_context():
+        refresh = flask_jwtx.create_refresh_token("alice")  # a family, not a session
+    client = app.test_client()
+    rotated = client.post("/refresh", headers=bearer(refresh)).get_json()
+    assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+    assert client.post("/refresh", headers=bearer(rotated["refresh_token"])).status_code == 401
+
+
+def test_entries_we_did_not_write_are_ignored() -> None:
+    store = MemoryStore()
+    store.registry_put(registry_name(None, "alice"), "junk", "not json", None)
+    store.registry_put(index_key(None, "sid"), "owner", "{}", None)
+    assert parse(store.registry_get(registry_name(None, "alice"))) == []
+    assert owner_of(store, None, "sid") == (False, None)
+    assert Session.from_json('{"id": "x"}') is None
+
+
+def test_a_store_without_registry_methods_refuses_clearly() -> None:
+    class Bare(RevocationStore):
+        def get_many(self, keys: Any) -> list[str | None]:
+            return [None for _ in keys]
+
+        def put(self, key: str, value: str, expires_at: Any) -> None:
+            pass
+
+        def put_if_absent(self, key: str, value: str, expires_at: Any) -> str | None:
+            return None
+
+    bare = Bare()
+    for call in (
+        lambda: bare.registry_put("r", "m", "v", None),
+        lambda: bare.registry_get("r"),
+        lambda: bare.registry_delete("r", ["m"]),
+    ):
+        with pytest.raises(NotImplementedError, match="Bare keeps no session registry"):
+            call()
