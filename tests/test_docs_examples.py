@@ -24,8 +24,9 @@ The convention (also in docs/contributing.md), which every page follows:
 
 from __future__ import annotations
 
-import os
 import re
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,16 @@ def python_blocks(page: Path) -> list[Block]:
 
 
 def page_namespace(page: Path, text: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """A fresh namespace for one page, with the real servers it asks for."""
-    namespace: dict[str, Any] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    """A fresh namespace for one page, with the real servers it asks for.
+
+    It is the ``__dict__`` of a module registered in ``sys.modules`` for the
+    test's duration, as a real module would be: ``@dataclass``, pickling and
+    ``typing.get_type_hints`` look their class's module up there.
+    """
+    module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
+    module.__file__ = str(page)
+    request.getfixturevalue("monkeypatch").setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     if "redis_url" in text:
         server = request.getfixturevalue("redis_server")
         server.flush()
@@ -181,5 +190,6 @@ def test_real_servers_are_given_only_to_pages_that_use_them(
     request: pytest.FixtureRequest,
 ) -> None:
     plain = page_namespace(Path("plain.md"), "no servers here", request)
-    assert set(plain) == {"__name__"}
-    assert os.sep not in plain["__name__"]
+    assert "redis_url" not in plain
+    assert "postgres_url" not in plain
+    assert sys.modules[plain["__name__"]].__dict__ is plain
