@@ -19,7 +19,10 @@ The convention (also in docs/contributing.md), which every page follows:
   real PostgreSQL server's URL (``postgres_server``). Pages that use neither
   start no server. SQLite needs nothing: use a file in the working directory.
 - Warnings are errors here as in the whole suite: an example with a short
-  HMAC secret fails.
+  HMAC secret, or a file it opens and never closes, fails.
+- After the page, the runner closes the revocation stores of every app the
+  page initialised (``JWTManager.close``), so examples need not show that
+  housekeeping and no connection outlives its server.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+
+from flask_jwtx import JWTManager
 
 DOCS = Path(__file__).parent.parent / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
@@ -136,7 +142,20 @@ def test_page_examples_run(
     text = page.read_text()
     namespace = page_namespace(page, text, request)
     monkeypatch.chdir(tmp_path)
-    run_page(page, namespace)
+    apps: list[Flask] = []
+    init_app = JWTManager.init_app
+
+    def recording_init_app(self: JWTManager, app: Flask, *args: Any, **kwargs: Any) -> None:
+        apps.append(app)
+        init_app(self, app, *args, **kwargs)
+
+    monkeypatch.setattr(JWTManager, "init_app", recording_init_app)
+    try:
+        run_page(page, namespace)
+    finally:
+        for app in apps:
+            if "flask-jwtx" in app.extensions:
+                app.extensions["flask-jwtx"].manager.close(app)
 
 
 def test_every_page_is_covered() -> None:
