@@ -18,7 +18,7 @@ import flask_jwtx  # noqa: E402 - after the path is set up
 
 project = "flask-jwtx"
 author = "flask-jwtx contributors"
-copyright = "flask-jwtx contributors"  # noqa: A001 - Sphinx's name for it
+copyright = "flask-jwtx contributors"
 release = flask_jwtx.__version__
 version = release
 

@@ -19,6 +19,7 @@ with ``{confval}`JWT_COOKIE_SAMESITE```.
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -197,7 +198,7 @@ META: dict[str, Meta] = {
     "JWT_ERROR_MESSAGE_KEY": Meta(
         "claims",
         "a non-empty string",
-        "The key of the message in the default JSON error bodies (`{\"msg\": ...}`).",
+        'The key of the message in the default JSON error bodies (`{"msg": ...}`).',
     ),
     # Locations
     "JWT_TOKEN_LOCATION": Meta(
@@ -234,9 +235,7 @@ META: dict[str, Meta] = {
     "JWT_REFRESH_COOKIE_NAME": Meta(
         "cookies", "a non-empty string", "Name of the (HttpOnly) refresh-token cookie."
     ),
-    "JWT_ACCESS_COOKIE_PATH": Meta(
-        "cookies", "a string", "`Path` of the access-token cookie."
-    ),
+    "JWT_ACCESS_COOKIE_PATH": Meta("cookies", "a string", "`Path` of the access-token cookie."),
     "JWT_REFRESH_COOKIE_PATH": Meta(
         "cookies",
         "a string",
@@ -292,9 +291,7 @@ META: dict[str, Meta] = {
         "csrf", "a non-empty string", "Name of the readable cookie with the refresh CSRF value."
     ),
     "JWT_ACCESS_CSRF_COOKIE_PATH": Meta("csrf", "a string", "`Path` of the access CSRF cookie."),
-    "JWT_REFRESH_CSRF_COOKIE_PATH": Meta(
-        "csrf", "a string", "`Path` of the refresh CSRF cookie."
-    ),
+    "JWT_REFRESH_CSRF_COOKIE_PATH": Meta("csrf", "a string", "`Path` of the refresh CSRF cookie."),
     "JWT_ACCESS_CSRF_HEADER_NAME": Meta(
         "csrf", "a non-empty string", "Request header that must echo the access CSRF value."
     ),
@@ -302,7 +299,9 @@ META: dict[str, Meta] = {
         "csrf", "a non-empty string", "Request header that must echo the refresh CSRF value."
     ),
     "JWT_ACCESS_CSRF_FIELD_NAME": Meta(
-        "csrf", "a non-empty string", "Form field with the access CSRF value (`JWT_CSRF_CHECK_FORM`)."
+        "csrf",
+        "a non-empty string",
+        "Form field with the access CSRF value (`JWT_CSRF_CHECK_FORM`).",
     ),
     "JWT_REFRESH_CSRF_FIELD_NAME": Meta(
         "csrf",
@@ -330,8 +329,11 @@ META: dict[str, Meta] = {
         own=True,
     ),
     "JWT_JWKS_CACHE_TTL": Meta(
-        "jwks", _SECONDS, "How long a fetched JWKS is used before refreshing.",
-        context=_REMOTE, own=True,
+        "jwks",
+        _SECONDS,
+        "How long a fetched JWKS is used before refreshing.",
+        context=_REMOTE,
+        own=True,
     ),
     "JWT_JWKS_MIN_REFRESH_INTERVAL": Meta(
         "jwks",
@@ -348,8 +350,11 @@ META: dict[str, Meta] = {
         own=True,
     ),
     "JWT_JWKS_MAX_BYTES": Meta(
-        "jwks", "a positive integer", "Larger JWKS documents are refused.",
-        context=_REMOTE, own=True,
+        "jwks",
+        "a positive integer",
+        "Larger JWKS documents are refused.",
+        context=_REMOTE,
+        own=True,
     ),
     "JWT_JWKS_MAX_STALE": Meta(
         "jwks",
@@ -459,7 +464,7 @@ def _probe(key: str, meta: Meta, value: Any) -> tuple[str, str] | None:
             resolve(config, key_set_loader=loader, resources=resources)
     except ConfigurationError as exc:
         return str(exc), "refused"
-    except Exception as exc:  # noqa: BLE001 - reported, never hidden: see Refusal.kind
+    except Exception as exc:  # reported, never hidden: see Refusal.kind
         return f"{type(exc).__name__}: {exc}", "crashed"
     finally:
         logging.disable(logging.NOTSET)
@@ -470,8 +475,16 @@ def _probe(key: str, meta: Meta, value: Any) -> tuple[str, str] | None:
     return None
 
 
-def entries() -> Iterator[Entry]:
-    """Every key of ``DEFAULTS``, in order, with its default and what is refused."""
+@functools.cache
+def entries() -> tuple[Entry, ...]:
+    """Every key of ``DEFAULTS``, in order, with its default and what is refused.
+
+    Computed once per process (each key is resolved about ten times).
+    """
+    return tuple(_entries())
+
+
+def _entries() -> Iterator[Entry]:
     for key, default in DEFAULTS.items():
         meta = META.get(key)
         refusals: dict[str, Refusal] = {}
