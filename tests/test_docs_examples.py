@@ -13,11 +13,11 @@ The convention (also in docs/contributing.md), which every page follows:
 - Examples show behaviour with the Flask test client and ``assert`` what the
   text claims; a failing assertion fails this test, naming the page and the
   line (tracebacks point into the ``.md`` file).
-- Real servers: a page that mentions ``redis_url`` finds it in its namespace,
-  the URL of the suite's real redis-server (``redis_server`` fixture,
-  flushed before the page); a page that mentions ``postgres_url`` gets the
-  real PostgreSQL server's URL (``postgres_server``). Pages that use neither
-  start no server. SQLite needs nothing: use a file in the working directory.
+- Real servers: a page whose examples use ``redis_url`` finds it in its
+  namespace, the URL of the suite's real redis-server (``redis_server``
+  fixture, flushed before the page); a page whose examples use
+  ``postgres_url`` gets the real PostgreSQL server's URL (``postgres_server``).
+  Pages that use neither start no server. SQLite needs nothing: use a file in the working directory.
 - Warnings are errors here as in the whole suite: an example with a short
   HMAC secret, or a file it opens and never closes, fails.
 - After the page, the runner closes the revocation stores of every app the
@@ -104,7 +104,7 @@ def python_blocks(page: Path) -> list[Block]:
     return [b for b in blocks(page.read_text()) if b.language == "python" and b.runs]
 
 
-def page_namespace(page: Path, text: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+def page_namespace(page: Path, code: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     """A fresh namespace for one page, with the real servers it asks for.
 
     It is the ``__dict__`` of a module registered in ``sys.modules`` for the
@@ -115,11 +115,11 @@ def page_namespace(page: Path, text: str, request: pytest.FixtureRequest) -> dic
     module.__file__ = str(page)
     request.getfixturevalue("monkeypatch").setitem(sys.modules, module.__name__, module)
     namespace = module.__dict__
-    if "redis_url" in text:
+    if "redis_url" in code:
         server = request.getfixturevalue("redis_server")
         server.flush()
         namespace["redis_url"] = server.url
-    if "postgres_url" in text:
+    if "postgres_url" in code:
         namespace["postgres_url"] = request.getfixturevalue("postgres_server").url
     return namespace
 
@@ -139,8 +139,8 @@ def run_page(page: Path, namespace: dict[str, Any]) -> int:
 def test_page_examples_run(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
-    text = page.read_text()
-    namespace = page_namespace(page, text, request)
+    code = "".join(block.source for block in python_blocks(page))
+    namespace = page_namespace(page, code, request)
     monkeypatch.chdir(tmp_path)
     apps: list[Flask] = []
     init_app = JWTManager.init_app
