@@ -17,7 +17,8 @@ The convention (also in docs/contributing.md), which every page follows:
   namespace, the URL of the suite's real redis-server (``redis_server``
   fixture, flushed before the page); a page whose examples use
   ``postgres_url`` gets the real PostgreSQL server's URL (``postgres_server``).
-  Pages that use neither start no server. SQLite needs nothing: use a file in the working directory.
+  Pages that use neither start no server. SQLite needs nothing: use a file
+  in the working directory.
 - Warnings are errors here as in the whole suite: an example with a short
   HMAC secret, or a file it opens and never closes, fails.
 - After the page, the runner closes the revocation stores of every app the
