@@ -493,8 +493,12 @@ def _entries() -> Iterator[Entry]:
             if answer is None:
                 continue
             message, kind = answer
-            # One entry per answer, whichever value was probed.
+            # One entry per answer, whichever value was probed: the value
+            # appears in messages as its repr, its text or its type's name.
             shape = message.replace(repr(value), "\0")
+            if len(str(value)) > 1:
+                shape = shape.replace(str(value), "\0")
+            shape = shape.replace(f"is {type(value).__name__}:", "is \0:")
             if shape in refusals:
                 refusals[shape].values.append(value)
             else:
