@@ -91,6 +91,23 @@ class TestTrustedIssuersKeepTheAudience:
         app = trusting(issuer_server, {"verify_audience": False}, JWT_DECODE_AUDIENCE=None)
         assert get(app, token(OLD, aud="anything"))[0] == 200
 
+    def test_the_audience_is_judged_only_after_the_signature(self, issuer_server: str) -> None:
+        # The audience is a claim check: a forged token learns nothing about it.
+        app = trusting(issuer_server)
+        forged = token(OLD, aud="billing").rsplit(".", 1)[0] + ".c2ln"
+        assert get(app, forged) == (422, {"msg": "Signature verification failed"})
+
+    def test_each_issuer_holds_its_tokens_to_its_own_audience(self, issuer_server: str) -> None:
+        app = trusting(issuer_server, {"audience": "billing"})
+        app.config["JWT_TRUSTED_ISSUERS"] = [
+            *app.config["JWT_TRUSTED_ISSUERS"],
+            {"issuer": "https://other.test", "jwks_url": issuer_server},  # inherits "api"
+        ]
+        assert get(app, token(OLD, aud="billing"))[0] == 200
+        assert get(app, token(OLD, aud="api")) == (422, {"msg": "Audience doesn't match"})
+        other = token(OLD, aud="api", iss="https://other.test")
+        assert get(app, other)[0] == 200
+
     @pytest.mark.parametrize("iss", [["https://issuer.test"], {"a": 1}, 7, None, True])
     def test_an_iss_that_is_not_a_string_is_refused_not_500(
         self, issuer_server: str, iss: Any

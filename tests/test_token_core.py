@@ -98,6 +98,19 @@ class TestClaimChecks:
             check(values, policy, NOW)
         check(body(aud="api", iss="me"), policy, NOW)
 
+    def test_with_trusted_issuers_each_token_meets_its_issuers_policy(self) -> None:
+        """The verified ``iss`` picks the policy; the top-level one is never used."""
+        billing = claims.VerifyPolicy(algorithms=frozenset(), audience=("billing",), issuer="b")
+        trusting = claims.VerifyPolicy(
+            algorithms=frozenset(), audience=("ignored",), issuers={"b": billing}
+        )
+        verify(body(iss="b", aud="billing"), trusting)
+        with pytest.raises(exc.InvalidAudienceError):
+            verify(body(iss="b", aud="ignored"), trusting)
+        for iss in (None, "elsewhere", ["b"], {"b": 1}):
+            with pytest.raises(exc.InvalidIssuerError, match="Untrusted issuer"):
+                verify(body(iss=iss, aud="billing"), trusting)
+
     def test_checks_a_policy_switches_off_pass_when_called_directly(self) -> None:
         """The switch is read by the check itself, not only by the policy's selection."""
         for check in (claims.check_aud, claims.check_iss):

@@ -17,12 +17,18 @@ now)``, usable on its own; :func:`verify_claims` applies them all:
 3. the policy's ``conventions`` (the application's token format);
 4. ``exp``, last: an expired token handed to the expired-token loader has
    passed every other check.
+
+A service that trusts several issuers checks each token against the
+requirements of the issuer that signed it (:attr:`VerifyPolicy.issuers`,
+chosen by the verified ``iss``): the audience an identity provider's tokens
+must name is a claim check like any other, made here and not during key
+lookup.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -127,6 +133,9 @@ class VerifyPolicy:
     verify_sub: bool = True
     max_bytes: int = 8192
     conventions: Callable[[Claims], None] | None = extended_conventions
+    #: With trusted issuers: each issuer's own policy, by name. A token is then
+    #: checked against the policy of its (verified) ``iss``, never this one.
+    issuers: Mapping[str, VerifyPolicy] | None = None
     checks: tuple[ClaimCheck, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -228,6 +237,20 @@ def check_numeric_dates(claims: Claims) -> None:
         numeric_date(claims, name)
 
 
+def _issuer_policy(claims: Claims, issuers: Mapping[str, VerifyPolicy]) -> VerifyPolicy:
+    """The policy of the issuer the token names; an issuer without one is refused.
+
+    The key lookup has already refused an untrusted ``iss`` before the
+    signature was checked; this is the same rule applied again where the
+    claims are checked, so a lookup that forgot it cannot let a token through.
+    """
+    name = claims.get("iss")
+    chosen = issuers.get(name) if isinstance(name, str) else None
+    if chosen is None:
+        raise InvalidIssuerError("Untrusted issuer")
+    return chosen
+
+
 def verify_claims(
     claims: Claims, policy: VerifyPolicy, now: float, *, verify_exp: bool = True
 ) -> None:
@@ -237,6 +260,8 @@ def verify_claims(
     ``verify_exp=False`` accepts an expired token (its ``exp`` must still be
     well-formed).
     """
+    if policy.issuers is not None:
+        policy = _issuer_policy(claims, policy.issuers)
     try:
         for check in policy.checks:
             check(claims, policy, now)

@@ -15,10 +15,10 @@ ask one object, whatever the keys' source.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
-from .claims import check_audience
+from .claims import VerifyPolicy
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -173,10 +173,11 @@ class TrustedIssuers:
         return None if self._local is None else self._local.signing()
 
     def select(self, algorithm: str, token: ParsedToken) -> TrustedIssuer:
-        """The issuer the token names, once its algorithm and audience are that issuer's.
+        """The issuer the token names, once its algorithm is one that issuer signs with.
 
         Also run before a user's ``decode_key_loader``, which replaces only
-        the key: the issuer allow-list and audience still apply.
+        the key: the issuer allow-list still applies (and the issuer's
+        audience, checked with the other claims: :meth:`requirements`).
         """
         claims = token.claims()
         name = claims.get("iss")
@@ -186,9 +187,18 @@ class TrustedIssuers:
             raise InvalidIssuerError("Untrusted issuer")
         if algorithm not in issuer.algorithms:
             raise InvalidAlgorithmError("The specified alg value is not allowed")
-        if issuer.audience is not None:
-            check_audience(claims, issuer.audience)
         return issuer
+
+    def requirements(self, base: VerifyPolicy) -> dict[str, VerifyPolicy]:
+        """What each issuer's tokens must satisfy: ``base`` with its audience and name.
+
+        The claim checks apply these (:attr:`VerifyPolicy.issuers`) once the
+        signature is verified; this resolver only picks the keys.
+        """
+        return {
+            name: replace(base, audience=issuer.audience, issuer=name, issuers=None)
+            for name, issuer in self._issuers.items()
+        }
 
     def lookup(self, algorithm: str, header: Header, token: ParsedToken) -> PreparedKey:
         return _key_for(self.select(algorithm, token).keys.key, algorithm, header)
@@ -231,8 +241,8 @@ class AppKeys:
     """The one home for an app's keys: its loaders, else the configured resolver.
 
     A ``decode_key_loader`` replaces only the key: with trusted issuers, the
-    token's issuer must still be trusted and its audience right
-    (:meth:`TrustedIssuers.select`).
+    token's issuer must still be trusted (:meth:`TrustedIssuers.select`) and
+    its audience right (checked with the claims).
     """
 
     __slots__ = ("_algorithm", "_loaders", "configured")

@@ -13,6 +13,7 @@ comparison is one tuple equality, mostly identity checks, about a microsecond.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import logging
 import operator
@@ -726,8 +727,6 @@ def resolve(
     )
     identity_claim = _str(config, "JWT_IDENTITY_CLAIM", empty_ok=False)
     decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
-    if config.get("JWT_TRUSTED_ISSUERS"):
-        decode_audience = None  # each trusted issuer has its own audience
     rotation = _bool(config, "JWT_REFRESH_TOKEN_ROTATION")
     if rotation and config.get("JWT_REVOCATION_STORE") is None:
         raise _fail(
@@ -744,6 +743,9 @@ def resolve(
         verify_sub=_bool(config, "JWT_VERIFY_SUB"),
         max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
     )
+    if isinstance(resolver, TrustedIssuers):
+        # Each issuer's tokens are held to that issuer's audience.
+        policy = dataclasses.replace(policy, issuers=resolver.requirements(policy))
     csrf_methods = _names(
         config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]), "JWT_CSRF_METHODS"
     )
