@@ -46,7 +46,7 @@ autodoc_default_options = {"members": True, "show-inheritance": False}
 # Werkzeug, PyJWT, cryptography, redis, SQLAlchemy.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(flask|werkzeug|jwt|cryptography|redis|sqlalchemy|blinker)(\..*)?"),
+    (r"py:.*", r"(flask|werkzeug|jwt|cryptography|redis|sqlalchemy|blinker|pytest)(\..*)?"),
     (r"py:.*", r"(datetime|collections|typing|types|uuid|threading|ssl|enum)\..*"),
     (r"py:.*", r"(Any|Callable|Mapping|Sequence|Iterable|Iterator|Response|Flask|T|F|R|P)"),
     (r"py:.*", r"(timedelta|datetime|UUID|ResponseReturnValue|Blueprint|KeySet|Key)"),
@@ -54,7 +54,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(str|int|float|bool|bytes|dict|list|tuple|set|frozenset|object|type)"),
     (r"py:.*", r"(abc\.ABC|os\.PathLike|~?P|VerifiedRequest|Header|Claims)"),
     # Type variables and internal classes in signatures, not part of the reference.
-    (r"py:.*", r"flask_jwtx\.[\w.]*\.(F|R|P|RouteVar|PreparedKey|_\w+)"),
+    (r"py:.*", r"flask_jwtx\.[\w.]*\.(F|R|P|T|RouteVar|PreparedKey|_\w+)"),
     (r"py:.*", r"(StoreUnavailableError|flask_jwtx\.authorization)"),
     # Module constants a docstring names; their values are quoted in its text.
     (r"py:data", r"(KEYS_UNAVAILABLE|STORE_UNAVAILABLE|current_token)"),
