@@ -601,7 +601,23 @@ class _Verdict:
     claims: Claims | None = None
     verified: bool = False
     error: JWTExtendedException | None = None
+    #: The status and JSON body the app's error handler answers ``error`` with.
+    status: int | None = None
+    body: Any = None
     notes: list[str] = field(default_factory=list)
+
+    def refuse(self, error: JWTExtendedException) -> None:
+        """Record ``error`` and the answer the app gives it (its loaders, its handlers)."""
+        if isinstance(error, ConfigurationError):
+            raise error  # the app cannot judge any token: a failure, not a verdict
+        self.error = error
+        app = current_app
+        with app.test_request_context():
+            response = app.make_response(app.handle_user_exception(error))
+        self.status = response.status_code
+        self.body = response.get_json(silent=True)
+        if self.body is None:
+            self.body = response.get_data(as_text=True)
 
 
 def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
@@ -618,7 +634,7 @@ def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
         verdict.header = parsed.header
         verdict.claims = parsed.claims()
     except DecodeError as exc:
-        verdict.error = exc
+        verdict.refuse(exc)
         return verdict
     try:
         header, claims = decode_full(encoded)
@@ -634,9 +650,9 @@ def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
     except ExpiredSignatureError as exc:
         # exp is checked last: the signature and every other claim passed.
         verdict.header, verdict.claims, verdict.verified = exc.jwt_header, exc.jwt_data, True
-        verdict.error = exc
+        verdict.refuse(exc)
     except JWTExtendedException as exc:
-        verdict.error = exc
+        verdict.refuse(exc)
     verdict.notes.extend(_notes(verdict, settings))
     return verdict
 
@@ -698,7 +714,9 @@ def _verdict_document(verdict: _Verdict, now: float) -> dict[str, Any]:
         "times": {
             name: _time_document(claims[name], now) for name in _TIME_CLAIMS if name in claims
         },
-        "error": None if verdict.error is None else _error_info(verdict.error),
+        "error": None
+        if verdict.error is None
+        else {**_error_info(verdict.error), "status": verdict.status, "body": verdict.body},
         "notes": verdict.notes,
     }
 
@@ -724,7 +742,8 @@ def _print_verdict(verdict: _Verdict, now: float) -> None:
         click.echo("Accepted: a request carrying this token passes.")
     else:
         click.echo(f"Refused: {error}")
-        click.echo(f"  the API answers {error.status} ({error.code})")
+        body = json.dumps(verdict.body, default=str)
+        click.echo(f"  the API answers {verdict.status} {body} ({error.code})")
     for note in verdict.notes:
         click.echo(f"  - {note}")
 
@@ -860,7 +879,12 @@ def _capture(report: _Report) -> Iterator[None]:
             warnings.simplefilter("always")
             yield
         for warning in caught:
-            report.add("warn", "configuration", str(warning.message))
+            if issubclass(warning.category, UserWarning):  # WeakSecretWarning and the like
+                report.add("warn", "configuration", str(warning.message))
+            else:  # not ours to judge (a ResourceWarning of the app's module...): pass it on
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
@@ -888,7 +912,10 @@ def _describe_keys(settings: Settings, state: AppState) -> str:
     ]
     if loaders:
         where += f", with the app's {' and '.join(loaders)}"
-    return f"{settings.algorithm}, keys from {where}"
+    if isinstance(resolver, RemoteKeys | TrustedIssuers):
+        algorithms = ", ".join(sorted(settings.policy.algorithms))
+        return f"verifies {algorithms} tokens with keys from {where}"
+    return f"signs {settings.algorithm} tokens with keys from {where}"
 
 
 def _check_keys(report: _Report, settings: Settings, state: AppState) -> None:
