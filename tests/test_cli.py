@@ -310,7 +310,7 @@ class TestToken:
 
     def test_the_apps_loaders_apply(self) -> None:
         app = build_app()
-        manager = app.extensions["flask-jwt-extended"]
+        manager: flask_jwtx.JWTManager = app.extensions["flask-jwt-extended"]
 
         @manager.additional_claims_loader
         def claims(identity: Any) -> dict[str, Any]:
