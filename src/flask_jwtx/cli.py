@@ -897,7 +897,7 @@ def _describe_keys(settings: Settings, state: AppState) -> str:
     elif isinstance(resolver, RemoteKeys):
         where = "JWT_JWKS_URL"
     elif isinstance(resolver, KeySetKeys):
-        where = "a key set (JWT_KEYS or key_set_loader)"
+        where = "the key_set_loader" if state.callbacks.key_set is not None else "JWT_KEYS"
     elif settings.algorithm in HMAC_ALGORITHMS:
         where = "JWT_SECRET_KEY"
     else:
@@ -912,9 +912,11 @@ def _describe_keys(settings: Settings, state: AppState) -> str:
     ]
     if loaders:
         where += f", with the app's {' and '.join(loaders)}"
+    algorithms = ", ".join(sorted(settings.policy.algorithms))
     if isinstance(resolver, RemoteKeys | TrustedIssuers):
-        algorithms = ", ".join(sorted(settings.policy.algorithms))
         return f"verifies {algorithms} tokens with keys from {where}"
+    if isinstance(resolver, KeySetKeys):
+        return f"keys from {where}, for {algorithms} tokens"
     return f"signs {settings.algorithm} tokens with keys from {where}"
 
 
