@@ -7,7 +7,9 @@ a served JWKS) are in ``tests/test_cli_processes.py``.
 from __future__ import annotations
 
 import json
+import os
 import stat
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +20,15 @@ from flask import Flask, jsonify
 from flask.cli import ScriptInfo
 
 import flask_jwtx
-from flask_jwtx import create_access_token, jwt_required
+from flask_jwtx import create_access_token, jws, jwt_required
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.keys import prepare_key
 from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key
+from .stores import RedisServer
 
 ALL_ALGORITHMS = [
     "HS256",
@@ -157,6 +161,19 @@ class TestKeygen:
         result = run(None, "keygen", "-o", str(tmp_path / "missing" / "key"))
         assert result.exit_code == 1
         assert "Cannot write" in result.output
+
+    def test_a_failed_write_leaves_nothing_behind(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def refuse(*args: Any) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(os, "replace", refuse)  # the last step of every write
+        result = run(None, "keygen", "-o", str(tmp_path / "key"))
+        assert result.exit_code == 1
+        assert "Cannot write" in result.output
+        assert "Permission denied" in result.output
+        assert list(tmp_path.iterdir()) == []
 
     def test_add_to_creates_then_appends_a_key_set_the_app_loads(self, tmp_path: Path) -> None:
         keys = tmp_path / "keys.json"
@@ -489,6 +506,40 @@ class TestDecode:
             assert "\x1b" not in out
             assert "\x07" not in out
 
+    def test_an_app_that_cannot_verify_any_token_is_an_error_not_a_verdict(self) -> None:
+        app = build_app(JWT_SECRET_KEY=None)
+        result = run(app, "decode", mint(build_app()))
+        assert result.exit_code == 1
+        assert "JWT_SECRET_KEY must be set to verify tokens" in result.output
+        assert "Refused" not in result.output
+
+    def test_works_inside_an_app_context_already_pushed(self) -> None:
+        app = build_app()
+        token = mint(app)
+        with app.app_context():
+            assert run(app, "decode", token).exit_code == 0
+
+    def test_claims_of_a_forged_token_that_are_not_times(self) -> None:
+        app = build_app()
+        forged = jws.encode(
+            {"sub": "a", "exp": "tomorrow", "iat": True},
+            prepare_key("HS256", SECRET[::-1]),
+        )
+        verdict = json.loads(run(app, "decode", forged, "--json").stdout)
+        assert verdict["verified"] is False
+        assert verdict["times"] == {"exp": None, "iat": None}
+        out = run(app, "decode", forged).stdout
+        assert '"tomorrow"  not a NumericDate' in out
+
+    def test_a_text_answer_from_the_apps_loader_is_shown_as_text(self) -> None:
+        app = build_app()
+        manager: flask_jwtx.JWTManager = app.extensions["flask-jwt-extended"]
+        manager.invalid_token_loader(lambda reason: ("go away", 418))
+        verdict = json.loads(run(app, "decode", "x.y.z", "--json").stdout)
+        assert verdict["error"]["status"] == 418
+        assert verdict["error"]["body"] == "go away"
+        assert verdict["error"]["code"] == "malformed_token"
+
     def test_odd_times_are_named_not_crashed_on(self) -> None:
         app = build_app(JWT_DECODE_LEEWAY=0)
         with app.app_context():
@@ -660,6 +711,33 @@ class TestCheck:
         assert any("shorter than the 32 bytes" in line["message"] for line in lines(result))
         assert run(app, "check", "--strict").exit_code == 1
 
+    def test_warnings_that_are_not_about_tokens_are_passed_on(self) -> None:
+        def create_app() -> Flask:
+            warnings.warn("old API", DeprecationWarning, stacklevel=1)
+            return build_app()
+
+        with pytest.warns(DeprecationWarning, match="old API"):
+            result = CliRunner().invoke(
+                jwt_cli, ["check", "--json"], obj=ScriptInfo(create_app=create_app)
+            )
+        assert result.exit_code == 0
+        assert "old API" not in result.stdout
+
+    def test_a_store_that_stopped_answering_fails(self) -> None:
+        server = RedisServer()
+        try:
+            app = build_app(JWT_REVOCATION_STORE=server.url)
+            assert run(app, "check").exit_code == 0
+            server.stop()
+            result = run(app, "check", "--json")
+            assert result.exit_code == 1
+            (failed,) = [line for line in lines(result) if line["status"] == "fail"]
+            assert failed["check"] == "revocation store"
+            assert failed["message"].startswith(f"{server.url} does not answer: Redis")
+        finally:
+            server.start()
+            server.stop()
+
     def test_an_app_without_the_extension(self) -> None:
         bare = Flask("bare")
         result = run(bare, "check")
@@ -767,6 +845,24 @@ class TestCheckRemote:
         messages = [line["message"] for line in lines(result)]
         assert f"{base}/jwks: JWKS from {base}/jwks holds no usable signing key" in messages
         assert any("Skipping key #0" in message for message in messages)  # the logged reason
+
+    def test_trusted_issuers_are_fetched_each(self, jwks_url: tuple[Flask, str]) -> None:
+        _, url = jwks_url
+        app = build_app(
+            JWT_SECRET_KEY=None,
+            JWT_TRUSTED_ISSUERS=[
+                {"issuer": "https://issuer.test", "jwks_url": url, "algorithms": ["ES256"]},
+                {"issuer": "https://down.test", "jwks_url": url + "-gone", "audience": "x"},
+            ],
+            JWT_DECODE_AUDIENCE="api",
+        )
+        result = run(app, "check")
+        assert result.exit_code == 1
+        assert "trusted issuers' JWKS" in result.stdout
+        assert f"ok    key source: {url}: 1 key: e1" in result.stdout
+        assert f"FAIL  key source: {url}-gone: JWKS endpoint {url}-gone answered 404" in (
+            result.stdout
+        )
 
     def test_untrusted_issuer_is_explained(self, jwks_url: tuple[Flask, str]) -> None:
         issuer, url = jwks_url

@@ -327,9 +327,10 @@ def _write_file(path: Path, text: str, *, private: bool, force: bool) -> None:
         if not private:
             os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        _fail(f"Cannot write {path}: {exc.strerror or exc}")
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # no half-written key left behind
 
 
 def _add_to_key_set(path: Path, new: _NewKey, *, first: bool) -> KeySet:
