@@ -260,6 +260,8 @@ class TestKeygen:
             (["--public-out", "p"], "no public part"),
             (["--alg", "RS256", "--bits", "1024"], "1024 is not in the range"),
             (["--alg", "none"], "'none' is not one of"),
+            (["--format", "jwk", "--kid", ""], "kid must be a non-empty string"),
+            (["--format", "jwk", "--kid", "k" * 257], "of at most 256 chars"),
         ],
     )
     def test_options_that_do_not_fit_are_usage_errors(

@@ -434,7 +434,10 @@ def keygen_command(**options: Any) -> None:
     """
     algorithm: str = options["algorithm"]
     form = _keygen_form(options)
-    new = _generate(algorithm, options["bits"], options["curve"], options["kid"])
+    try:
+        new = _generate(algorithm, options["bits"], options["curve"], options["kid"])
+    except InvalidKeyError as exc:  # only a --kid the app would refuse gets here
+        raise click.BadParameter(str(exc), param_hint="--kid") from None
     summary: dict[str, Any] = {"alg": algorithm, "kid": new.kid, "format": form}
     add_to: Path | None = options["add_to"]
     public_text: str | None
