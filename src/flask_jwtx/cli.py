@@ -448,7 +448,8 @@ def keygen_command(**options: Any) -> None:
         public_text = json.dumps(key_set.public_jwks(), indent=2) + "\n"
         click.echo(
             f"Added {algorithm} key {new.kid} to {add_to} (mode 0600); "
-            f"{_count(len(key_set), 'key')}; new tokens are signed with {key_set.signing_kid}.",
+            f"{_count(len(key_set), 'key')}; the set signs with {key_set.signing_kid} "
+            "unless JWT_SIGNING_KID names another.",
             err=True,
         )
     else:
