@@ -10,18 +10,17 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 import flask_jwtx
-from flask_jwtx import current_token, jwt_required, route_var
+from flask_jwtx import current_token, jwt_required, route_var, testing
 
 from .conftest import make_app
 
 
 def token(app: Flask, identity: str = "alice", **claims: Any) -> str:
-    with app.app_context():
-        return flask_jwtx.create_access_token(identity, additional_claims=claims)
+    return testing.access_token(app, identity, claims=claims)
 
 
 def get(client: FlaskClient, path: str, encoded: str | None = None, **kw: Any) -> Any:
-    headers = {"Authorization": f"Bearer {encoded}"} if encoded else {}
+    headers = testing.auth_headers(client.application, token=encoded) if encoded else {}
     response = client.get(path, headers=headers, **kw)
     return response.status_code, response.get_json()
 
@@ -158,7 +157,7 @@ class TestRouteVariables:
             return thing_id
 
         with pytest.raises(flask_jwtx.exceptions.ConfigurationError, match="'user_id'"):
-            app.test_client().get("/things/1", headers={"Authorization": f"Bearer {token(app)}"})
+            app.test_client().get("/things/1", headers=testing.auth_headers(app, "alice"))
 
 
 class TestScopes:
@@ -176,8 +175,8 @@ class TestScopes:
     ) -> None:
         assert get(client, "/scope", token(app, **granted))[0] == 200
 
-    def test_every_scope_is_needed(self, app: Flask, client: FlaskClient) -> None:
-        status, body = get(client, "/scope", token(app, scope="reports:read"))
+    def test_every_scope_is_needed(self, client: FlaskClient, jwtx: testing.JWTTestKit) -> None:
+        status, body = get(client, "/scope", jwtx.access_token("alice", scopes=["reports:read"]))
         assert (status, body) == (403, {"msg": "Missing required scope: reports:write"})
 
     @pytest.mark.parametrize(
@@ -214,30 +213,23 @@ class TestOverride:
         assert get(client, "/override-only", token(app))[0] == 200
 
     def test_override_does_not_lift_token_checks(self, app: Flask, client: FlaskClient) -> None:
-        with app.app_context():
-            refresh = flask_jwtx.create_refresh_token(
-                "root", additional_claims={"roles": ["admin"]}
-            )
+        refresh = testing.refresh_token(app, "root", claims={"roles": ["admin"]})
         assert get(client, "/owner/alice", refresh)[0] == 422
 
 
 class TestCombinations:
     def test_fresh_is_checked_before_claims(self, app: Flask, client: FlaskClient) -> None:
         assert get(client, "/fresh-admin", token(app, role="user"))[0] == 401
-        with app.app_context():
-            fresh_user = flask_jwtx.create_access_token(
-                "a", fresh=True, additional_claims={"role": "user"}
-            )
-            fresh_admin = flask_jwtx.create_access_token(
-                "a", fresh=timedelta(minutes=1), additional_claims={"role": "admin"}
-            )
+        fresh_user = testing.fresh_token(app, "a", claims={"role": "user"})
+        fresh_admin = testing.access_token(
+            app, "a", fresh=timedelta(minutes=1), claims={"role": "admin"}
+        )
         assert get(client, "/fresh-admin", fresh_user)[0] == 403
         assert get(client, "/fresh-admin", fresh_admin)[0] == 200
 
     def test_refresh_tokens(self, app: Flask, client: FlaskClient) -> None:
-        with app.app_context():
-            admin = flask_jwtx.create_refresh_token("a", additional_claims={"role": "admin"})
-            user = flask_jwtx.create_refresh_token("a", additional_claims={"role": "user"})
+        admin = testing.refresh_token(app, "a", claims={"role": "admin"})
+        user = testing.refresh_token(app, "a", claims={"role": "user"})
         assert get(client, "/refresh-admin", admin)[0] == 200
         assert get(client, "/refresh-admin", user)[0] == 403
 
@@ -257,13 +249,13 @@ class TestCombinations:
             return username
 
         client = app.test_client()
-        client.set_cookie("access_token_cookie", token(app, "alice"))
+        testing.login(client, "alice")
         assert client.get("/me/alice").status_code == 200
         assert client.get("/me/bob").status_code == 403
 
     def test_verify_jwt_in_request_takes_requirements(self, app: Flask) -> None:
         with (
-            app.test_request_context(headers={"Authorization": f"Bearer {token(app)}"}),
+            app.test_request_context(headers=testing.auth_headers(app, "alice")),
             pytest.raises(flask_jwtx.AuthorizationError, match="role"),
         ):
             flask_jwtx.verify_jwt_in_request(claims={"role": "admin"})
@@ -307,7 +299,7 @@ def test_authorization_failures_go_through_a_loader() -> None:
     def admin() -> str:
         return "ok"
 
-    response = app.test_client().get("/admin", headers={"Authorization": f"Bearer {token(app)}"})
+    response = app.test_client().get("/admin", headers=testing.auth_headers(app, "alice"))
     assert response.status_code == 404
     assert response.get_json() == {"denied": "Missing required claim: role", "who": "alice"}
 

@@ -57,3 +57,21 @@ def loaders_keep_the_function() -> None:
         return "user"
 
     assert_type(load({}, {}), str)
+
+
+class User:
+    name: str = "alice"
+
+
+def typed_identity_and_user() -> None:
+    assert_type(flask_jwtx.get_jwt_identity(), Any)
+    assert_type(flask_jwtx.get_jwt_identity(as_type=int), int)
+    assert_type(flask_jwtx.get_current_user(), Any)
+    assert_type(flask_jwtx.get_current_user(as_type=User), User)
+    me = flask_jwtx.user_proxy(User)
+    assert_type(me.name, str)
+    print(me.nickname)  # type: ignore[attr-defined]
+    token = flask_jwtx.get_current_token()
+    assert_type(token.sub, flask_jwtx.typing.JSONValue)
+    assert_type(token.identity, flask_jwtx.typing.Identity)
+    token.identity.upper()  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from .context import get_jwt as get_jwt
 from .context import get_jwt_header as get_jwt_header
 from .context import get_jwt_identity as get_jwt_identity
 from .context import get_jwt_request_location as get_jwt_request_location
+from .context import user_proxy as user_proxy
 from .cookies import set_access_cookies as set_access_cookies
 from .cookies import set_refresh_cookies as set_refresh_cookies
 from .cookies import unset_access_cookies as unset_access_cookies
@@ -68,5 +69,6 @@ __all__ = [
     "unset_access_cookies",
     "unset_jwt_cookies",
     "unset_refresh_cookies",
+    "user_proxy",
     "verify_jwt_in_request",
 ]

@@ -114,6 +114,23 @@ def _matches(required: Any, actual: Any, view_args: Mapping[str, Any]) -> bool:
     return _same_scalar(required, actual)
 
 
+def _refuse_vacuous(condition: Any, path: str) -> None:
+    """An empty list or mapping inside an override would grant any token that has the claim."""
+    if isinstance(condition, Mapping):
+        for key, value in condition.items():
+            _refuse_vacuous(value, f"{path}[{key!r}]")
+        return
+    if isinstance(condition, list | tuple):
+        if not condition:
+            raise ValueError(
+                f"{path} is empty: it would match every token carrying the claim and lift "
+                "the route's requirements. Name the values the override needs."
+            )
+        for index, item in enumerate(condition):
+            _refuse_vacuous(item, f"{path}[{index}]")
+        return
+
+
 #: RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated
 #: by U+0020 only. ``str.split()`` would also split on NBSP, tabs or U+001F, so
 #: that a granted "read\u00a0admin" became "admin".
@@ -172,6 +189,10 @@ class Requirements:
         override: Mapping[str, Any] | None,
     ) -> Requirements | None:
         """Validate a decorator's arguments; ``None`` when nothing is required."""
+        if override is not None and isinstance(override, Mapping) and not override:
+            # An empty override would match every token and lift the route's
+            # requirements: ``override=config.get("ADMIN", {})`` means "none".
+            override = None
         if claims is None and scope is None and override is None:
             return None
         for name, value in (("claims", claims), ("override", override)):
@@ -179,6 +200,8 @@ class Requirements:
                 if not isinstance(value, Mapping):
                     raise TypeError(f"{name} must be a mapping of claim name to value")
                 _validate(value, name)
+        if override is not None:
+            _refuse_vacuous(override, "override")
         scopes = scope_object = None
         if isinstance(scope, Mapping):
             _validate(scope, "scope")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final, Literal
@@ -16,6 +17,8 @@ from .resolvers import not_signing
 from .revocation.policy import new_family
 from .settings import Settings, lifetime_from
 from .state import get_state
+
+logger = logging.getLogger("flask_jwtx")
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
@@ -59,12 +62,18 @@ def create_token(
     expires_delta: ExpiresDelta,
     additional_claims: Mapping[str, Any] | None,
     additional_headers: Mapping[str, Any] | None,
+    *,
+    identity_is_claim: bool = False,
 ) -> str:
     """Sign a new ``token_type`` token with the app's settings and loaders.
 
     The one path behind both creators (and the incumbent's private
     ``JWTManager._encode_jwt_from_config``): ``additional_*`` win over the
     loaders' claims and headers, which win over the defaults.
+
+    ``identity_is_claim``: ``identity`` is already the claim a token carried
+    (a rotation re-issuing it), so the ``user_identity_loader``, written for
+    the app's user objects, is not run on it again.
     """
     state = get_state()
     settings = state.settings.get()
@@ -76,7 +85,10 @@ def create_token(
     if additional_headers:
         headers.update(additional_headers)
 
-    stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
+    if identity_is_claim:
+        stored_identity, kind = identity, None
+    else:
+        stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
@@ -121,10 +133,32 @@ def create_token(
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
-    PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*; with the
+    PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*: with the
     incumbent, ``create_access_token(identity=user.id)`` works and every use
-    of the token then fails with a puzzling 422. We refuse at creation instead,
-    unless ``JWT_IDENTITY_AS_STRING`` asks us to store the string form.
+    of the token then fails with a 422 "Subject must be a string". We do the
+    same (apps' test fixtures mint such tokens without using them; refusing at
+    creation would protect no one, since the token is refused on use) and log
+    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int and UUID
+    identities as strings and gives them back in their type; having opted in
+    to it, an identity it cannot store is an :class:`IdentityError` at once.
+    """
+    try:
+        return verifiable_identity(settings, identity)
+    except IdentityError as refused:
+        if settings.identity_as_string:
+            raise
+        kind = type(identity).__name__
+        if kind not in _WARNED:
+            _WARNED.add(kind)
+            logger.warning("A token was created with a %s identity: %s", kind, refused)
+        return identity, None
+
+
+def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | None]:
+    """The identity claim as a token that verifies here carries it, or IdentityError.
+
+    What ``revoke_all`` writes its record for: a form no valid token can carry
+    would log out nobody, silently.
     """
     if settings.identity_claim != "sub" or not settings.policy.verify_sub:
         return identity, None
@@ -143,11 +177,15 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
     raise IdentityError(
         f"The identity {identity!r} ({type(identity).__name__}) cannot be the 'sub' claim: "
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
-        "verified. Pass a string (str(user.id)), register a @jwt.user_identity_loader that "
-        "returns one, set JWT_IDENTITY_AS_STRING = True to store int and UUID identities as "
-        "strings and get them back in their type from get_jwt_identity(), or set "
-        "JWT_VERIFY_SUB = False."
+        "verified (422 'Subject must be a string'). Pass a string (str(user.id)), register a "
+        "@jwt.user_identity_loader that returns one, set JWT_IDENTITY_AS_STRING = True to "
+        "store int and UUID identities as strings and get them back in their type from "
+        "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
+
+
+#: Identity types already warned about (once per process each, not once per token).
+_WARNED: Final[set[str]] = set()
 
 
 #: Types the JSON encoder writes natively: never strings, so never a valid ``sub``.

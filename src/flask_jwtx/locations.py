@@ -28,7 +28,8 @@ _TYPE_AND_TOKEN = 2
 def from_headers(settings: Settings, _refresh: bool) -> Extracted:
     name = settings.header_name
     kind = settings.header_type
-    value = request.headers.get(name, "").strip().strip(",")
+    # Stripped again after the commas: ", ," must be "missing", not a blank credential.
+    value = request.headers.get(name, "").strip().strip(",").strip()
     if not value:
         raise NoAuthorizationError(f"Missing {name} Header")
     if not kind:
@@ -38,12 +39,12 @@ def from_headers(settings: Settings, _refresh: bool) -> Extracted:
         return parts[0], None
     if "," in value:
         # Several comma-separated credentials: exactly one must be of our type.
-        matches = [v for v in _COMMA.split(value) if v and v.split()[0] == kind]
+        matches = [v for v in _COMMA.split(value) if v.split()[:1] == [kind]]
         if len(matches) != 1:
             raise _missing_type(name, kind)
         value = matches[0]
     parts = value.split()
-    if parts[0] != kind:
+    if parts[:1] != [kind]:
         raise _missing_type(name, kind)
     if len(parts) != _TYPE_AND_TOKEN:
         raise InvalidHeaderError(f"Bad {name} header. Expected '{name}: {kind} <JWT>'")

@@ -5,8 +5,9 @@ For code written against Flask-JWT-Extended's module layout, e.g.
 name and the import keeps working.
 """
 
+import uuid
 from datetime import timedelta
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 #: A token lifetime as the incumbent types it: a ``timedelta``, or ``False``
 #: for a token that never expires. (``create_access_token`` also takes
@@ -17,4 +18,11 @@ ExpiresDelta: TypeAlias = Literal[False] | timedelta
 #: token is fresh, or a ``timedelta`` of freshness from now.
 Fresh: TypeAlias = bool | float | timedelta
 
-__all__ = ["ExpiresDelta", "Fresh"]
+#: A claim's value as JSON gives it.
+JSONValue: TypeAlias = str | int | float | bool | list[Any] | dict[str, Any] | None
+
+#: An identity as a verified token gives it back: the claim's JSON value, or
+#: the ``int``/``UUID`` that was stored as a string (``JWT_IDENTITY_AS_STRING``).
+Identity: TypeAlias = JSONValue | uuid.UUID
+
+__all__ = ["ExpiresDelta", "Fresh", "Identity", "JSONValue"]

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
-from ..context import get_jwt, get_jwt_header, get_jwt_identity
-from ..creation import create_access_token, create_refresh_token, identity_claim_value
+from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
+from ..creation import (
+    create_access_token,
+    create_refresh_token,
+    create_token,
+    verifiable_identity,
+)
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
+
+if TYPE_CHECKING:
+    from ..callbacks import Callbacks
+    from ..settings import Settings
 from .flask import enforce, policy_of, require_store
 from .policy import (
+    check,
     family_of,
     now_millis,
     revoke_all_record,
@@ -66,7 +76,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     store = require_store(settings.revocation_store)
     value = state.callbacks.user_identity(identity)
     try:
-        claimed = identity_claim_value(settings, value)[0]
+        claimed = verifiable_identity(settings, value)[0]
     except IdentityError:
         if not isinstance(value, int) or isinstance(value, bool):
             raise
@@ -82,15 +92,40 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
         issuer = settings.encode_issuer
     watermark = now_millis()
     store.put(*revoke_all_record(issuer, claimed, watermark))
-    # Tokens issued in the watermark's millisecond count as revoked; wait for
-    # the next one, so every token created after this call returns is valid.
-    while now_millis() <= watermark:
-        time.sleep(0.0005)
+    if isinstance(value, int) and not isinstance(value, bool) and claimed != str(value):
+        # An int id whose tokens may carry it either way (JWT_VERIFY_SUB off,
+        # or a custom JWT_IDENTITY_CLAIM): str(user.id) is the common form.
+        store.put(*revoke_all_record(issuer, str(value), watermark))
+    _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
 
 
+#: At most this many short sleeps for the clock to leave the watermark's
+#: millisecond: each sleeps at least 0.5 ms of real time, so a running clock
+#: has long moved on; one that has not is frozen (freezegun, time-machine).
+_MAX_WAITS: Final = 40
+
+
+def _wait_past(watermark: int) -> None:
+    """Return once the clock reads later than ``watermark`` (ms), or it is frozen.
+
+    Tokens issued in the watermark's millisecond count as revoked; waiting
+    for the next one makes every token created after ``revoke_all`` returns
+    valid. A test's frozen clock never moves by itself, so the wait is
+    bounded (sleeps are real time, whatever the clock says): there, tokens
+    minted at the same frozen instant stay revoked (fail closed) until the
+    test moves the clock on.
+    """
+    for _ in range(_MAX_WAITS):
+        if now_millis() > watermark:
+            return
+        time.sleep(0.0005)
+
+
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
-_ROTATION_RESERVED = frozenset({"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh"})
+_ROTATION_RESERVED = frozenset(
+    {"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh", IDENTITY_TYPE_CLAIM}
+)
 
 
 def rotate_refresh_token(
@@ -116,14 +151,49 @@ def rotate_refresh_token(
             f"rotate_refresh_token() sets {', '.join(sorted(reserved))} itself: the new "
             "tokens' identity, type, lifetime and family follow from the rotated one"
         )
-    settings = get_state().settings.get()
+    state = get_state()
+    settings = state.settings.get()
     store = require_store(settings.revocation_store)
     if claims["jti"] is None:  # a foreign refresh token: nothing to mark it used by
         raise JWTDecodeError("Missing claim: jti (a refresh token without one cannot rotate)")
-    enforce(use_refresh_token(store, claims, policy_of(settings)), store, get_jwt_header(), claims)
+    policy = policy_of(settings)
+    # The whole check first, whatever the route skipped: a refresh token that is
+    # revoked, logged out everywhere or of an ended family must not mint new tokens.
+    enforce(check(store, claims, policy), store, get_jwt_header(), claims)
+    enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
-    identity = get_jwt_identity()
+    identity = claims.get(settings.identity_claim)
+    user = _login_object(state.callbacks, settings, identity)
+    if user is not None:
+        # The app's own user object, as at login: its identity and claims
+        # loaders get what they were written for.
+        return (
+            create_access_token(user, fresh=fresh, additional_claims=extra),
+            create_refresh_token(user, additional_claims=extra),
+        )
+    if claims.get(IDENTITY_TYPE_CLAIM) is not None:
+        extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
     return (
-        create_access_token(identity, fresh=fresh, additional_claims=extra),
-        create_refresh_token(identity, additional_claims=extra),
+        create_token("access", identity, fresh, None, extra, None, identity_is_claim=True),
+        create_token("refresh", identity, False, None, extra, None, identity_is_claim=True),
     )
+
+
+def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> Any:
+    """The loaded user, if it is what the app creates its tokens from; else ``None``.
+
+    Apps following the incumbent's user-loading pattern create tokens from a
+    ``User`` (``user_identity_loader(user) -> str(user.id)``) and load that
+    ``User`` back (``user_lookup_loader``): rotation then hands the loaders
+    the ``User`` again. Apps that create tokens from the identity itself and
+    load a different object (a row, a dict) get the stored identity, with the
+    identity loader not run on it.
+    """
+    if callbacks.user_lookup is None:
+        return None
+    user = get_current_user()
+    try:
+        mapped = verifiable_identity(settings, callbacks.user_identity(user))[0]
+    except Exception:  # a loader not written for this object: not the pattern
+        return None
+    return user if mapped == identity and type(mapped) is type(identity) else None

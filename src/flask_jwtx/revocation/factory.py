@@ -14,13 +14,15 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..exceptions import ConfigurationError
 from .base import RevocationStore, StoreUnavailableError
 from .memory import MemoryStore
 
 _KEY = "JWT_REVOCATION_STORE"
+#: Query parameters whose values are never printed back (drivers may echo them).
+_CREDENTIAL = re.compile(r"pass|pwd|secret|token|key|auth|cred", re.IGNORECASE)
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _SQL_SCHEMES = ("sqlite:", "postgresql:", "postgresql+", "postgres:")
 #: The module each optional part comes from, and the install line that brings it.
@@ -77,25 +79,41 @@ def shown_target(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
+    """The URL as messages may print it: scheme, host, port and path only.
+
+    The user-info part and the query string are dropped: both can carry a
+    password (``redis://:pw@host``, ``unix:///redis.sock?password=pw``, libpq's
+    ``?password=``).
+    """
     if isinstance(value, str):
-        # Never print a password that may sit in the URL.
         scheme, _, rest = value.partition("://")
+        rest = rest.partition("?")[0].partition("#")[0]
         host = rest.rsplit("@", 1)[-1]
-        return f"{scheme}://{host}" if rest else value
+        return f"{scheme}://{host}" if rest else value.partition("?")[0]
     return type(value).__name__
 
 
+def _secrets(value: Any) -> set[str]:
+    """The URL's password and credential-named query values (``password=``, ``sslkey=``...)."""
+    if not isinstance(value, str):
+        return set()
+    try:
+        parts = urlsplit(value)
+        found = {parts.password or ""}
+    except ValueError:
+        found = set()
+    query = parse_qsl(value.partition("?")[2], keep_blank_values=True)
+    found |= {v for k, v in query if _CREDENTIAL.search(k)}
+    found |= {unquote(v) for v in found}
+    return {v for v in found if v}
+
+
 def _scrub(message: str, value: Any) -> str:
-    """``message`` without the URL's password, should a driver have echoed it."""
-    if isinstance(value, str):
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        for form in {password, unquote(password or "")} - {None, ""}:
-            # As a whole word only: a one-letter password must not eat every "p".
-            pattern = rf"(?<![A-Za-z0-9]){re.escape(str(form))}(?![A-Za-z0-9])"
-            message = re.sub(pattern, "***", message)
+    """``message`` without the URL's password or query values, should a driver echo them."""
+    for secret in sorted(_secrets(value), key=len, reverse=True):
+        # As a whole word only: a one-letter password must not eat every "p".
+        pattern = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
+        message = re.sub(pattern, "***", message)
     return message
 
 

@@ -122,9 +122,22 @@ def reuse_detected(
     header: Mapping[str, Any],
     expires_at: float | None,
 ) -> RefreshTokenReusedError:
-    """Revoke the reused token's family until ``expires_at``; return the error to raise."""
+    """Revoke the reused token's family until ``expires_at``; return the error to raise.
+
+    The token is refused even when the family cannot be written: the store
+    has already said it is reused, and no failure policy may turn that
+    answer into a 200 (``"open"`` covers a store that cannot *answer*).
+    """
     family = family_of(claims)
-    store.put(*revoke_family_record(claims, expires_at))
+    try:
+        store.put(*revoke_family_record(claims, expires_at))
+    except StoreUnavailableError as exc:
+        logger.error(
+            "Refresh token reuse detected but family %s could NOT be revoked (%s): its other "
+            "tokens stay valid until the store takes writes again and it is revoked",
+            family,
+            exc,
+        )
     app = signals.sender()
     logger.warning("Refresh token reuse detected; family %s revoked", family)
     signals.refresh_token_reuse_detected.send(app, claims=claims, family=family)
