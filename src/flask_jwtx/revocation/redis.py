@@ -38,7 +38,9 @@ class RedisStore(RevocationStore):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         if _redis is None:
-            raise ImportError("The Redis store needs redis-py: pip install 'flask-jwtx[redis]'")
+            raise ImportError(
+                "The Redis store needs redis-py: pip install 'flask-jwtx[redis]'", name="redis"
+            )
         # One immediate retry (for a dropped idle connection) and no backoff:
         # when Redis is down the request should get its 503 now, not after
         # redis-py's default seconds of retries.
