@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Set up from nothing (a .venv in the repository) and run the whole suite:
-# pytest (including the differential tests against Flask-JWT-Extended), ruff, mypy --strict,
-# and the import layering (import-linter, contract in pyproject.toml).
+# pytest (including the differential tests against Flask-JWT-Extended, and every
+# example in docs/*.md), ruff, mypy --strict, the import layering (import-linter,
+# contract in pyproject.toml), and the documentation site built with warnings as errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m mypy
@@ -16,6 +17,10 @@ if [ "$#" -eq 0 ]; then
     # The whole suite: branch coverage, subprocesses included, must stay >= 95%
     # ([tool.coverage] in pyproject.toml).
     .venv/bin/python -m pytest --cov --cov-report=term
+    # The site, as scripts/docs.sh and Read the Docs build it, into a scratch folder.
+    site="$(mktemp -d)"
+    trap 'rm -rf "$site"' EXIT
+    .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$site"
 else
     .venv/bin/python -m pytest "$@"
 fi

@@ -60,6 +60,15 @@ def test_defaults_are_not_shared_between_apps() -> None:
         ({"JWT_HEADER_NAME": ""}, "JWT_HEADER_NAME"),
         ({"JWT_MAX_TOKEN_BYTES": 0}, "JWT_MAX_TOKEN_BYTES"),
         ({"JWT_DECODE_ISSUER": ["a"]}, "JWT_DECODE_ISSUER"),
+        # Values of the wrong type, not only wrong values (these were TypeErrors).
+        ({"JWT_ALGORITHM": ["HS256"]}, "JWT_ALGORITHM is \\['HS256'\\]"),
+        (
+            {
+                "JWT_KEYS": [{"kty": "oct", "k": "c2VjcmV0", "kid": "a", "alg": "HS256"}],
+                "JWT_SIGNING_KID": ["a"],
+            },
+            "JWT_SIGNING_KID is \\['a'\\]",
+        ),
     ],
 )
 def test_bad_configuration_fails_at_init_app_naming_the_key(

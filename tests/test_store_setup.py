@@ -109,6 +109,36 @@ class TestMissingDrivers:
         message = refusal("postgresql+pg8000://app:hunter22@localhost/db")
         assert "pg8000 is not installed: pip install pg8000" in message
 
+    @pytest.mark.parametrize(
+        ("module", "attribute", "url", "expected"),
+        [
+            (
+                "flask_jwtx.revocation.sql",
+                "sa",
+                "sqlite:////tmp/never-created/revocations.db",
+                "sqlalchemy is not installed: pip install 'flask-jwtx[sql]'",
+            ),
+            (
+                "flask_jwtx.revocation.redis",
+                "_redis",
+                "redis://localhost:1/0",
+                "redis is not installed: pip install 'flask-jwtx[redis]'",
+            ),
+        ],
+    )
+    def test_our_own_extras_are_named_when_missing(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        module: str,
+        attribute: str,
+        url: str,
+        expected: str,
+    ) -> None:
+        # As in an install without the extra (found by `flask jwt check` in a fresh venv,
+        # which printed "is not installed: pip install " with no name).
+        monkeypatch.setattr(f"{module}.{attribute}", None)
+        assert expected in refusal(url)
+
     def test_psycopg2_points_at_our_extra(self) -> None:
         if importlib.util.find_spec("psycopg2") is not None:  # pragma: no cover
             pytest.skip("psycopg2 is installed here (it is not in our test extra)")

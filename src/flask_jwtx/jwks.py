@@ -485,6 +485,30 @@ class CachedKeySource:
             key = self._keys.get(kid)  # the newest set, installed by any thread
         return key
 
+    @property
+    def origin(self) -> str:
+        """Where the set comes from, for messages: the JWKS URL, or the loader's name."""
+        load = self._load
+        if isinstance(load, JWKSFetcher):
+            return load.url
+        inner = getattr(load, "loader", load)  # settings wraps a key_set_loader
+        return f"key_set_loader {getattr(inner, '__qualname__', repr(inner))}"
+
+    def fetch(self) -> KeySet:
+        """Load the set now, whatever the cache holds, and keep it; raise if that fails.
+
+        For ``flask jwt check``: requests never wait on this, but an operator
+        wants to know whether the issuer answers *now*, within the deadline,
+        with keys that can be used. Raises
+        :class:`~flask_jwtx.exceptions.KeySourceUnavailableError` or
+        :class:`~flask_jwtx.exceptions.InvalidKeyError`.
+        """
+        keys = self._load()
+        with self._lock:
+            self._keys = keys
+            self._loaded_at = self._fetched_at = self._attempted_at = self._clock()
+        return keys
+
     def invalidate(self) -> None:
         """Forget the load time, so the next lookup refreshes (rotation on demand)."""
         self._loaded_at = float("-inf")

@@ -306,7 +306,7 @@ def _locations(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _algorithm(name: Any, key: str) -> str:
-    if name not in SUPPORTED_ALGORITHMS:
+    if not isinstance(name, str) or name not in SUPPORTED_ALGORITHMS:
         raise _fail(
             key,
             f"is {name!r}, which is not a supported signing algorithm",
@@ -690,6 +690,8 @@ def _resolver(
         key_set = coerce_key_set(config["JWT_KEYS"])
         signing_kid = config.get("JWT_SIGNING_KID")
         if signing_kid is not None:
+            if not isinstance(signing_kid, str):
+                raise _fail("JWT_SIGNING_KID", f"is {signing_kid!r}", "Use the kid string.")
             try:
                 key_set = KeySet(list(key_set), signing_kid)
             except InvalidKeyError as exc:

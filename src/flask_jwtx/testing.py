@@ -12,7 +12,7 @@ is revoked through the app's store.
 
 Each helper is a plain function taking the app (or a test client) first, so
 unittest and other runners use them directly. :class:`JWTTestKit` binds them
-to one app; the pytest plugin (:mod:`flask_jwtx.pytest_plugin`) hands one
+to one app; the pytest plugin (:mod:`flask_jwtx_pytest`) hands one
 out as the ``jwtx`` fixture.
 
 Times follow the clock the app sees, so freezegun and time-machine work: a

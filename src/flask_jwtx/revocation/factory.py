@@ -74,6 +74,11 @@ def _reach(store: RevocationStore, *, owned: bool) -> None:
         raise
 
 
+def shown_target(value: Any) -> str:
+    """A store setting as it may be printed: a URL without its password, or a type name."""
+    return _shown(value)
+
+
 def _shown(value: Any) -> str:
     """The URL as messages may print it: scheme, host, port and path only.
 

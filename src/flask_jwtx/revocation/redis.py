@@ -8,6 +8,7 @@ Needs ``pip install flask-jwtx[redis]``.
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +38,9 @@ class RedisStore(RevocationStore):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         if _redis is None:
-            raise ImportError("The Redis store needs redis-py: pip install 'flask-jwtx[redis]'")
+            raise ImportError(
+                "The Redis store needs redis-py: pip install 'flask-jwtx[redis]'", name="redis"
+            )
         # One immediate retry (for a dropped idle connection) and no backoff:
         # when Redis is down the request should get its 503 now, not after
         # redis-py's default seconds of retries.
@@ -65,9 +68,19 @@ class RedisStore(RevocationStore):
             raise
 
     @staticmethod
-    def _expiry(expires_at: float | None) -> dict[str, Any]:
-        # EXAT takes whole seconds; round up so an entry never outlives less than its token.
-        return {} if expires_at is None else {"exat": int(expires_at) + 1}
+    def _expiry(expires_at: float | None) -> dict[str, Any] | None:
+        """A relative expiry (``PX``): what is left of ``expires_at`` by *our* clock.
+
+        An absolute ``EXAT`` would be read on the Redis host's clock: an app
+        whose clock is behind Redis's by d seconds would see every record
+        vanish d seconds early, and one frozen in a test, at once. Rounded up
+        to the millisecond, so a record never lives less than asked.
+        ``None``: nothing is left, the record is already dead.
+        """
+        if expires_at is None:
+            return {}
+        remaining = math.ceil((expires_at - time.time()) * 1000)
+        return {"px": remaining} if remaining > 0 else None
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         values = self._call("mget", [self._prefix + key for key in keys])
@@ -77,8 +90,10 @@ class RedisStore(RevocationStore):
         # The write and its announcement to replicas (:mod:`.replica`) in one
         # MULTI/EXEC: one round trip, and no replica can miss a write that landed.
         expiry = self._expiry(expires_at)
-        exat = expiry.get("exat")
-        message = json.dumps([key, value, None if exat is None else float(exat)])
+        if expiry is None:  # already past: the key must not hold an older value either
+            self._call("delete", self._prefix + key)
+            return
+        message = json.dumps([key, value, expires_at])
 
         def run() -> None:
             pipe = self._client.pipeline(transaction=True)
@@ -90,7 +105,10 @@ class RedisStore(RevocationStore):
 
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         name = self._prefix + key
-        if self._call("set", name, value, nx=True, **self._expiry(expires_at)):
+        expiry = self._expiry(expires_at)
+        if expiry is None:  # dead on arrival: as if written and expired at once
+            return None
+        if self._call("set", name, value, nx=True, **expiry):
             return None
         existing = self._call("get", name)
         if existing is None:  # expired between the two calls: try once more

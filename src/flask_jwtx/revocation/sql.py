@@ -67,7 +67,9 @@ class SQLStore(RevocationStore):
 
     def __init__(self, engine: Any, table: str = "jwtx_revocations") -> None:
         if sa is None:
-            raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
+            raise ImportError(
+                "The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'", name="sqlalchemy"
+            )
         self._engine = engine
         # Reads need no transaction: autocommit saves the BEGIN and the
         # ROLLBACK-on-return round trips, halving a request's cost on PostgreSQL.
@@ -107,7 +109,9 @@ class SQLStore(RevocationStore):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> SQLStore:
         if sa is None:
-            raise ImportError("The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'")
+            raise ImportError(
+                "The SQL store needs SQLAlchemy: pip install 'flask-jwtx[sql]'", name="sqlalchemy"
+            )
         # No pool_pre_ping: it would add a round trip to every request. A
         # connection found dead is instead retried once by _guard.
         engine = sa.create_engine(url)

@@ -1,0 +1,91 @@
+"""The generated configuration reference covers every setting, and says true things.
+
+``docs/_ext/jwtx_settings.py`` renders docs/configuration.md's reference from
+``flask_jwtx.settings``; these tests pin what it promises.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from docs._ext import jwtx_settings
+
+from flask_jwtx.settings import DEFAULTS
+
+PAGE = jwtx_settings.markdown()
+
+
+def test_every_key_in_defaults_has_an_entry() -> None:
+    documented = re.findall(r"^````\{confval\} (\S+)$", PAGE, flags=re.MULTILINE)
+    assert documented == list(DEFAULTS)
+
+
+def test_every_key_is_described_by_hand_once() -> None:
+    assert jwtx_settings.undocumented() == []
+    assert set(jwtx_settings.META) <= set(DEFAULTS), "META describes keys that do not exist"
+    for key, meta in jwtx_settings.META.items():
+        assert meta.section in jwtx_settings.SECTIONS, key
+
+
+def test_every_section_is_on_the_page() -> None:
+    text = (Path(jwtx_settings.__file__).parent.parent / "configuration.md").read_text()
+    for section in (*jwtx_settings.SECTIONS, "other"):
+        assert f"```{{jwtx-settings}} {section}\n" in text
+
+
+def test_no_wrong_value_crashes_init_app() -> None:
+    """Each probe gets a ConfigurationError or is accepted: never another exception."""
+    assert jwtx_settings.crashes() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "JWT_TOKEN_LOCATION",
+            "nonsense",
+            "Allowed values: headers, cookies, query_string, json.",
+        ),
+        ("JWT_ALGORITHM", "none", "'none' is never allowed"),
+        ("JWT_COOKIE_SAMESITE", "nonsense", "Use 'Lax', 'Strict', 'None' or None."),
+        ("JWT_REFRESH_TOKEN_ROTATION", True, "needs a revocation store"),
+        ("JWT_REVOCATION_FAILURE_POLICY", "nonsense", "Use one of 'closed', 'open'."),
+    ],
+)
+def test_refusals_quote_the_validation(key: str, value: object, message: str) -> None:
+    entry = next(e for e in jwtx_settings.entries() if e.key == key)
+    refused = {repr(v): r.message for r in entry.refusals for v in r.values}
+    assert message in refused[repr(value)]
+
+
+def test_accepted_values_are_not_listed_as_refused() -> None:
+    entry = next(e for e in jwtx_settings.entries() if e.key == "JWT_ACCESS_TOKEN_EXPIRES")
+    refused = [v for r in entry.refusals for v in r.values]
+    assert 0 not in refused  # timedelta(0) is a valid (if odd) lifetime
+    assert True in refused
+
+
+def test_weak_secrets_are_shown_as_warnings() -> None:
+    entry = next(e for e in jwtx_settings.entries() if e.key == "JWT_SECRET_KEY")
+    assert any(r.kind == "warned" and "too-short" in r.values for r in entry.refusals)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (timedelta(minutes=15), "timedelta(minutes=15)"),
+        (timedelta(days=30), "timedelta(days=30)"),
+        (("headers",), "['headers']"),
+        (None, "None"),
+    ],
+)
+def test_defaults_are_shown_as_python(value: object, shown: str) -> None:
+    assert jwtx_settings.show_value(value) == shown
+
+
+def test_defaults_on_the_page_are_the_code_defaults() -> None:
+    assert "**Default** `timedelta(minutes=15)`" in PAGE
+    assert f"**Default** `{DEFAULTS['JWT_MAX_TOKEN_BYTES']!r}` (flask-jwtx only)" in PAGE

@@ -1,0 +1,44 @@
+"""A revocation lasts as long as the app's clock says, whatever the store host's clock says.
+
+Records carry the moment (by the app's clock) until which they must live;
+the Redis store turns that into time *remaining*, so a Redis host whose clock
+is ahead of the app's (or a test's frozen clock) cannot expire them early.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import freezegun
+from flask import Flask, jsonify
+
+import flask_jwtx
+
+from .conftest import SECRET
+from .stores import RedisServer
+
+
+def app_on(url: str) -> Flask:
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=url)
+    flask_jwtx.JWTManager(app)
+
+    @app.get("/me")
+    @flask_jwtx.jwt_required()
+    def me() -> Any:
+        return jsonify(ok=True)
+
+    return app
+
+
+def test_an_app_clock_a_day_behind_redis_keeps_its_revocations(redis_server: RedisServer) -> None:
+    behind = datetime.now(UTC) - timedelta(days=1)
+    with freezegun.freeze_time(behind):
+        app = app_on(redis_server.url)
+        with app.app_context():
+            token = flask_jwtx.create_access_token("alice")
+            flask_jwtx.revoke_token(token)
+        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, "the record expired by Redis's clock"
+    app.extensions["flask-jwt-extended"].close(app)
