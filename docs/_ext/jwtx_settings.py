@@ -430,6 +430,20 @@ META: dict[str, Meta] = {
         "refreshes) before it counts as reuse.",
         own=True,
     ),
+    "JWT_SESSION_LIMIT": Meta(
+        "revocation",
+        "a positive integer",
+        "The most live sessions (logins made with `create_token_pair`) one identity may have; "
+        "a login beyond it ends the oldest. See [Sessions](sessions.md).",
+        own=True,
+    ),
+    "JWT_SESSION_METADATA": Meta(
+        "revocation",
+        "a boolean",
+        "Record the client's user agent and IP address with each session (personal data: off "
+        "by default). See [Sessions](sessions.md).",
+        own=True,
+    ),
 }
 
 #: Wrong values every key is tried with. Only refusals are shown, so a value a
