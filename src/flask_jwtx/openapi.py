@@ -409,16 +409,12 @@ def _restx_operations(api: Any) -> Iterator[Operation]:
         ns_level = api_level + _declared_by(namespace.decorators)
         for resource, urls, _route_doc, _kwargs in namespace.resources:
             class_level = ns_level + _declared_by(resource.decorators)
-            per_method = resource.method_decorators
+            # Applied in order at dispatch, so the last is the outermost. (Flask-RESTX
+            # takes a list only: unlike Flask-RESTful, it has no per-method mapping.)
+            method_level = _declared_by(reversed(list(resource.method_decorators)))
             for method in sorted({m.lower() for m in resource.methods or ()}):
-                applied = (
-                    per_method.get(method, ()) if isinstance(per_method, Mapping) else per_method
-                )
-                # method_decorators are applied in order: the last one is outermost.
                 found = (
-                    class_level
-                    + _declared_by(reversed(list(applied)))
-                    + declared_requirements(getattr(resource, method))
+                    class_level + method_level + declared_requirements(getattr(resource, method))
                 )
                 if not found:
                     continue
@@ -510,7 +506,7 @@ def _document_restx(api: Any) -> None:
 
     def as_dict(swagger: Any) -> dict[str, Any]:
         result: dict[str, Any] = generate(swagger)
-        if not getattr(swagger.api, _DOCUMENTED, False) or "error" in result:
+        if not getattr(swagger.api, _DOCUMENTED, False):
             return result
         app = _app_in_context()  # RESTX itself generates only inside one
         return annotate(result, _restx_operations(swagger.api), _settings(app))
