@@ -686,3 +686,15 @@ def test_the_core_needs_no_framework() -> None:
     with pytest.raises(ValueError, match=r"not an OpenAPI 3 or Swagger 2\.0 document"):
         annotate({"openapi": "2.0"}, operations, settings)
     assert RouteRequirement().locations is None
+
+
+def test_flask_smorest_in_swagger_2_mode_gets_swagger_2_schemes() -> None:
+    spec = spec_of("smorest", OPENAPI_VERSION="2.0", JWT_TOKEN_LOCATION=["headers", "cookies"])
+    assert spec["swagger"] == "2.0"
+    assert schemes(spec)["jwt_header"]["type"] == "apiKey"
+    assert schemes(spec)["jwt_cookie"]["name"] == "Cookie"
+    assert operation(spec, "/items", "post")["security"] == [
+        {"jwt_header": []},
+        {"jwt_cookie": [], "jwt_csrf": []},
+    ]
+    assert error_schema(spec)["required"] == ["msg"]
