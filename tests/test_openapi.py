@@ -324,7 +324,9 @@ def test_fresh_refresh_and_claims_are_described(framework: str) -> None:
     assert fresh["description"].startswith("Requires a fresh access token")
     refresh = operation(spec, "/token/refresh", "post")
     assert refresh["x-jwt"]["token"] == "refresh"
-    assert "refresh token" in refresh["description"]
+    assert refresh["description"] == (
+        "Requires a refresh token (JWT) in the `Authorization` header."
+    )
     user = operation(spec, "/users/{username}", "get")
     assert user["x-jwt"]["claims"] == ["sub"]  # the claim's name, never its required value
     assert "x-required-scopes" not in user
@@ -410,7 +412,10 @@ def test_query_string_and_json_locations(framework: str) -> None:
     # A token in the JSON body has no OpenAPI scheme: named in x-jwt and the description.
     assert items["security"] == [{"jwt_query": []}]
     assert items["x-jwt"]["locations"] == ["query_string", "json"]
-    assert "query string or json" in items["description"]
+    assert items["description"] == (
+        "Requires an access token (JWT) in the `token` query parameter "
+        "or the `access_token` key of the JSON body."
+    )
 
 
 def test_another_header_name_or_type_is_an_api_key_header() -> None:
@@ -686,6 +691,11 @@ def test_the_core_needs_no_framework() -> None:
     with pytest.raises(ValueError, match=r"not an OpenAPI 3 or Swagger 2\.0 document"):
         annotate({"openapi": "2.0"}, operations, settings)
     assert RouteRequirement().locations is None
+    body_only = Operation("/items", "get", (RouteRequirement(locations=("json",)),))
+    only_json = annotate(base, [body_only], settings)["paths"]["/items"]["get"]
+    assert "security" not in only_json  # "[]" would say the route is public
+    assert only_json["x-jwt"]["locations"] == ["json"]
+    assert "401" in only_json["responses"]
 
 
 def test_flask_smorest_in_swagger_2_mode_gets_swagger_2_schemes() -> None:

@@ -215,6 +215,8 @@ class _Summary:
     """Several ``jwt_required`` on one view, read as the one requirement they add up to."""
 
     locations: tuple[str, ...]
+    #: The locations in words: "the `Authorization` header"...
+    places: tuple[str, ...]
     refresh: bool
     any_type: bool
     optional: bool
@@ -237,8 +239,10 @@ class _Summary:
             if granted.scope_object is not None:
                 claims["scope"] = None
             claims.update(dict.fromkeys(granted.claims or {}))
+        locations = first.locations or settings.token_location
         return cls(
-            locations=first.locations or settings.token_location,
+            locations=locations,
+            places=tuple(_place(settings, location, first.refresh) for location in locations),
             refresh=first.refresh,
             any_type=not first.verify_type,
             optional=all(r.optional for r in requirements),
@@ -251,7 +255,7 @@ class _Summary:
     def describe(self) -> str:
         kind = "access or refresh" if self.any_type else "refresh" if self.refresh else "access"
         article = "a fresh" if self.fresh else "an" if kind.startswith("a") else "a"
-        text = f"Requires {article} {kind} token (JWT) in {_joined(self.locations)}"
+        text = f"Requires {article} {kind} token (JWT) in {_joined(self.places)}"
         if self.scopes:
             text += "; scopes: " + ", ".join(f"`{s}`" for s in self.scopes)
         if self.claims:
@@ -272,8 +276,17 @@ class _Summary:
         }
 
 
-def _joined(locations: tuple[str, ...]) -> str:
-    names = [location.replace("_", " ") for location in locations]
+def _place(settings: Settings, location: str, refresh: bool) -> str:
+    cookie = settings.cookies_for(refresh)
+    return {
+        "headers": f"the `{settings.header_name}` header",
+        "cookies": f"the `{cookie.name}` cookie",
+        "query_string": f"the `{settings.query_string_name}` query parameter",
+        "json": f"the `{cookie.json_key}` key of the JSON body",
+    }[location]
+
+
+def _joined(names: tuple[str, ...]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
@@ -311,12 +324,14 @@ def _annotate_operation(
     dialect: str,
 ) -> None:
     roles = list(summary.scopes) if dialect == "3.1" else []
+    # A fresh list each: YAML output would otherwise show anchors and aliases.
     security: list[dict[str, list[str]]] = [
-        dict.fromkeys(alternative, roles) for alternative in alternatives
+        {name: list(roles) for name in alternative} for alternative in alternatives
     ]
-    if summary.optional:
-        security.append({})
-    operation["security"] = security
+    if security:  # a JSON-body-only route has no scheme: an empty list would mean "public"
+        if summary.optional:
+            security.append({})
+        operation["security"] = security
     csrf_applies = any(CSRF in a or REFRESH_CSRF in a for a in alternatives)
     responses = operation.setdefault("responses", {})
     for status, description in _responses(summary, csrf_applies).items():
