@@ -41,7 +41,16 @@ from typing import Any, Final
 
 from .exceptions import AuthorizationError, Claims, ConfigurationError
 
-__all__ = ["AuthorizationError", "Requirements", "RouteVar", "granted_scopes", "route_var"]
+__all__ = [
+    "REQUIREMENT_ATTRIBUTE",
+    "AuthorizationError",
+    "Requirements",
+    "RouteRequirement",
+    "RouteVar",
+    "declared_requirements",
+    "granted_scopes",
+    "route_var",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,3 +248,37 @@ class Requirements:
             self.scope_object, claims.get("scope"), view_args
         ):
             raise AuthorizationError("Missing required scope(s)", header, claims, "scope")
+
+
+#: The attribute ``jwt_required`` sets on the view it returns (and on itself,
+#: for ``method_decorators`` lists): a tuple of :class:`RouteRequirement`,
+#: outermost first. ``functools.wraps`` copies it to any decorator stacked above.
+REQUIREMENT_ATTRIBUTE: Final = "__jwt_requirements__"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequirement:
+    """What one ``jwt_required`` declaration asks of a request, as plain data.
+
+    Built once when the route is declared and attached to the view, so that
+    documentation (:mod:`flask_jwtx.openapi`) reads the same declaration the
+    request path enforces instead of a second, hand-written copy that drifts.
+    The request path never reads it: it costs nothing per request.
+    """
+
+    optional: bool = False
+    fresh: bool = False
+    refresh: bool = False
+    #: The route's own ``locations``; ``None``: the app's ``JWT_TOKEN_LOCATION``.
+    locations: tuple[str, ...] | None = None
+    verify_type: bool = True
+    skip_revocation_check: bool = False
+    authorization: Requirements | None = None
+
+
+def declared_requirements(view: object) -> tuple[RouteRequirement, ...]:
+    """The requirements ``jwt_required`` declared on ``view`` (outermost first); ``()`` if none."""
+    found = getattr(view, REQUIREMENT_ATTRIBUTE, ())
+    if not isinstance(found, tuple):
+        return ()
+    return tuple(r for r in found if isinstance(r, RouteRequirement))

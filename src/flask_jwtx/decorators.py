@@ -16,7 +16,12 @@ from typing import Any, ParamSpec, TypeVar, cast
 from flask import g, request
 
 from . import tokens
-from .authorization import Requirements
+from .authorization import (
+    REQUIREMENT_ATTRIBUTE,
+    Requirements,
+    RouteRequirement,
+    declared_requirements,
+)
 from .callbacks import Callbacks
 from .context import NO_TOKEN, VerifiedRequest
 from .csrf import check_double_submit
@@ -68,19 +73,21 @@ def verify_jwt_in_request(
     with a 403 through the ``authorization_failed_loader``.
     """
     return _bind(
-        optional,
-        fresh,
-        refresh,
-        locations,
-        verify_type,
-        skip_revocation_check,
-        claims,
-        scope,
-        override,
+        _declare(
+            optional,
+            fresh,
+            refresh,
+            locations,
+            verify_type,
+            skip_revocation_check,
+            claims,
+            scope,
+            override,
+        )
     )()
 
 
-def _bind(
+def _declare(
     optional: bool,
     fresh: bool,
     refresh: bool,
@@ -90,17 +97,30 @@ def _bind(
     claims: Mapping[str, Any] | None,
     scope: ScopeRequirement,
     override: Mapping[str, Any] | None,
-) -> Callable[[], tuple[Header, Claims] | None]:
-    """Validate the arguments once and bind them to :func:`_verify`."""
+) -> RouteRequirement:
+    """Validate a declaration's arguments once, into plain data."""
+    return RouteRequirement(
+        optional=optional,
+        fresh=fresh,
+        refresh=refresh,
+        locations=normalize(locations),
+        verify_type=verify_type,
+        skip_revocation_check=skip_revocation_check,
+        authorization=Requirements.build(claims, scope, override),
+    )
+
+
+def _bind(requirement: RouteRequirement) -> Callable[[], tuple[Header, Claims] | None]:
+    """Bind a validated declaration to :func:`_verify` (positional: the cheapest call)."""
     return functools.partial(
         _verify,
-        optional,
-        fresh,
-        refresh,
-        normalize(locations),
-        verify_type,
-        skip_revocation_check,
-        Requirements.build(claims, scope, override),
+        requirement.optional,
+        requirement.fresh,
+        requirement.refresh,
+        requirement.locations,
+        requirement.verify_type,
+        requirement.skip_revocation_check,
+        requirement.authorization,
     )
 
 
@@ -233,7 +253,7 @@ def jwt_required(
     declared. Works on ``async def`` views (with ``flask[async]``): the
     wrapper is then a coroutine too.
     """
-    verify = _bind(
+    requirement = _declare(
         optional,
         fresh,
         refresh,
@@ -244,8 +264,12 @@ def jwt_required(
         scope,
         override,
     )
+    verify = _bind(requirement)
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        # Documentation reads the declaration from the view (outermost first);
+        # set once here, never read per request.
+        declared = (requirement, *declared_requirements(view))
         if inspect.iscoroutinefunction(view):
             async_view = cast(Callable[P, Awaitable[Any]], view)
 
@@ -254,6 +278,7 @@ def jwt_required(
                 verify()
                 return await async_view(*args, **kwargs)
 
+            setattr(async_wrapper, REQUIREMENT_ATTRIBUTE, declared)
             return cast(Callable[P, R], async_wrapper)
 
         @functools.wraps(view)
@@ -261,6 +286,10 @@ def jwt_required(
             verify()
             return view(*args, **kwargs)
 
+        setattr(wrapper, REQUIREMENT_ATTRIBUTE, declared)
         return wrapper
 
+    # Also on the decorator itself, for lists of decorators applied later
+    # (Flask-RESTX's ``method_decorators``, ``Api(decorators=...)``).
+    setattr(decorator, REQUIREMENT_ATTRIBUTE, (requirement,))
     return decorator
