@@ -45,22 +45,67 @@ class VerifiedRequest(NamedTuple):
 #: The state of a request that allowed a missing token (``optional=True``).
 NO_TOKEN: Final = VerifiedRequest({}, {}, None, None, True)
 
+#: Where the incumbent keeps a verified request on ``flask.g``. Apps and their
+#: tests read and *write* these (fixtures that fake a verified request, custom
+#: decorators, code that sets the user after an optional check), so they are
+#: the source of truth the getters read; ``g.flask_jwtx_request`` only adds
+#: what the incumbent never kept (the encoded token).
+G_CLAIMS: Final = "_jwt_extended_jwt"
+G_HEADER: Final = "_jwt_extended_jwt_header"
+G_USER: Final = "_jwt_extended_jwt_user"
+G_LOCATION: Final = "_jwt_extended_jwt_location"
+
+
+def publish(state: VerifiedRequest) -> None:
+    """Record a verified (or optional, tokenless) request on ``g``, as the incumbent does."""
+    claims, header = state.claims, state.header
+    if state is NO_TOKEN:  # fresh dicts: a view that mutates them must not leak
+        claims, header = {}, {}
+        state = VerifiedRequest(header, claims, None, None, True)
+    vars(g).update(
+        {
+            "flask_jwtx_request": state,
+            G_CLAIMS: claims,
+            G_HEADER: header,
+            G_USER: {"loaded_user": state.user} if state.user_loaded else None,
+            G_LOCATION: state.location,
+        }
+    )
+
 
 def _verified() -> VerifiedRequest:
-    state: VerifiedRequest | None = g.get("flask_jwtx_request")
-    if state is None:
+    claims = g.get(G_CLAIMS)
+    if claims is None:
         raise RuntimeError(_NOT_VERIFIED)
-    return state
+    state: VerifiedRequest | None = g.get("flask_jwtx_request")
+    if state is not None and state.claims is claims:
+        return state
+    # The incumbent's attributes, set by the app itself (a fixture, a decorator).
+    user = g.get(G_USER)
+    return VerifiedRequest(
+        g.get(G_HEADER) or {},
+        claims,
+        g.get(G_LOCATION),
+        None if user is None else user.get("loaded_user"),
+        user is not None,
+        None,
+    )
 
 
 def get_jwt() -> dict[str, Any]:
     """The verified token's claims; ``{}`` on an optional route without a token."""
-    return _verified().claims
+    claims: dict[str, Any] | None = g.get(G_CLAIMS)
+    if claims is None:
+        raise RuntimeError(_NOT_VERIFIED)
+    return claims
 
 
 def get_jwt_header() -> dict[str, Any]:
     """The verified token's JOSE header; ``{}`` on an optional route without a token."""
-    return _verified().header
+    header: dict[str, Any] | None = g.get(G_HEADER)
+    if header is None:
+        raise RuntimeError(_NOT_VERIFIED)
+    return header
 
 
 @overload
@@ -76,7 +121,7 @@ def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
     app changed its ids) is refused with a 422, not handed to the view as
     the wrong type.
     """
-    claims = _verified().claims
+    claims = get_jwt()
     identity = claims.get(get_state().settings.get().identity_claim)
     stored = claims.get(IDENTITY_TYPE_CLAIM)
     if stored is not None and isinstance(identity, str):
@@ -93,8 +138,8 @@ def _is_a(value: Any, kind: type[Any]) -> bool:
 
 def get_jwt_request_location() -> str | None:
     """Where the token was found: headers, cookies, query_string or json."""
-    state: VerifiedRequest | None = g.get("flask_jwtx_request")
-    return None if state is None else state.location
+    location: str | None = g.get(G_LOCATION)
+    return location
 
 
 @overload
@@ -107,15 +152,18 @@ def get_current_user(*, as_type: type[Any] | None = None) -> Any:
     ``get_current_user(as_type=User)`` is typed ``User``, and checked: a loader that
     returned something else is a bug in the app, reported as one.
     """
-    state = _verified()
-    if not state.user_loaded:
+    if g.get(G_CLAIMS) is None:
+        raise RuntimeError(_NOT_VERIFIED)
+    loaded = g.get(G_USER)
+    if loaded is None:
         raise RuntimeError(
             "You must provide a `@jwt.user_lookup_loader` callback to use this method"
         )
-    if as_type is not None and not isinstance(state.user, as_type):
-        returned = type(state.user).__name__
+    user = loaded["loaded_user"]
+    if as_type is not None and not isinstance(user, as_type):
+        returned = type(user).__name__
         raise TypeError(f"The user_lookup_loader returned a {returned}, not a {as_type.__name__}")
-    return state.user
+    return user
 
 
 #: The current user, as the incumbent has it (typed ``Any``); see :func:`user_proxy`.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import g, request
+from flask import request
 
 from . import tokens
 from .authorization import (
@@ -23,7 +23,7 @@ from .authorization import (
     declared_requirements,
 )
 from .callbacks import Callbacks
-from .context import NO_TOKEN, VerifiedRequest
+from .context import NO_TOKEN, VerifiedRequest, publish
 from .csrf import check_double_submit
 from .exceptions import (
     Claims,
@@ -134,7 +134,7 @@ def _verify(
     requirements: Requirements | None = None,
 ) -> tuple[Header, Claims] | None:
     if request.method in EXEMPT_METHODS:
-        g.flask_jwtx_request = NO_TOKEN  # the view may read the getters: "no token"
+        publish(NO_TOKEN)  # the view may read the getters: "no token"
         return None
     state = get_state()
     settings = state.settings.get()
@@ -145,7 +145,7 @@ def _verify(
         header, claims, location, encoded = find_token(settings, where, refresh)
     except NoAuthorizationError:
         if optional:
-            g.flask_jwtx_request = NO_TOKEN
+            publish(NO_TOKEN)
             return None
         raise
 
@@ -159,9 +159,7 @@ def _verify(
         raise UserClaimsVerificationError("User claims verification failed", header, claims)
     if requirements is not None:
         requirements.check(header, claims, request.view_args or {})
-    g.flask_jwtx_request = _load_user(
-        callbacks, settings.identity_claim, header, claims, location, encoded
-    )
+    publish(_load_user(callbacks, settings.identity_claim, header, claims, location, encoded))
     return header, claims
 
 

@@ -1,0 +1,133 @@
+"""The incumbent's four ``flask.g`` attributes are written and read as it does.
+
+Apps and their tests read ``g._jwt_extended_jwt`` and friends, and write them:
+fixtures fake a verified request, custom decorators set them, and some apps
+set the user after an optional check. Each test runs on both libraries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_jwt_extended
+import pytest
+from flask import Flask, g, jsonify
+
+import flask_jwtx
+
+from .conftest import SECRET
+
+BOTH = pytest.mark.parametrize("lib", [flask_jwt_extended, flask_jwtx], ids=["incumbent", "ours"])
+
+
+def build(lib: Any, *, lookup: bool = True) -> Flask:
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET)
+    jwt = lib.JWTManager(app)
+    if lookup:
+        jwt.user_lookup_loader(lambda _header, claims: {"name": claims["sub"]})
+
+    @app.get("/seen")
+    @lib.jwt_required(optional=True)  # type: ignore[untyped-decorator]
+    def seen() -> Any:
+        return jsonify(
+            claims=g.get("_jwt_extended_jwt"),
+            header_alg=(g.get("_jwt_extended_jwt_header") or {}).get("alg"),
+            user=g.get("_jwt_extended_jwt_user"),
+            location=g.get("_jwt_extended_jwt_location"),
+        )
+
+    return app
+
+
+def get(app: Flask, path: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return app.test_client().get(path, headers=headers).get_json()
+
+
+@BOTH
+def test_a_verified_request_writes_the_four_attributes(lib: Any) -> None:
+    app = build(lib)
+    with app.app_context():
+        token = lib.create_access_token("alice")
+    body = get(app, "/seen", token)
+    assert body["claims"]["sub"] == "alice"
+    assert body["header_alg"] == "HS256"
+    assert body["user"] == {"loaded_user": {"name": "alice"}}
+    assert body["location"] == "headers"
+
+
+@BOTH
+def test_an_optional_miss_writes_the_empty_values(lib: Any) -> None:
+    assert get(build(lib), "/seen") == {
+        "claims": {},
+        "header_alg": None,
+        "user": {"loaded_user": None},
+        "location": None,
+    }
+
+
+@BOTH
+def test_without_a_lookup_loader_the_user_attribute_is_none(lib: Any) -> None:
+    app = build(lib, lookup=False)
+    with app.app_context():
+        token = lib.create_access_token("alice")
+    assert get(app, "/seen", token)["user"] is None
+
+
+@BOTH
+def test_a_user_set_after_an_optional_check_is_the_current_user(lib: Any) -> None:
+    app = build(lib)
+
+    @app.get("/whoami")
+    def whoami() -> Any:
+        if lib.verify_jwt_in_request(optional=True) is None:
+            g._jwt_extended_jwt_user = {"loaded_user": "anonymous"}
+        return jsonify(user=lib.get_current_user())
+
+    assert get(app, "/whoami") == {"user": "anonymous"}
+
+
+@BOTH
+def test_a_fixture_that_fakes_a_verified_request_feeds_the_getters(lib: Any) -> None:
+    app = build(lib)
+    with app.test_request_context():
+        g._jwt_extended_jwt = {"sub": "bob", "type": "access"}
+        g._jwt_extended_jwt_header = {"alg": "HS256"}
+        g._jwt_extended_jwt_user = {"loaded_user": "bob-user"}
+        assert lib.get_jwt_identity() == "bob"
+        assert lib.get_jwt_header() == {"alg": "HS256"}
+        assert lib.get_current_user() == "bob-user"
+        assert lib.current_user == "bob-user"
+
+
+@BOTH
+def test_without_verification_the_getters_refuse(lib: Any) -> None:
+    app = build(lib)
+    with app.test_request_context():
+        for getter in (lib.get_jwt, lib.get_jwt_header):
+            with pytest.raises(RuntimeError, match="jwt_required"):
+                getter()
+
+
+def test_our_current_token_reads_a_faked_request_too() -> None:
+    app = build(flask_jwtx)
+    with app.test_request_context():
+        g._jwt_extended_jwt = {"sub": "bob", "type": "access"}
+        assert flask_jwtx.current_token.sub == "bob"
+        assert not flask_jwtx.current_token.is_signed()
+
+
+def test_an_optional_miss_gives_each_request_its_own_dicts() -> None:
+    """A view that writes into get_jwt() on a tokenless request must not leak into the next."""
+    app = build(flask_jwtx)
+
+    @app.get("/mutate")
+    @flask_jwtx.jwt_required(optional=True)
+    def mutate() -> Any:
+        before = dict(flask_jwtx.get_jwt())
+        flask_jwtx.get_jwt()["leaked"] = True
+        return jsonify(before=before)
+
+    assert get(app, "/mutate") == {"before": {}}
+    assert get(app, "/mutate") == {"before": {}}
