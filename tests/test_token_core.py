@@ -44,6 +44,14 @@ class TestClaimOrder:
         with pytest.raises(exc.DecodeError, match="Not Before"):
             verify(body(iat=NOW + 600, nbf="y"))
 
+    def test_the_issuer_is_judged_before_the_audience(self) -> None:
+        """As PyJWT (and so the incumbent) does: a token wrong in both is an issuer error."""
+        strict = claims.VerifyPolicy(algorithms=frozenset(), audience=("api",), issuer="me")
+        with pytest.raises(exc.InvalidIssuerError):
+            verify(body(iss="them", aud="web"), strict)
+        with pytest.raises(exc.MissingRequiredClaimError, match="iss"):
+            verify(body(aud="web"), strict)
+
     def test_expiry_is_checked_after_the_conventions(self) -> None:
         """An expired token without its identity claim is refused for the missing claim."""
         with pytest.raises(exc.JWTDecodeError, match="Missing claim: sub"):

@@ -12,8 +12,9 @@ now)``, usable on its own; :func:`verify_claims` applies them all:
    NumericDate is malformed, where PyJWT would coerce it with ``int()``): a
    malformed date is reported as such whatever else is wrong with the token
    (:func:`check_numeric_dates`);
-2. :data:`BEFORE_EXPIRY`, in order: ``iat``, ``nbf``, ``aud``, ``iss``,
-   ``sub``, ``jti`` (those the policy switches on);
+2. :data:`BEFORE_EXPIRY`, in order: ``iat``, ``nbf``, ``iss``, ``aud``,
+   ``sub``, ``jti`` (those the policy switches on; issuer before audience, as
+   PyJWT checks them, so a token wrong in both gets the incumbent's message);
 3. the policy's ``conventions`` (the application's token format);
 4. ``exp``, last: an expired token handed to the expired-token loader has
    passed every other check.
@@ -224,8 +225,8 @@ def check_exp(claims: Claims, policy: VerifyPolicy, now: float) -> None:
 BEFORE_EXPIRY: Final[tuple[ClaimCheck, ...]] = (
     check_iat,
     check_nbf,
-    check_aud,
     check_iss,
+    check_aud,
     check_sub,
     check_jti,
 )
