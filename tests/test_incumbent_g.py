@@ -131,3 +131,13 @@ def test_an_optional_miss_gives_each_request_its_own_dicts() -> None:
 
     assert get(app, "/mutate") == {"before": {}}
     assert get(app, "/mutate") == {"before": {}}
+
+
+@BOTH
+def test_unverified_headers_need_no_app(lib: Any) -> None:
+    app = build(lib)
+    with app.app_context():
+        token = lib.create_access_token("alice")
+    assert lib.get_unverified_jwt_headers(token)["alg"] == "HS256"  # no app context here
+    with Flask(__name__).app_context():  # an app without a JWTManager
+        assert lib.get_unverified_jwt_headers(token)["typ"] == "JWT"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from . import tokens
 from .csrf import check_double_submit
 from .exceptions import Claims, Header
-from .state import get_state
+from .settings import DEFAULTS
+from .state import EXTENSION_KEY, get_state
 
 
 def decode_full(
@@ -36,8 +39,16 @@ def decode_token(
 
 
 def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
-    """The header of ``encoded_token``, parsed but NOT verified: do not trust it."""
-    return tokens.unverified_header(encoded_token, get_state().settings.get().policy.max_bytes)
+    """The header of ``encoded_token``, parsed but NOT verified: do not trust it.
+
+    Like the incumbent's, it works anywhere: in an app with flask-jwtx the
+    size cap is ``JWT_MAX_TOKEN_BYTES``, elsewhere (no app context, or an app
+    without a ``JWTManager``) the default.
+    """
+    max_bytes = DEFAULTS["JWT_MAX_TOKEN_BYTES"]
+    if has_app_context() and EXTENSION_KEY in current_app.extensions:
+        max_bytes = get_state().settings.get().policy.max_bytes
+    return tokens.unverified_header(encoded_token, max_bytes)
 
 
 def get_jti(encoded_token: str) -> str | None:
