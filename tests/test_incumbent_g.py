@@ -7,6 +7,7 @@ set the user after an optional check. Each test runs on both libraries.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import flask_jwt_extended
@@ -141,3 +142,36 @@ def test_unverified_headers_need_no_app(lib: Any) -> None:
     assert lib.get_unverified_jwt_headers(token)["alg"] == "HS256"  # no app context here
     with Flask(__name__).app_context():  # an app without a JWTManager
         assert lib.get_unverified_jwt_headers(token)["typ"] == "JWT"
+
+
+ZERO = pytest.mark.parametrize(
+    ("setting", "argument"),
+    [(0, None), (timedelta(0), None), (timedelta(minutes=15), timedelta(0)), (None, 0)],
+    ids=["setting-0", "setting-timedelta-0", "argument-timedelta-0", "argument-0"],
+)
+
+
+@BOTH
+@ZERO
+def test_a_zero_lifetime_means_never_expires(lib: Any, setting: Any, argument: Any) -> None:
+    app = build(lib, lookup=False)
+    if setting is not None:
+        app.config["JWT_ACCESS_TOKEN_EXPIRES"] = setting
+    with app.app_context():
+        kwargs = {} if argument is None else {"expires_delta": argument}
+        token = lib.create_access_token("alice", **kwargs)
+        assert "exp" not in lib.decode_token(token)
+    assert get(app, "/seen", token)["claims"]["sub"] == "alice"
+
+
+def test_a_revoked_never_expiring_token_stays_revoked() -> None:
+    app = build(flask_jwtx, lookup=False)
+    app.config.update(JWT_ACCESS_TOKEN_EXPIRES=0, JWT_REVOCATION_STORE="memory://")
+    with app.app_context():
+        token = flask_jwtx.create_access_token("alice")
+        flask_jwtx.revoke_token(token)
+        store = app.extensions["flask-jwtx"].settings.get().revocation_store
+        assert store is not None
+        assert all(expiry is None for _, expiry in store._data.values())
+    response = app.test_client().get("/seen", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401

@@ -15,7 +15,7 @@ from .exceptions import IdentityError
 from .keys import PreparedKey
 from .resolvers import not_signing
 from .revocation.policy import new_family
-from .settings import Settings, lifetime_from
+from .settings import Settings, lifetime_from, never_if_zero
 from .state import get_state
 
 logger = logging.getLogger("flask_jwtx")
@@ -99,7 +99,10 @@ def create_token(
     elif expires_delta is False:
         lifetime = None
     else:
-        lifetime = lifetime_from(expires_delta, "expires_delta")
+        span = (
+            timedelta(0) if _zero(expires_delta) else lifetime_from(expires_delta, "expires_delta")
+        )
+        lifetime = never_if_zero(span, "expires_delta")
     claims = claimset.build_claims(
         identity_claim=settings.identity_claim,
         identity=stored_identity,
@@ -186,6 +189,11 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
         "store int and UUID identities as strings and get them back in their type from "
         "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
+
+
+def _zero(value: object) -> bool:
+    """``expires_delta=0``: the incumbent's ``if expires_delta:`` reads it as "never"."""
+    return type(value) is int and value == 0
 
 
 #: Identity types already warned about (once per process each, not once per token).

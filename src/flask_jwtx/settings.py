@@ -227,16 +227,37 @@ def _expires(config: Mapping[str, Any], key: str) -> timedelta | None:
         return None
     if isinstance(value, bool):
         raise _fail(key, "is True", "Use a timedelta, a number of seconds, or False for never.")
-    if isinstance(value, int):
-        return timedelta(seconds=value)
     try:
-        return lifetime_from(value, key)
+        span = timedelta(seconds=value) if isinstance(value, int) else lifetime_from(value, key)
     except TypeError:
         raise _fail(
             key,
             f"is {value!r}",
             "Use a timedelta, a number of seconds, or False for tokens that never expire.",
         ) from None
+    return never_if_zero(span, key)
+
+
+def never_if_zero(span: timedelta, name: str) -> timedelta | None:
+    """A zero lifetime means "never expires", as the incumbent reads it (``if expires_delta:``).
+
+    Apps rely on it (LinOTP documents ``JWT_ACCESS_TOKEN_EXPIRES = 0`` as
+    "indefinitely"), so it is honoured, and the explicit spelling is logged once.
+    """
+    if span:
+        return span
+    if name not in _ZERO_WARNED:
+        _ZERO_WARNED.add(name)
+        logger.warning(
+            "%s is zero: its tokens never expire (as with Flask-JWT-Extended). Say False to "
+            "mean that explicitly, or give a positive lifetime.",
+            name,
+        )
+    return None
+
+
+#: Settings and arguments already warned about for a zero lifetime (once per process).
+_ZERO_WARNED: Final[set[str]] = set()
 
 
 def lifetime_from(value: Any, name: str) -> timedelta:
