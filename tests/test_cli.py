@@ -710,7 +710,10 @@ class TestCheck:
             app = build_app(JWT_SECRET_KEY="short")
         result = run(app, "check", "--json")
         assert result.exit_code == 0
-        assert any("shorter than the 32 bytes" in line["message"] for line in lines(result))
+        assert any(
+            "below the minimum recommended length of 32 bytes" in line["message"]
+            for line in lines(result)
+        )
         assert run(app, "check", "--strict").exit_code == 1
 
     def test_warnings_that_are_not_about_tokens_are_passed_on(self) -> None:

@@ -10,6 +10,7 @@ import flask_jwt_extended
 import jwt
 import pytest
 from flask import Flask, jsonify
+from jwt.warnings import InsecureKeyLengthWarning
 
 import flask_jwtx
 from flask_jwtx.exceptions import ConfigurationError
@@ -170,7 +171,19 @@ def test_a_key_loader_registered_before_init_app_replaces_a_static_key() -> None
 
 
 def test_short_hmac_secret_warns_at_startup() -> None:
-    with pytest.warns(flask_jwtx.WeakSecretWarning, match="shorter than the 32 bytes"):
+    with pytest.warns(flask_jwtx.WeakSecretWarning, match="JWT_SECRET_KEY is too short"):
+        flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
+
+
+def test_the_filters_written_for_pyjwts_warning_cover_ours() -> None:
+    """Apps silence the incumbent's warning by its text (``-W "ignore:The HMAC key is"``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message="The HMAC key is")
+        flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
 
 

@@ -452,9 +452,14 @@ class _Material(NamedTuple):
 
 def _warn_if_short(algorithm: str, secret: Any) -> None:
     if hmac_key_too_short(algorithm, secret):
+        length = len(secret.encode() if isinstance(secret, str) else secret)
+        minimum = MIN_HMAC_KEY_BYTES[algorithm]
+        # Opens with PyJWT's wording, so the filters apps already have for the
+        # incumbent's warning (``ignore:The HMAC key is``) match this one too.
         warnings.warn(
-            f"JWT_SECRET_KEY is shorter than the {MIN_HMAC_KEY_BYTES[algorithm]} bytes "
-            f"{algorithm} needs to resist brute force; use a longer random secret "
+            f"The HMAC key is {length} bytes long, which is below the minimum recommended "
+            f"length of {minimum} bytes for SHA{algorithm[2:]}. JWT_SECRET_KEY is too short "
+            f"for {algorithm} to resist brute force; use a longer random secret "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))').",
             WeakSecretWarning,
             stacklevel=5,
