@@ -175,3 +175,20 @@ def test_a_revoked_never_expiring_token_stays_revoked() -> None:
         assert all(expiry is None for _, expiry in store._data.values())
     response = app.test_client().get("/seen", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+def test_lower_case_csrf_methods_still_protect() -> None:
+    """Difference 23: ``["post"]`` means POST is checked (the incumbent checked nothing)."""
+    app = build(flask_jwtx, lookup=False)
+    app.config.update(JWT_TOKEN_LOCATION=["cookies"], JWT_CSRF_METHODS=["post"])
+
+    @app.post("/change")
+    @flask_jwtx.jwt_required()
+    def change() -> Any:
+        return jsonify(ok=True)
+
+    client = app.test_client()
+    with app.app_context():
+        client.set_cookie("access_token_cookie", flask_jwtx.create_access_token("alice"))
+    response = client.post("/change")
+    assert (response.status_code, response.get_json()) == (401, {"msg": "Missing CSRF token"})
