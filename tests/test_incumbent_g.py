@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import flask_jwt_extended
 import pytest
@@ -192,3 +193,51 @@ def test_lower_case_csrf_methods_still_protect() -> None:
         client.set_cookie("access_token_cookie", flask_jwtx.create_access_token("alice"))
     response = client.post("/change")
     assert (response.status_code, response.get_json()) == (401, {"msg": "Missing CSRF token"})
+
+
+class TestTheIncumbentsPatchPoints:
+    """``mock.patch`` on the names the incumbent looks up per request works the same."""
+
+    def app(self, lib: Any) -> Flask:
+        app = build(lib, lookup=False)
+
+        @app.get("/guarded")
+        @lib.jwt_required()  # type: ignore[untyped-decorator]
+        def guarded() -> Any:
+            return jsonify(identity=lib.get_jwt_identity())
+
+        return app
+
+    @BOTH
+    def test_patching_verify_jwt_in_request_bypasses_jwt_required(self, lib: Any) -> None:
+        app = self.app(lib)
+
+        @app.get("/open")
+        @lib.jwt_required()  # type: ignore[untyped-decorator]
+        def opened() -> Any:
+            return jsonify(ok=True)
+
+        with mock.patch(f"{lib.__name__}.view_decorators.verify_jwt_in_request") as fake:
+            response = app.test_client().get("/open")
+        assert (response.status_code, response.get_json()) == (200, {"ok": True})
+        assert fake.call_count == 1
+        assert app.test_client().get("/open").status_code == 401, "unpatched again"
+
+    @BOTH
+    def test_patching_decode_jwt_from_request_fakes_the_token(self, lib: Any) -> None:
+        app = self.app(lib)
+        fake = ({"sub": "mocked", "type": "access"}, {"alg": "HS256"}, "headers")
+        with mock.patch(
+            f"{lib.__name__}.view_decorators._decode_jwt_from_request", return_value=fake
+        ):
+            response = app.test_client().get("/guarded")
+        assert (response.status_code, response.get_json()) == (200, {"identity": "mocked"})
+
+    @BOTH
+    def test_patching_utils_get_jwt_fakes_the_identity(self, lib: Any) -> None:
+        app = self.app(lib)
+        with (
+            app.test_request_context(),
+            mock.patch(f"{lib.__name__}.utils.get_jwt", return_value={"sub": "mocked"}),
+        ):
+            assert lib.get_jwt_identity() == "mocked"

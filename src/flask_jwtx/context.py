@@ -6,6 +6,7 @@ request holds a single :class:`VerifiedRequest` at ``g.flask_jwtx_request``.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import Any, Final, NamedTuple, TypeVar, cast, overload
 
@@ -121,7 +122,7 @@ def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
     app changed its ids) is refused with a 422, not handed to the view as
     the wrong type.
     """
-    claims = get_jwt()
+    claims = _claims_for_identity()
     identity = claims.get(get_state().settings.get().identity_claim)
     stored = claims.get(IDENTITY_TYPE_CLAIM)
     if stored is not None and isinstance(identity, str):
@@ -129,6 +130,20 @@ def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
     if as_type is not None and not _is_a(identity, as_type):
         raise JWTDecodeError(f"The token's identity is not a {as_type.__name__}")
     return identity
+
+
+def _claims_for_identity() -> dict[str, Any]:
+    """``get_jwt()``, or what a test patched in as ``utils.get_jwt``.
+
+    The incumbent's ``get_jwt_identity`` calls ``get_jwt`` from its ``utils``
+    module at each call, so ``mock.patch("...utils.get_jwt")`` fakes the
+    identity too; suites rely on it.
+    """
+    utils = sys.modules.get("flask_jwtx.utils")
+    if utils is not None and utils.get_jwt is not get_jwt:
+        patched: dict[str, Any] = utils.get_jwt()
+        return patched
+    return get_jwt()
 
 
 def _is_a(value: Any, kind: type[Any]) -> bool:

@@ -11,13 +11,16 @@ encoded token from one place in the request.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+from flask import request
 
 from .config import config as config
+from .context import NO_TOKEN, VerifiedRequest, publish
 from .decoding import decode_token as decode_token
 from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
+from .decorators import EXEMPT_METHODS, _check_fresh, find_token
 from .decorators import LocationType as LocationType
-from .decorators import _check_fresh, find_token
 from .decorators import _load_user as _load_verified_user
 from .decorators import jwt_required as jwt_required
 from .decorators import verify_jwt_in_request as verify_jwt_in_request
@@ -61,6 +64,46 @@ def _decode_jwt_from_request(
         verify_token_not_blocklisted(header, claims)
     custom_verification_for_token(header, claims)
     return claims, header, location
+
+
+#: The original, to tell whether a test patched ``_decode_jwt_from_request``.
+DECODE_FROM_REQUEST: Final = _decode_jwt_from_request
+
+
+def verify_like_the_incumbent(
+    optional: bool,
+    fresh: bool,
+    refresh: bool,
+    locations: LocationType,
+    verify_type: bool,
+    skip_revocation_check: bool,
+) -> tuple[Header, Claims] | None:
+    """The incumbent's ``verify_jwt_in_request`` flow over this module's (patchable) helpers.
+
+    Used only while a test has patched ``_decode_jwt_from_request``: the
+    patched function decides the token, then the user is loaded and the
+    request recorded on ``g`` as for any verified request.
+    """
+    if request.method in EXEMPT_METHODS:
+        publish(NO_TOKEN)
+        return None
+    try:
+        claims, header, location = _decode_jwt_from_request(
+            locations,
+            fresh,
+            refresh=refresh,
+            verify_type=verify_type,
+            skip_revocation_check=skip_revocation_check,
+        )
+    except NoAuthorizationError:
+        if not optional:
+            raise
+        publish(NO_TOKEN)
+        return None
+    loaded = _load_user(header, claims)
+    user = None if loaded is None else loaded["loaded_user"]
+    publish(VerifiedRequest(header, claims, location, user, loaded is not None, None))
+    return header, claims
 
 
 def _verify_token_is_fresh(jwt_header: Header, jwt_data: Claims) -> None:
