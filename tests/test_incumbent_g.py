@@ -241,3 +241,42 @@ class TestTheIncumbentsPatchPoints:
             mock.patch(f"{lib.__name__}.utils.get_jwt", return_value={"sub": "mocked"}),
         ):
             assert lib.get_jwt_identity() == "mocked"
+
+
+@BOTH
+def test_a_managers_own_encode_and_decode_hooks_see_every_token(lib: Any) -> None:
+    """JWE wrappers and introspecting managers override these two; both libraries use them."""
+    calls: list[str] = []
+
+    class Introspecting(lib.JWTManager):  # type: ignore[misc]
+        def _encode_jwt_from_config(self, *args: Any, **kwargs: Any) -> str:
+            calls.append("encode")
+            token: str = super()._encode_jwt_from_config(*args, **kwargs)
+            return token
+
+        def _decode_jwt_from_config(
+            self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+        ) -> dict[str, Any]:
+            calls.append("decode")
+            claims: dict[str, Any] = super()._decode_jwt_from_config(
+                encoded_token, csrf_value, allow_expired
+            )
+            return {**claims, "introspected": True}
+
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET)
+    Introspecting(app)
+
+    @app.get("/p")
+    @lib.jwt_required()  # type: ignore[untyped-decorator]
+    def p() -> Any:
+        return jsonify(introspected=lib.get_jwt().get("introspected"))
+
+    with app.app_context():
+        token = lib.create_access_token("alice")
+        refresh = lib.create_refresh_token("alice")
+        assert lib.decode_token(token)["introspected"] is True
+    response = app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json() == {"introspected": True}
+    assert calls == ["encode", "encode", "decode", "decode"]
+    assert refresh

@@ -38,6 +38,17 @@ def create_access_token(
     ``additional_claims``/``additional_headers`` win over the loaders' and
     the defaults.
     """
+    hook = get_state().encode_hook
+    if hook is not None:  # a JWTManager subclass encodes (JWE, for one)
+        token: str = hook(
+            identity,
+            "access",
+            claims=additional_claims,
+            fresh=fresh,
+            expires_delta=expires_delta,
+            headers=additional_headers,
+        )
+        return token
     return create_token(
         "access", identity, fresh, expires_delta, additional_claims, additional_headers
     )
@@ -50,6 +61,17 @@ def create_refresh_token(
     additional_headers: Mapping[str, Any] | None = None,
 ) -> str:
     """A new signed refresh token for ``identity`` (never fresh)."""
+    hook = get_state().encode_hook
+    if hook is not None:
+        token: str = hook(
+            identity,
+            "refresh",
+            claims=additional_claims,
+            fresh=False,
+            expires_delta=expires_delta,
+            headers=additional_headers,
+        )
+        return token
     return create_token(
         "refresh", identity, False, expires_delta, additional_claims, additional_headers
     )

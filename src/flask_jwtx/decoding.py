@@ -35,6 +35,10 @@ def decode_token(
     given) the CSRF double-submit value. Does not consult the blocklist, the
     user loader or the verification callback.
     """
+    hook = get_state().decode_hook
+    if hook is not None:  # a JWTManager subclass decodes (JWE, introspection)
+        claims: dict[str, Any] = hook(encoded_token, csrf_value, allow_expired)
+        return claims
     return decode_full(encoded_token, csrf_value, allow_expired)[1]
 
 

@@ -169,7 +169,9 @@ def _verify(
     where = locations or settings.token_location
 
     try:
-        header, claims, location, encoded = find_token(settings, where, refresh)
+        header, claims, location, encoded = find_token(
+            settings, where, refresh, decode_hook=state.decode_hook
+        )
     except NoAuthorizationError:
         if optional:
             publish(NO_TOKEN)
@@ -191,7 +193,7 @@ def _verify(
 
 
 def find_token(
-    settings: Settings, where: Sequence[str], refresh: bool
+    settings: Settings, where: Sequence[str], refresh: bool, *, decode_hook: Any = None
 ) -> tuple[Header, Claims, str, str]:
     """The first token found in ``where``, verified: header, claims, location, encoded.
 
@@ -206,6 +208,9 @@ def find_token(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
+        if decode_hook is not None:  # a JWTManager subclass decodes, CSRF included
+            claims = decode_hook(encoded, csrf_value, False)
+            return tokens.unverified_header(encoded), claims, location, encoded
         header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
         if csrf_value:  # a cookie-held token: the request must echo its csrf claim
             check_double_submit(claims, csrf_value)

@@ -134,7 +134,14 @@ class JWTManager:
                 resources=resources,
             )
 
-        state = AppState(self.callbacks, LiveSettings(app.config, build), resources, self)
+        state = AppState(
+            self.callbacks,
+            LiveSettings(app.config, build),
+            resources,
+            self,
+            encode_hook=self._hook("_encode_jwt_from_config"),
+            decode_hook=self._hook("_decode_jwt_from_config"),
+        )
         app.extensions[EXTENSION_KEY] = state
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
@@ -243,6 +250,14 @@ class JWTManager:
         for key, value in _settings.DEFAULTS.items():
             app.config.setdefault(key, list(value) if isinstance(value, list) else value)
 
+    def _hook(self, name: str) -> Any:
+        """This manager's ``name`` method if a subclass overrides ours, else ``None``."""
+        return (
+            getattr(self, name)
+            if getattr(type(self), name) is not getattr(JWTManager, name)
+            else None
+        )
+
     def _encode_jwt_from_config(
         self,
         identity: Any,
@@ -261,9 +276,9 @@ class JWTManager:
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict[str, Any]:
         """The verified claims of ``encoded_token`` (what ``decode_token`` returns)."""
-        from .decoding import decode_token
+        from .decoding import decode_full
 
-        return decode_token(encoded_token, csrf_value, allow_expired)
+        return decode_full(encoded_token, csrf_value, allow_expired)[1]
 
     def refresh_keys(self, app: Flask | None = None) -> None:
         """Reload key sets on next use: the key-set loader and remote JWKS caches.

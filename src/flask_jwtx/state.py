@@ -37,6 +37,11 @@ class AppState:
     resources: Resources
     #: The :class:`~flask_jwtx.JWTManager` (for code that reaches it from the app).
     manager: Any
+    #: A subclass's own ``_encode_jwt_from_config`` / ``_decode_jwt_from_config``
+    #: (JWE wrappers, token introspection), which the incumbent routes every
+    #: token through; ``None`` when the manager keeps ours (the fast path).
+    encode_hook: Any = None
+    decode_hook: Any = None
 
 
 def get_state() -> AppState:
