@@ -50,9 +50,10 @@ from flask import Flask, current_app
 from flask.cli import ScriptInfo
 from jwt.algorithms import get_default_algorithms
 
-from . import jws
+from . import jws, pipeline
+from .authorization import RouteRequirement
 from .creation import create_access_token, create_refresh_token
-from .decoding import decode_full, decode_token
+from .decoding import decode_token
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -62,8 +63,6 @@ from .exceptions import (
     InvalidKeyError,
     JWTExtendedException,
     KeySourceUnavailableError,
-    RevokedTokenError,
-    UserClaimsVerificationError,
 )
 from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
 from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
@@ -71,7 +70,6 @@ from .resolvers import KeySetKeys, RemoteKeys, StaticKeys, TrustedIssuers
 from .revocation.api import revoke_all, revoke_token
 from .revocation.base import StoreUnavailableError
 from .revocation.factory import shown_target
-from .revocation.flask import verify_not_revoked
 from .revocation.policy import revoke_token_record
 from .settings import Settings
 from .state import EXTENSION_KEY, AppState, get_state
@@ -625,13 +623,20 @@ class _Verdict:
             self.body = response.get_data(as_text=True)
 
 
-def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
-    """The request path's verdict on ``encoded``, without a request.
+#: What ``decode`` judges a token by: every check of a request, on a route that
+#: takes any kind of token (the kind and freshness are reported as notes).
+_ANY_ROUTE: Final = RouteRequirement(verify_type=False)
 
-    Signature, algorithm, ``kid`` and registered claims as ``decode_token``
-    checks them, then revocation (the store and the ``token_in_blocklist``
-    loader) and the ``token_verification`` loader, in the request's order.
-    Where the token is refused, the unverified contents are kept for display.
+
+def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
+    """The request pipeline's verdict on ``encoded``, without a request.
+
+    The same steps as a protected route (:mod:`flask_jwtx.pipeline`): the
+    decode step (a subclass's decode hook included), revocation (the store
+    and the ``token_in_blocklist`` loader), the ``token_verification``
+    loader and the user lookup, in a test request context for loaders that
+    read ``request`` or ``g``. Where the token is refused, the unverified
+    contents are kept for display.
     """
     verdict = _Verdict()
     try:
@@ -639,19 +644,15 @@ def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
         verdict.header = parsed.header
         verdict.claims = parsed.claims()
     except DecodeError as exc:
-        verdict.refuse(exc)
-        return verdict
+        if state.decode_hook is None:  # a subclass may decode what is no JWS (JWE)
+            verdict.refuse(exc)
+            return verdict
     try:
-        header, claims = decode_full(encoded)
-        verdict.header, verdict.claims, verdict.verified = header, claims, True
         with current_app.test_request_context():  # loaders may read request or g
-            verify_not_revoked(settings, header, claims)
-            if state.callbacks.token_in_blocklist(header, claims):
-                raise RevokedTokenError(header, claims)
-            if not state.callbacks.token_verification(header, claims):
-                raise UserClaimsVerificationError(
-                    "User claims verification failed", header, claims
-                )
+            header, claims = pipeline.decode(state, settings, encoded)
+            verdict.header, verdict.claims, verdict.verified = header, claims, True
+            found = pipeline.Found(header, claims, None, encoded)
+            pipeline.check(state.callbacks, settings, found, _ANY_ROUTE, {})
     except ExpiredSignatureError as exc:
         # exp is checked last: the signature and every other claim passed.
         verdict.header, verdict.claims, verdict.verified = exc.jwt_header, exc.jwt_data, True

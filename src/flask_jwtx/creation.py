@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from flask import current_app
 
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
+from .decoding import decode
 from .exceptions import IdentityError
 from .keys import PreparedKey
 from .resolvers import not_signing
@@ -22,6 +25,84 @@ logger = logging.getLogger("flask_jwtx")
 
 ExpiresDelta = timedelta | Literal[False] | None
 Fresh = bool | float | timedelta
+
+
+class Issued(NamedTuple):
+    """A token minted by :func:`issue`, with the claims it carries if they are known."""
+
+    encoded: str
+    claims: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Issuing:
+    """What :func:`issue` passes through a subclass's encode hook to :func:`create_token`."""
+
+    identity_is_claim: bool
+    claims: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: Set while :func:`issue` calls a subclass's ``_encode_jwt_from_config``, whose
+#: Flask-JWT-Extended signature has no room for it.
+_issuing: ContextVar[_Issuing | None] = ContextVar("flask_jwtx_issuing", default=None)
+
+
+def issue(
+    token_type: str,
+    identity: Any,
+    fresh: Fresh = False,
+    expires_delta: ExpiresDelta = None,
+    additional_claims: Mapping[str, Any] | None = None,
+    additional_headers: Mapping[str, Any] | None = None,
+    *,
+    identity_is_claim: bool = False,
+) -> Issued:
+    """Mint a token: the one issuing path.
+
+    ``create_access_token``, ``create_refresh_token``, ``create_token_pair``,
+    refresh rotation, the auth blueprint, ``flask jwt token`` and the testing
+    helpers all come here. A ``JWTManager`` subclass that overrides
+    ``_encode_jwt_from_config`` (a JWE wrapper, say) mints every token, as
+    with Flask-JWT-Extended; the claims it signed are still reported
+    (sessions register them): collected when it calls ours, else read back
+    through the decode step requests use.
+
+    ``identity_is_claim``: ``identity`` is already the claim a token carried
+    (a rotation re-issuing it), so the ``user_identity_loader``, written for
+    the app's user objects, is not run on it again.
+    """
+    state = get_state()
+    hook = state.encode_hook
+    if hook is None:
+        issued: list[dict[str, Any]] = []
+        encoded = create_token(
+            token_type,
+            identity,
+            fresh,
+            expires_delta,
+            additional_claims,
+            additional_headers,
+            identity_is_claim=identity_is_claim,
+            issued=issued,
+        )
+        return Issued(encoded, issued[0])
+    context = _Issuing(identity_is_claim)
+    reset = _issuing.set(context)
+    try:
+        token: str = hook(
+            identity,
+            token_type,
+            claims=dict(additional_claims) if additional_claims is not None else None,
+            fresh=fresh,
+            expires_delta=expires_delta,
+            headers=dict(additional_headers) if additional_headers is not None else None,
+        )
+    finally:
+        _issuing.reset(reset)
+    if context.claims:
+        return Issued(token, context.claims[-1])
+    # The hook minted it without our core: read it back the way requests will.
+    return Issued(token, decode(state, state.settings.get(), token)[1])
 
 
 def create_access_token(
@@ -38,20 +119,9 @@ def create_access_token(
     ``additional_claims``/``additional_headers`` win over the loaders' and
     the defaults.
     """
-    hook = get_state().encode_hook
-    if hook is not None:  # a JWTManager subclass encodes (JWE, for one)
-        token: str = hook(
-            identity,
-            "access",
-            claims=additional_claims,
-            fresh=fresh,
-            expires_delta=expires_delta,
-            headers=additional_headers,
-        )
-        return token
-    return create_token(
+    return issue(
         "access", identity, fresh, expires_delta, additional_claims, additional_headers
-    )
+    ).encoded
 
 
 def create_refresh_token(
@@ -61,20 +131,9 @@ def create_refresh_token(
     additional_headers: Mapping[str, Any] | None = None,
 ) -> str:
     """A new signed refresh token for ``identity`` (never fresh)."""
-    hook = get_state().encode_hook
-    if hook is not None:
-        token: str = hook(
-            identity,
-            "refresh",
-            claims=additional_claims,
-            fresh=False,
-            expires_delta=expires_delta,
-            headers=additional_headers,
-        )
-        return token
-    return create_token(
+    return issue(
         "refresh", identity, False, expires_delta, additional_claims, additional_headers
-    )
+    ).encoded
 
 
 def create_token(
@@ -90,15 +149,16 @@ def create_token(
 ) -> str:
     """Sign a new ``token_type`` token with the app's settings and loaders.
 
-    The one path behind both creators (and the incumbent's private
-    ``JWTManager._encode_jwt_from_config``): ``additional_*`` win over the
-    loaders' claims and headers, which win over the defaults.
-
-    ``identity_is_claim``: ``identity`` is already the claim a token carried
-    (a rotation re-issuing it), so the ``user_identity_loader``, written for
-    the app's user objects, is not run on it again. ``issued``: a list the
-    token's claims are appended to (sessions register what was minted).
+    The core behind :func:`issue` (and ``JWTManager._encode_jwt_from_config``,
+    which a subclass's override calls): ``additional_*`` win over the
+    loaders' claims and headers, which win over the defaults. ``issued``: a
+    list the token's claims are appended to.
     """
+    context = _issuing.get()
+    if context is not None:  # called back from a subclass's encode hook, by issue()
+        identity_is_claim = identity_is_claim or context.identity_is_claim
+        if issued is None:
+            issued = context.claims
     state = get_state()
     settings = state.settings.get()
     callbacks = state.callbacks
@@ -116,15 +176,7 @@ def create_token(
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
-    if expires_delta is None:
-        lifetime = settings.access_expires if token_type == "access" else settings.refresh_expires
-    elif expires_delta is False:
-        lifetime = None
-    else:
-        span = (
-            timedelta(0) if _zero(expires_delta) else lifetime_from(expires_delta, "expires_delta")
-        )
-        lifetime = never_if_zero(span, "expires_delta")
+    lifetime = _lifetime(settings, token_type, expires_delta)
     claims = claimset.build_claims(
         identity_claim=settings.identity_claim,
         identity=stored_identity,
@@ -211,6 +263,18 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
         "store int and UUID identities as strings and get them back in their type from "
         "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
+
+
+def _lifetime(
+    settings: Settings, token_type: str, expires_delta: ExpiresDelta
+) -> timedelta | None:
+    """How long the new token lives: its ``expires_delta``, else the type's setting."""
+    if expires_delta is None:
+        return settings.access_expires if token_type == "access" else settings.refresh_expires
+    if expires_delta is False:
+        return None
+    span = timedelta(0) if _zero(expires_delta) else lifetime_from(expires_delta, "expires_delta")
+    return never_if_zero(span, "expires_delta")
 
 
 def _zero(value: object) -> bool:

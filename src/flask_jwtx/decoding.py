@@ -9,21 +9,49 @@ from flask import current_app, has_app_context
 from . import tokens
 from .csrf import check_double_submit
 from .exceptions import Claims, Header
-from .settings import DEFAULTS
-from .state import EXTENSION_KEY, get_state
+from .settings import DEFAULTS, Settings
+from .state import EXTENSION_KEY, AppState, get_state
 
 
-def decode_full(
-    encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+def decode_with_settings(
+    settings: Settings,
+    encoded_token: str,
+    csrf_value: str | None = None,
+    allow_expired: bool = False,
 ) -> tuple[Header, Claims]:
-    """Verify ``encoded_token`` with the current app's settings: header and claims."""
-    state = get_state()
-    settings = state.settings.get()
+    """Verify ``encoded_token`` with the app's settings: header and claims.
+
+    Signature, algorithm, registered claims, then (when ``csrf_value`` is
+    given) the CSRF double-submit value. What ``JWTManager._decode_jwt_from_config``
+    does; everything else reaches it through :func:`decode`.
+    """
     header, claims = tokens.decode(
         encoded_token, settings.policy, settings.keys.lookup, verify_exp=not allow_expired
     )
-    check_double_submit(claims, csrf_value)
+    if csrf_value:  # a cookie-held token: the request must echo its csrf claim
+        check_double_submit(claims, csrf_value)
     return header, claims
+
+
+def decode(
+    state: AppState,
+    settings: Settings,
+    encoded_token: str,
+    csrf_value: str | None = None,
+    *,
+    allow_expired: bool = False,
+) -> tuple[Header, Claims]:
+    """The decode step of every entry point (:mod:`flask_jwtx.pipeline`): header, claims.
+
+    A ``JWTManager`` subclass that overrides ``_decode_jwt_from_config``
+    (JWE, introspection) decodes every token, as with Flask-JWT-Extended; the
+    header is then read from the token as sent.
+    """
+    hook = state.decode_hook
+    if hook is not None:
+        claims: Claims = hook(encoded_token, csrf_value, allow_expired)
+        return tokens.unverified_header(encoded_token, settings.policy.max_bytes), claims
+    return decode_with_settings(settings, encoded_token, csrf_value, allow_expired)
 
 
 def decode_token(
@@ -32,14 +60,14 @@ def decode_token(
     """Verify ``encoded_token`` and return its claims.
 
     Checks signature, algorithm, registered claims and (if ``csrf_value`` is
-    given) the CSRF double-submit value. Does not consult the blocklist, the
-    user loader or the verification callback.
+    given) the CSRF double-submit value: the pipeline's decode step alone.
+    Does not consult the blocklist, the user loader or the verification
+    callback.
     """
-    hook = get_state().decode_hook
-    if hook is not None:  # a JWTManager subclass decodes (JWE, introspection)
-        claims: dict[str, Any] = hook(encoded_token, csrf_value, allow_expired)
-        return claims
-    return decode_full(encoded_token, csrf_value, allow_expired)[1]
+    state = get_state()
+    return decode(
+        state, state.settings.get(), encoded_token, csrf_value, allow_expired=allow_expired
+    )[1]
 
 
 def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:

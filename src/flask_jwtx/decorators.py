@@ -1,53 +1,33 @@
-"""``verify_jwt_in_request`` and ``jwt_required``: the request path.
+"""``verify_jwt_in_request`` and ``jwt_required``: declaring what a route needs.
 
-locate -> verify (signature, registered claims, CSRF) -> type -> freshness ->
-revocation -> custom verification -> user lookup -> one state object on ``g``.
-Each step is a plain function reading the resolved settings.
+A declaration is validated once, when the route is declared, into a
+:class:`~flask_jwtx.authorization.RouteRequirement`; each request then runs
+the one verification pipeline (:mod:`flask_jwtx.pipeline`) on it.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import sys
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, ParamSpec, TypeVar, cast
+from types import ModuleType
+from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import request
-
-from . import tokens
 from .authorization import (
     REQUIREMENT_ATTRIBUTE,
     Requirements,
     RouteRequirement,
     declared_requirements,
 )
-from .callbacks import Callbacks
-from .context import NO_TOKEN, VerifiedRequest, publish
-from .csrf import check_double_submit
-from .exceptions import (
-    Claims,
-    FreshTokenRequired,
-    Header,
-    NoAuthorizationError,
-    RevokedTokenError,
-    UserClaimsVerificationError,
-    UserLookupError,
-    WrongTokenError,
-)
-from .locations import EXTRACTORS, missing_message, normalize
-from .revocation.flask import verify_not_revoked
-from .settings import Settings
-from .state import get_state
+from .exceptions import Claims, Header
+from .locations import normalize
+from .pipeline import EXEMPT_METHODS as EXEMPT_METHODS
+from .pipeline import enforce_declared, verify_request
 
 P = ParamSpec("P")
 R = TypeVar("R")
 LocationType = str | Sequence[str] | None
 ScopeRequirement = str | Sequence[str] | Mapping[str, Any] | None
-
-#: Methods that never need a token: CORS preflight requests carry no credentials.
-EXEMPT_METHODS = frozenset({"OPTIONS"})
 
 
 def verify_jwt_in_request(
@@ -111,157 +91,43 @@ def _declare(
     )
 
 
-#: The module of the incumbent's layout whose names test suites patch
-#: (``mock.patch("flask_jwt_extended.view_decorators.verify_jwt_in_request")``).
-_FACE: Final = "flask_jwtx.view_decorators"
+#: The module with Flask-JWT-Extended's layout whose functions test suites patch
+#: (``mock.patch("flask_jwt_extended.view_decorators.verify_jwt_in_request")``);
+#: it registers itself here when imported (:func:`watch_patches`). Until then
+#: nothing can have patched it, and the check below is one ``None`` test.
+_watched: ModuleType | None = None
+
+
+def watch_patches(module: ModuleType) -> None:
+    """Let ``jwt_required`` notice patches of ``module``'s verifier functions."""
+    global _watched
+    _watched = module
 
 
 def _patched_verifier() -> Callable[..., Any] | None:
     """What a test patched into ``view_decorators``, if anything; else ``None``.
 
-    The incumbent's ``jwt_required`` looks up ``verify_jwt_in_request`` (and
-    it ``_decode_jwt_from_request``) in that module at each request, so
+    Flask-JWT-Extended's ``jwt_required`` looks up ``verify_jwt_in_request``
+    (and it ``_decode_jwt_from_request``) in that module at each request, so
     ``mock.patch`` on either bypasses or fakes verification; suites rely on
     it. Ours binds its checks when the route is declared; this is the one
     per-request look that keeps those patches working (two identity checks).
     """
-    face = sys.modules.get(_FACE)
+    face = _watched
     if face is None:
         return None
     verify: Callable[..., Any] = face.verify_jwt_in_request
     if verify is not verify_jwt_in_request:
         return verify
-    if getattr(face, "_decode_jwt_from_request") is not face.DECODE_FROM_REQUEST:  # noqa: B009
-        faked: Callable[..., Any] = face.verify_like_the_incumbent
+    if face._decode_jwt_from_request is not face.DECODE_FROM_REQUEST:  # noqa: SLF001
+        faked: Callable[..., Any] = face.verify_with_patched_decode
         return faked
     return None
 
 
 def _bind(requirement: RouteRequirement) -> Callable[[], tuple[Header, Claims] | None]:
-    """Bind a validated declaration to :func:`_verify` (positional: the cheapest call)."""
-    return functools.partial(
-        _verify,
-        requirement.optional,
-        requirement.fresh,
-        requirement.refresh,
-        requirement.locations,
-        requirement.verify_type,
-        requirement.skip_revocation_check,
-        requirement.authorization,
-    )
-
-
-def _verify(
-    optional: bool,
-    fresh: bool,
-    refresh: bool,
-    locations: tuple[str, ...] | None,
-    verify_type: bool,
-    skip_revocation_check: bool,
-    requirements: Requirements | None = None,
-) -> tuple[Header, Claims] | None:
-    if request.method in EXEMPT_METHODS:
-        publish(NO_TOKEN)  # the view may read the getters: "no token"
-        return None
-    state = get_state()
-    settings = state.settings.get()
-    callbacks = state.callbacks
-    where = locations or settings.token_location
-
-    try:
-        header, claims, location, encoded = find_token(
-            settings, where, refresh, decode_hook=state.decode_hook
-        )
-    except NoAuthorizationError:
-        if optional:
-            publish(NO_TOKEN)
-            return None
-        raise
-
-    if verify_type:
-        check_token_type(claims, refresh)
-    if fresh:
-        _check_fresh(header, claims)
-    if not skip_revocation_check:
-        _check_not_revoked(callbacks, settings, header, claims)
-    if not callbacks.token_verification(header, claims):
-        raise UserClaimsVerificationError("User claims verification failed", header, claims)
-    if requirements is not None:
-        requirements.check(header, claims, request.view_args or {})
-    publish(_load_user(callbacks, settings.identity_claim, header, claims, location, encoded))
-    return header, claims
-
-
-def find_token(
-    settings: Settings, where: Sequence[str], refresh: bool, *, decode_hook: Any = None
-) -> tuple[Header, Claims, str, str]:
-    """The first token found in ``where``, verified: header, claims, location, encoded.
-
-    Locations are tried in order; the first that holds a token decides (its
-    token is verified, and a cookie-held one must come with its CSRF value).
-    With none, :class:`NoAuthorizationError` names what each location lacked.
-    """
-    errors: list[str] = []
-    for location in where:
-        try:
-            encoded, csrf_value = EXTRACTORS[location](settings, refresh)
-        except NoAuthorizationError as exc:
-            errors.append(str(exc))
-            continue
-        if decode_hook is not None:  # a JWTManager subclass decodes, CSRF included
-            claims = decode_hook(encoded, csrf_value, False)
-            return tokens.unverified_header(encoded), claims, location, encoded
-        header, claims = tokens.decode(encoded, settings.policy, settings.keys.lookup)
-        if csrf_value:  # a cookie-held token: the request must echo its csrf claim
-            check_double_submit(claims, csrf_value)
-        return header, claims, location, encoded
-    raise NoAuthorizationError(missing_message(tuple(where), errors))
-
-
-def check_token_type(claims: Claims, refresh: bool) -> None:
-    """Refuse a token of the wrong kind: only refresh tokens, or only access tokens.
-
-    Only "access" passes where an access token is wanted: an app's own
-    kinds (password reset, email confirmation) are not access tokens.
-    """
-    kind = claims.get("type", "access")
-    if refresh and kind != "refresh":
-        raise WrongTokenError("Only refresh tokens are allowed")
-    if not refresh and kind != "access":
-        raise WrongTokenError("Only non-refresh tokens are allowed")
-
-
-def _check_fresh(header: Header, claims: Claims) -> None:
-    value = claims["fresh"]  # a bool, or a NumericDate until which it is fresh
-    is_fresh = value if isinstance(value, bool) else value >= time.time()
-    if not is_fresh:
-        raise FreshTokenRequired("Fresh token required", header, claims)
-
-
-def _check_not_revoked(
-    callbacks: Callbacks, settings: Settings, header: Header, claims: Claims
-) -> None:
-    verify_not_revoked(settings, header, claims)
-    if callbacks.token_in_blocklist(header, claims):
-        raise RevokedTokenError(header, claims)
-
-
-def _load_user(
-    callbacks: Callbacks,
-    identity_claim: str,
-    header: Header,
-    claims: Claims,
-    location: str,
-    encoded: str,
-) -> VerifiedRequest:
-    lookup = callbacks.user_lookup
-    if lookup is None:
-        return VerifiedRequest(header, claims, location, None, False, encoded)
-    user = lookup(header, claims)
-    if user is None:
-        identity = claims[identity_claim]
-        raise UserLookupError(f"user_lookup returned None for {identity}", header, claims)
-    return VerifiedRequest(header, claims, location, user, True, encoded)
+    """Bind a validated declaration to the pipeline (the cheapest call per request)."""
+    return functools.partial(verify_request, requirement)
 
 
 def jwt_required(
@@ -300,7 +166,7 @@ def jwt_required(
         patched = _patched_verifier()
         if patched is None:
             bound()
-        else:  # a test replaced the incumbent-layout verifier: call it as the incumbent does
+        else:  # a test replaced the verifier: call it as Flask-JWT-Extended does
             patched(
                 requirement.optional,
                 requirement.fresh,
@@ -309,6 +175,9 @@ def jwt_required(
                 requirement.verify_type,
                 requirement.skip_revocation_check,
             )
+            # Its six arguments carry no requirements: they are checked here,
+            # against whatever token it recorded for this request.
+            enforce_declared(requirement)
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         # Documentation reads the declaration from the view (outermost first);

@@ -276,9 +276,10 @@ class JWTManager:
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict[str, Any]:
         """The verified claims of ``encoded_token`` (what ``decode_token`` returns)."""
-        from .decoding import decode_full
+        from .decoding import decode_with_settings
 
-        return decode_full(encoded_token, csrf_value, allow_expired)[1]
+        settings = get_state().settings.get()
+        return decode_with_settings(settings, encoded_token, csrf_value, allow_expired)[1]
 
     def refresh_keys(self, app: Flask | None = None) -> None:
         """Reload key sets on next use: the key-set loader and remote JWKS caches.

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from flask import Flask, current_app
 
-from .decorators import _check_not_revoked, check_token_type
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
+from .pipeline import check_not_revoked, check_token_type
 from .state import get_state
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def verify_token_not_blocklisted(jwt_header: Header, jwt_data: Claims) -> None:
     configured, the revocation store (``JWT_REVOCATION_STORE``).
     """
     state = get_state()
-    _check_not_revoked(state.callbacks, state.settings.get(), jwt_header, jwt_data)
+    check_not_revoked(state.callbacks, state.settings.get(), jwt_header, jwt_data)
 
 
 def custom_verification_for_token(jwt_header: Header, jwt_data: Claims) -> None:

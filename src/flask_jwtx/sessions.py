@@ -20,7 +20,7 @@ from flask import has_request_context, request
 
 from . import signals
 from .context import get_jwt
-from .creation import ExpiresDelta, Fresh, create_token, identity_claim_value
+from .creation import ExpiresDelta, Fresh, identity_claim_value, issue
 from .revocation.base import RevocationStore
 from .revocation.flask import require_store
 from .revocation.policy import new_family
@@ -71,13 +71,9 @@ def create_token_pair(
     store = _registry_store(settings)
     session_id = new_family()  # the family id is the session id
     extra = {**(additional_claims or {}), "fam": session_id}
-    issued: list[dict[str, Any]] = []
-    access = create_token(
-        "access", identity, fresh, access_expires_delta, extra, additional_headers, issued=issued
-    )
-    refresh = create_token(
-        "refresh", identity, False, refresh_expires_delta, extra, additional_headers, issued=issued
-    )
+    access = issue("access", identity, fresh, access_expires_delta, extra, additional_headers)
+    refresh = issue("refresh", identity, False, refresh_expires_delta, extra, additional_headers)
+    issued = (access.claims, refresh.claims)
     expires = last_expiry(issued)
     session = Session(
         id=session_id,
@@ -94,7 +90,7 @@ def create_token_pair(
     signals.session_created.send(app, session=session, identity=claimed)
     if beyond:
         _end(settings, store, issuer, claimed, beyond, "limit")
-    return access, refresh
+    return access.encoded, refresh.encoded
 
 
 def list_sessions(identity: Any) -> list[Session]:

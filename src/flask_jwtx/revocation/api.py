@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
-from ..creation import create_token, verifiable_identity
+from ..creation import issue, verifiable_identity
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
@@ -178,34 +178,19 @@ def rotate_refresh_token(
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
     identity = claims.get(settings.identity_claim)
     user = _login_object(state.callbacks, settings, identity)
-    issued: list[dict[str, Any]] = []
     if user is not None:
         # The app's own user object, as at login: its identity and claims
         # loaders get what they were written for.
-        pair = (
-            create_token("access", user, fresh, None, extra, None, issued=issued),
-            create_token("refresh", user, False, None, extra, None, issued=issued),
-        )
+        subject, as_claim = user, False
     else:
+        subject, as_claim = identity, True
         if claims.get(IDENTITY_TYPE_CLAIM) is not None:
             extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
-        pair = (
-            create_token(
-                "access", identity, fresh, None, extra, None, identity_is_claim=True, issued=issued
-            ),
-            create_token(
-                "refresh",
-                identity,
-                False,
-                None,
-                extra,
-                None,
-                identity_is_claim=True,
-                issued=issued,
-            ),
-        )
+    access = issue("access", subject, fresh, None, extra, identity_is_claim=as_claim)
+    refresh = issue("refresh", subject, False, None, extra, identity_is_claim=as_claim)
+    issued = [access.claims, refresh.claims]
     _touch_session(store, settings.identity_claim, claims, issued, settings.policy.leeway)
-    return pair
+    return access.encoded, refresh.encoded
 
 
 def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> Any:
