@@ -8,7 +8,7 @@ from flask import current_app, has_app_context
 
 from . import tokens
 from .csrf import check_double_submit
-from .exceptions import Claims, Header
+from .exceptions import Claims, DecodeError, Header
 from .settings import DEFAULTS, Settings
 from .state import EXTENSION_KEY, AppState, get_state
 
@@ -45,12 +45,17 @@ def decode(
 
     A ``JWTManager`` subclass that overrides ``_decode_jwt_from_config``
     (JWE, introspection) decodes every token, as with Flask-JWT-Extended; the
-    header is then read from the token as sent.
+    header is then read from the token as sent (``{}`` when the subclass's
+    format has none that parses).
     """
     hook = state.decode_hook
     if hook is not None:
         claims: Claims = hook(encoded_token, csrf_value, allow_expired)
-        return tokens.unverified_header(encoded_token, settings.policy.max_bytes), claims
+        try:
+            header = tokens.unverified_header(encoded_token, settings.policy.max_bytes)
+        except DecodeError:  # the subclass's own format (a JWE's header is readable)
+            header = {}
+        return header, claims
     return decode_with_settings(settings, encoded_token, csrf_value, allow_expired)
 
 
