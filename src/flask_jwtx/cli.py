@@ -52,7 +52,7 @@ from jwt.algorithms import get_default_algorithms
 
 from . import jws, pipeline
 from .authorization import RouteRequirement
-from .creation import create_access_token, create_refresh_token
+from .creation import create_access_token, create_refresh_token, load_user_for
 from .decoding import decode_token
 from .exceptions import (
     Claims,
@@ -159,6 +159,31 @@ def _errors_as_failures() -> Iterator[None]:
         yield
     except JWTExtendedException as exc:
         _fail(str(exc))
+
+
+@contextmanager
+def _loader_failures() -> Iterator[None]:
+    """An app loader that fails ends the command with what failed and the fix, not a trace.
+
+    :func:`~flask_jwtx.creation.run_identity_loader` notes on the exception
+    which loader failed and what to pass instead; exceptions without that
+    note are not the app's loaders' and keep their traceback.
+    """
+    try:
+        yield
+    except Exception as exc:
+        notes = [n for n in getattr(exc, "__notes__", ()) if n.startswith("flask-jwtx: ")]
+        if not notes:
+            raise
+        _fail(" ".join([f"{type(exc).__name__}: {exc}.", *(n[12:] for n in notes)]))
+
+
+def _loaded_user(identity: str) -> Any:
+    """``--load-user``: the app's user for ``identity``, or the reason there is none."""
+    try:
+        return load_user_for(identity)
+    except (LookupError, TypeError) as exc:
+        _fail(f"--load-user: {exc}")
 
 
 def _read_token(token: str | None, settings: Settings) -> str:
@@ -558,6 +583,12 @@ def _parse_claims(pairs: tuple[str, ...], scopes: tuple[str, ...]) -> dict[str, 
     callback=_freshness_option,
     help="Fresh for this long (15m...).",
 )
+@click.option(
+    "--load-user",
+    is_flag=True,
+    help="IDENTITY is an id: load the user through the app's user_lookup_loader and mint "
+    "for it (for loaders written for user objects).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print token, header and claims as JSON.")
 @_in_app
 def token_command(
@@ -568,24 +599,28 @@ def token_command(
     expires: timedelta | bool | None,
     fresh: bool,
     fresh_for: timedelta | None,
+    load_user: bool,
     as_json: bool,
 ) -> None:
     """Mint a token for IDENTITY with the app's keys, settings and loaders.
 
+    IDENTITY is handed to the loaders as create_access_token(identity=...)
+    hands it; with --load-user it is an id, and the app's user for it is.
     The token alone goes to stdout: TOKEN=$(flask jwt token alice).
     """
     extra = _parse_claims(claims, scopes)
     freshness: bool | timedelta = fresh_for if fresh_for is not None else fresh
     lifetime: Any = expires  # a timedelta, False (never), or None (the app's)
-    with _errors_as_failures():
+    if token_type == "refresh" and freshness:
+        raise click.UsageError("A refresh token is never fresh: drop --fresh/--fresh-for.")
+    if token_type not in ("access", "refresh"):
+        extra = {**extra, "type": token_type}
+    with _errors_as_failures(), _loader_failures():
+        subject: Any = _loaded_user(identity) if load_user else identity
         if token_type == "refresh":
-            if freshness:
-                raise click.UsageError("A refresh token is never fresh: drop --fresh/--fresh-for.")
-            encoded = create_refresh_token(identity, lifetime, extra)
+            encoded = create_refresh_token(subject, lifetime, extra)
         else:
-            if token_type != "access":
-                extra = {**extra, "type": token_type}
-            encoded = create_access_token(identity, freshness, lifetime, extra)
+            encoded = create_access_token(subject, freshness, lifetime, extra)
     if as_json:
         parsed = jws.parse(encoded, len(encoded))
         _emit_json({"token": encoded, "header": parsed.header, "claims": parsed.claims()})

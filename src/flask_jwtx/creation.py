@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -162,17 +162,24 @@ def create_token(
     state = get_state()
     settings = state.settings.get()
     callbacks = state.callbacks
-    claims_extra = dict(callbacks.additional_claims(identity) or {})
+    claims_extra = dict(
+        run_identity_loader("additional_claims_loader", callbacks.additional_claims, identity)
+        or {}
+    )
     if additional_claims:
         claims_extra.update(additional_claims)
-    headers = dict(callbacks.additional_headers(identity) or {})
+    headers = dict(
+        run_identity_loader("additional_headers_loader", callbacks.additional_headers, identity)
+        or {}
+    )
     if additional_headers:
         headers.update(additional_headers)
 
     if identity_is_claim:
         stored_identity, kind = identity, None
     else:
-        stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
+        value = run_identity_loader("user_identity_loader", callbacks.user_identity, identity)
+        stored_identity, kind = identity_claim_value(settings, value)
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
@@ -209,6 +216,59 @@ def create_token(
             claims=claims,
         )
     return encoded
+
+
+def run_identity_loader(name: str, loader: Callable[[Any], Any], identity: Any) -> Any:
+    """Call one of the loaders that receive an identity; a failure names the loader.
+
+    They receive whatever ``create_access_token(identity=...)`` was given,
+    and are often written for the app's user objects (``user.id``,
+    ``user.role``): handed an id instead (from the CLI, a test helper,
+    ``revoke_all("1")``), they fail with an ``AttributeError`` deep in app
+    code. The exception is kept as it is (an app may raise its own on
+    purpose); a note says which loader failed, on what, and what to pass.
+    """
+    try:
+        return loader(identity)
+    except Exception as exc:
+        shown = repr(identity)
+        if len(shown) > _SHOWN_IDENTITY:
+            shown = shown[: _SHOWN_IDENTITY - 3] + "..."
+        exc.add_note(
+            f"flask-jwtx: the {name} failed on the {type(identity).__name__} {shown}. "
+            "It receives what create_access_token(identity=...) is given; if it is written "
+            "for your user objects, pass a user object (`flask jwt token --load-user` and "
+            "flask_jwtx.testing.user_for(app, id) load one through your user_lookup_loader; "
+            "revoke_all, list_sessions and revoke_session also take sub= for the identity "
+            "claim as tokens carry it)."
+        )
+        raise
+
+
+def load_user_for(claimed: Any) -> Any:
+    """The app's user for an identity claim value, through its ``user_lookup_loader``.
+
+    What the CLI (``--load-user``) and the testing helpers (``user_for``)
+    hand to loaders written for user objects, as a request would have it:
+    the loader is called with an empty header and the claims
+    ``{<JWT_IDENTITY_CLAIM>: claimed, "type": "access"}``.
+    """
+    state = get_state()
+    lookup = state.callbacks.user_lookup
+    if lookup is None:
+        raise TypeError(
+            "loading a user needs a @jwt.user_lookup_loader, and this app registers none: "
+            "pass the identity itself"
+        )
+    claims = {state.settings.get().identity_claim: claimed, "type": "access"}
+    user = lookup({}, claims)
+    if user is None:
+        raise LookupError(f"the user_lookup_loader found no user for {claimed!r}")
+    return user
+
+
+#: How much of an identity a loader-failure note shows.
+_SHOWN_IDENTITY: Final = 60
 
 
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:

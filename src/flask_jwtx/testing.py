@@ -47,7 +47,13 @@ from jwt.algorithms import get_default_algorithms
 from werkzeug.serving import make_server
 
 from .cookies import set_access_cookies, set_refresh_cookies
-from .creation import ExpiresDelta, Fresh, create_access_token, create_refresh_token
+from .creation import (
+    ExpiresDelta,
+    Fresh,
+    create_access_token,
+    create_refresh_token,
+    load_user_for,
+)
 from .decoding import get_csrf_token
 from .exceptions import ConfigurationError
 from .jws import unverified_header
@@ -150,6 +156,19 @@ def refresh_token(
             additional_claims=_claims(scopes, claims),
             additional_headers=headers,
         )
+
+
+def user_for(app: Flask, identity_claim: Any) -> Any:
+    """The app's user for an id, loaded by its ``user_lookup_loader``, as a request would.
+
+    For apps whose ``user_identity_loader`` and ``additional_claims_loader``
+    take user objects (``str(user.id)``, ``user.role``): mint with
+    ``auth_headers(app, user_for(app, "1"))`` rather than ``auth_headers(app, "1")``,
+    which would hand those loaders a string. Raises ``LookupError`` when the
+    loader finds no user.
+    """
+    with app.app_context():
+        return load_user_for(identity_claim)
 
 
 def _token(
@@ -462,6 +481,7 @@ class JWTTestKit:
         self.not_yet_valid_token = functools.partial(not_yet_valid_token, app)
         self.wrongly_signed_token = functools.partial(wrongly_signed_token, app)
         self.revoked_token = functools.partial(revoked_token, app)
+        self.user_for = functools.partial(user_for, app)
         self.login = login
         self.logout = logout
 
