@@ -68,7 +68,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     ``iss`` they carry: ``JWT_ENCODE_ISSUER``, or one an
     ``additional_claims_loader`` wrote (per user, per tenant, per request),
     which this call cannot know; so the watermark is written once for the
-    configured issuer and once for any issuer (:data:`~.policy.ANY_ISSUER`),
+    configured issuer and once for any issuer (``policy.ANY_ISSUER``),
     and a protected request reads both in its one round trip. With
     ``JWT_TRUSTED_ISSUERS`` identities belong to their issuer: name the
     identity provider (``issuer=`` is then required unless the app has
