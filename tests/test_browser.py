@@ -19,11 +19,12 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import request
+from flask import Flask, request
 
 from demo.app import create_app
 from flask_jwtx.testing import serve
@@ -288,3 +289,46 @@ def test_sessions_page_on_a_phone(page: Any) -> None:
     assert_replay_ended_the_session(page, state["session"])
     assert_fits(page, 390)
     assert run(page, "me()")["status"] == 401
+
+
+def test_logout_once_the_access_token_expired_in_a_browser(page: Any) -> None:
+    """A tab left open past the access lifetime still logs out, and ends its session."""
+    import time_machine
+
+    assert run(page, 'login("alice", "wonderland")')["status"] == 200
+    session = run(page, "render()")["session"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=16)):
+        assert run(page, "me()")["body"] == {"msg": "Token has expired"}
+        out = run(page, "logout()")
+        assert (out["status"], out["body"]) == (200, {"logout": True, "session": session})
+        assert page.execute_script("return demo.visibleCookies()") == []
+    assert run(page, 'login("alice", "wonderland")')["status"] == 200
+    again = run(page, "render()")
+    assert session not in [s["id"] for s in again["sessions"]]
+    # A browser that dropped the access cookies logs out with the refresh cookie.
+    page.delete_cookie("access_token_cookie")
+    page.delete_cookie("csrf_access_token")
+    out = run(page, "logout()")
+    assert (out["status"], out["body"]) == (200, {"logout": True, "session": again["session"]})
+    assert run(page, "render()") == {"loggedIn": False, "sessions": []}
+
+
+def test_a_cross_site_form_cannot_log_the_browser_in(page: Any) -> None:
+    """A page on another site posting the login form gets a 403 and sets no cookie."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    demo = page.current_url.rstrip("/")
+    attacker = Flask("attacker")
+    form = (
+        f'<form method="post" action="{demo}/auth/login">'
+        '<input name="username" value="alice"><input name="password" value="wonderland">'
+        "</form><script>document.forms[0].submit()</script>"
+    )
+    attacker.add_url_rule("/", "page", lambda: form)
+    with serve(attacker, host="localhost") as elsewhere:  # another site than 127.0.0.1
+        page.get(elsewhere + "/")
+        WebDriverWait(page, 20).until(lambda p: p.current_url.startswith(demo))
+        assert "Cross-site login refused" in page.page_source
+    page.get(demo + "/")
+    assert run(page, "me()")["status"] == 401
+    assert page.execute_script("return demo.visibleCookies()") == []

@@ -597,6 +597,7 @@ class TestRevoke:
         result = run(app, "revoke-all", "alice", "--json")
         assert result.exit_code == 0
         assert json.loads(result.stdout)["identity"] == "alice"
+        assert json.loads(result.stdout)["any_issuer"] is True
         after = mint(app)
         assert request_status(app, before)[0] == 401
         assert request_status(app, bystander)[0] == 200
@@ -615,6 +616,7 @@ class TestRevoke:
         assert "--issuer" in result.output
         done = run(app, "revoke-all", "alice", "--issuer", "https://idp", "--json")
         assert json.loads(done.stdout)["issuer"] == "https://idp"
+        assert json.loads(done.stdout)["any_issuer"] is False
 
 
 # --- check ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 from flask_jwtx import signals
+from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.revocation.base import RevocationStore, StoreUnavailableError
 from flask_jwtx.revocation.factory import make_store
@@ -445,3 +446,113 @@ def test_a_store_without_registry_methods_refuses_clearly() -> None:
     ):
         with pytest.raises(NotImplementedError, match="Bare keeps no session registry"):
             call()
+
+
+# --- Tokens whose iss comes from additional_claims_loader, not JWT_ENCODE_ISSUER ------
+
+#: Each user's tenant: the claims loader writes it as the token's issuer.
+TENANTS = {"alice": "https://acme.example", "bob": "https://globex.example"}
+
+
+def loader_issued(constant: bool = True, **config: Any) -> Flask:
+    """An app whose tokens get their ``iss`` from the claims loader (no JWT_ENCODE_ISSUER)."""
+    app = build(**config)
+    manager: flask_jwtx.JWTManager = app.extensions["flask-jwtx"].manager
+
+    @manager.additional_claims_loader
+    def issuer_claim(identity: Any) -> dict[str, Any]:
+        return {"iss": "https://login.example" if constant else TENANTS[identity]}
+
+    return app
+
+
+def issuer_of(app: Flask, token: str) -> Any:
+    with app.app_context():
+        return flask_jwtx.decode_token(token)["iss"]
+
+
+class TestIssuerFromTheClaimsLoader:
+    """Sessions and logout everywhere find tokens by the issuer they carry."""
+
+    def test_list_sessions_finds_them(self, any_store: dict[str, Any]) -> None:
+        """list_sessions returns the sessions of tokens whose iss the loader wrote."""
+        app = loader_issued(**any_store)
+        access, _ = login(app, "alice")
+        assert issuer_of(app, access) == "https://login.example"
+        listed = sessions(app, "alice")
+        assert [s.id for s in listed] == [issuer_of_session(app, access)]
+
+    def test_revoke_session_by_id_ends_it(self, any_store: dict[str, Any]) -> None:
+        """revoke_session(id) ends such a session and its tokens are refused."""
+        app = loader_issued(**any_store)
+        access, refresh = login(app, "alice")
+        session_id = issuer_of_session(app, access)
+        assert revoke(app, session_id) is True
+        client = app.test_client()
+        assert status(client, access) == 401
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+        assert sessions(app, "alice") == []
+
+    def test_revoke_session_with_identity_ends_only_that_identitys(self) -> None:
+        """With identity=, only the owner's session is ended, whatever its issuer."""
+        app = loader_issued(constant=False, JWT_REVOCATION_STORE="memory://")
+        alice, _ = login(app, "alice")
+        session_id = issuer_of_session(app, alice)
+        assert revoke(app, session_id, identity="bob") is False
+        assert status(app.test_client(), alice) == 200
+        assert revoke(app, session_id, identity="alice") is True
+        assert status(app.test_client(), alice) == 401
+
+    def test_revoke_all_refuses_them(self, any_store: dict[str, Any]) -> None:
+        """revoke_all(identity) refuses the identity's tokens whatever iss they carry."""
+        app = loader_issued(**any_store)
+        access, refresh = login(app, "alice")
+        with app.test_request_context():
+            outside = flask_jwtx.create_access_token("alice")  # no session, same issuer
+        bob, _ = login(app, "bob")
+        with app.app_context():
+            flask_jwtx.revoke_all("alice")
+        client = app.test_client()
+        assert [status(client, t) for t in (access, outside, bob)] == [401, 401, 200]
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+        again, _ = login(app, "alice")
+        assert status(client, again) == 200
+
+    def test_revoke_all_with_an_issuer_per_user(self) -> None:
+        """An issuer the loader picks per user is covered too; other users are not."""
+        app = loader_issued(constant=False, JWT_REVOCATION_STORE="memory://")
+        alice, _ = login(app, "alice")
+        bob, _ = login(app, "bob")
+        assert issuer_of(app, bob) == "https://globex.example"
+        with app.app_context():
+            flask_jwtx.revoke_all("bob")
+        client = app.test_client()
+        assert [status(client, t) for t in (alice, bob)] == [200, 401]
+
+    def test_the_cli_revoke_all_refuses_them(self, tmp_path: Path) -> None:
+        """``flask jwt revoke-all alice`` refuses alice's tokens, as it says it does."""
+        app = loader_issued(JWT_REVOCATION_STORE=f"sqlite:///{tmp_path / 'r.db'}")
+        access, _ = login(app, "alice")
+        bob, _ = login(app, "bob")
+        result = app.test_cli_runner().invoke(jwt_cli, ["revoke-all", "alice"])
+        assert result.exit_code == 0, result.output
+        assert 'Every token issued to "alice" before' in result.output
+        client = app.test_client()
+        assert [status(client, t) for t in (access, bob)] == [401, 200]
+
+    def test_sessions_of_several_issuers_are_listed_together(self) -> None:
+        """Sessions minted under the configured issuer and the loader's are one list."""
+        app = build(JWT_REVOCATION_STORE="memory://", JWT_ENCODE_ISSUER="https://old.example")
+        first, _ = login(app, "alice")
+        second, _ = login(app, "alice", additional_claims={"iss": "https://new.example"})
+        assert issuer_of(app, second) == "https://new.example"
+        ids = [issuer_of_session(app, t) for t in (first, second)]
+        assert [s.id for s in sessions(app, "alice")] == ids
+        assert revoke(app, ids[1], identity="alice") is True
+        assert [s.id for s in sessions(app, "alice")] == ids[:1]
+
+
+def issuer_of_session(app: Flask, token: str) -> str:
+    with app.app_context():
+        family: str = flask_jwtx.decode_token(token)["fam"]
+    return family

@@ -67,10 +67,10 @@ from .exceptions import (
 from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
 from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from .resolvers import KeySetKeys, RemoteKeys, StaticKeys, TrustedIssuers
-from .revocation.api import revoke_all, revoke_token
+from .revocation.api import revoke_all, revoke_token, watermark_issuers
 from .revocation.base import StoreUnavailableError
 from .revocation.factory import shown_target
-from .revocation.policy import revoke_token_record
+from .revocation.policy import ANY_ISSUER, revoke_token_record
 from .settings import Settings
 from .state import EXTENSION_KEY, AppState, get_state
 
@@ -866,6 +866,8 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
                 "revoked_before": moment.isoformat(),
                 "identity": identity,
                 "issuer": issuer if issuer is not None else settings.encode_issuer,
+                # The default also covers tokens whose iss a claims loader wrote.
+                "any_issuer": ANY_ISSUER in watermark_issuers(settings, *_given(issuer)),
                 "store": _store_name(),
             }
         )
@@ -874,6 +876,11 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
         f"Every token issued to {json.dumps(identity)} before "
         f"{moment:%Y-%m-%d %H:%M:%S} UTC is refused ({_store_name()})."
     )
+
+
+def _given(issuer: str | None) -> tuple[str, ...]:
+    """``--issuer`` as ``watermark_issuers``' optional argument."""
+    return () if issuer is None else (issuer,)
 
 
 # --- check --------------------------------------------------------------------

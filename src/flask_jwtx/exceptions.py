@@ -277,6 +277,29 @@ class LoginRefusedError(JWTExtendedException):
     code: ClassVar[str] = "login_refused"
 
 
+class CrossSiteRequestError(JWTExtendedException):
+    """The browser says another site sent this request to a cookie-mode endpoint (403).
+
+    Raised by the auth blueprint in cookie mode for login and logout, from
+    ``Sec-Fetch-Site`` or ``Origin``: a foreign page must not log a victim
+    into the attacker's account (login CSRF) or out of their own.
+    """
+
+    status: ClassVar[int] = 403
+    code: ClassVar[str] = "cross_site_request"
+
+
+class UnsupportedContentTypeError(JWTExtendedException):
+    """A request body of a type the endpoint does not take (415).
+
+    The auth blueprint's cookie-mode login takes JSON only: the three types
+    an HTML form can send cross-site are refused before the login callback.
+    """
+
+    status: ClassVar[int] = 415
+    code: ClassVar[str] = "unsupported_content_type"
+
+
 class SessionNotFoundError(JWTExtendedException):
     """No live session of the current identity has that id (404).
 
@@ -292,6 +315,7 @@ __all__ = [
     "AuthorizationError",
     "CSRFError",
     "ConfigurationError",
+    "CrossSiteRequestError",
     "DecodeError",
     "ExpiredSignatureError",
     "FreshTokenRequired",
@@ -316,6 +340,7 @@ __all__ = [
     "RevokedTokenError",
     "SessionNotFoundError",
     "TokenTooLargeError",
+    "UnsupportedContentTypeError",
     "UserClaimsVerificationError",
     "UserLookupError",
     "WrongTokenError",

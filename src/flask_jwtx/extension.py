@@ -17,6 +17,7 @@ from .callbacks import Callbacks, error_response
 from .exceptions import (
     Claims,
     ConfigurationError,
+    CrossSiteRequestError,
     CSRFError,
     ExpiredSignatureError,
     FreshTokenRequired,
@@ -28,6 +29,7 @@ from .exceptions import (
     NoAuthorizationError,
     RevokedTokenError,
     SessionNotFoundError,
+    UnsupportedContentTypeError,
     UserClaimsVerificationError,
     UserLookupError,
 )
@@ -399,6 +401,11 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturn
     (NoAuthorizationError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (LoginRefusedError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (SessionNotFoundError, lambda _, error: error_response(HTTPStatus.NOT_FOUND, str(error))),
+    (CrossSiteRequestError, lambda _, error: error_response(HTTPStatus.FORBIDDEN, str(error))),
+    (
+        UnsupportedContentTypeError,
+        lambda _, error: error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(error)),
+    ),
     (CSRFError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (ExpiredSignatureError, _token_answer("expired_token")),
     (FreshTokenRequired, _token_answer("needs_fresh_token")),

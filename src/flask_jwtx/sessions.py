@@ -29,8 +29,9 @@ from .revocation.registry import (
     end_sessions,
     last_expiry,
     live_sessions,
+    locate_session,
     open_session,
-    owner_of,
+    session_issuers,
     session_until,
 )
 from .settings import Settings
@@ -83,9 +84,12 @@ def create_token_pair(
         until=session_until(expires, settings.policy.leeway),
         metadata=_metadata(settings, metadata),
     )
+    # Registered under the issuer the tokens carry (a claims loader may set it).
     issuer = issued[0].get("iss")
     claimed = issued[0].get(settings.identity_claim)
-    beyond = open_session(store, issuer, claimed, session, settings.session_limit)
+    beyond = open_session(
+        store, issuer, claimed, session, settings.session_limit, app_issuer=settings.encode_issuer
+    )
     app = signals.sender()
     signals.session_created.send(app, session=session, identity=claimed)
     if beyond:
@@ -98,11 +102,18 @@ def list_sessions(identity: Any) -> list[Session]:
 
     Each has ``id``, ``created``, ``refreshed``, ``expires`` (Unix seconds;
     ``None`` when never refreshed / never expiring) and ``metadata``;
-    ``session.as_dict()`` is its JSON.
+    ``session.as_dict()`` is its JSON. Sessions are found whatever ``iss``
+    their tokens carry (``JWT_ENCODE_ISSUER``, or one a claims loader wrote).
     """
     settings = get_state().settings.get()
     store = _registry_store(settings)
-    return live_sessions(store, settings.encode_issuer, _claimed(settings, identity))
+    claimed = _claimed(settings, identity)
+    found = [
+        session
+        for issuer in session_issuers(store, settings.encode_issuer, claimed)
+        for session in live_sessions(store, issuer, claimed)
+    ]
+    return sorted(found, key=lambda s: (s.created, s.id))
 
 
 def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
@@ -112,18 +123,20 @@ def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
     end-user endpoint must pass: its own user); without, any (an
     administrator's call). Returns whether a live session was ended; an
     unknown id, or another identity's session, returns ``False`` and changes
-    nothing.
+    nothing. Like :func:`list_sessions`, it finds sessions whatever ``iss``
+    their tokens carry.
     """
     settings = get_state().settings.get()
     store = _registry_store(settings)
-    issuer = settings.encode_issuer
+    session_id = str(session_id)
     if identity is _ANYONE:
-        found, owner = owner_of(store, issuer, str(session_id))
-        if not found:
-            return False
-    else:
-        owner = _claimed(settings, identity)
-    return end_session_of(issuer, owner, str(session_id), "revoked")
+        found, issuer, owner = locate_session(store, settings.encode_issuer, session_id)
+        return found and end_session_of(issuer, owner, session_id, "revoked")
+    owner = _claimed(settings, identity)
+    return any(
+        end_session_of(issuer, owner, session_id, "revoked")
+        for issuer in session_issuers(store, settings.encode_issuer, owner)
+    )
 
 
 def current_session_id() -> str | None:
@@ -174,7 +187,15 @@ def _end(
     reason: str,
 ) -> None:
     lifetimes = (settings.access_expires, settings.refresh_expires)
-    end_sessions(store, issuer, claimed, sessions, lifetimes, settings.policy.leeway)
+    end_sessions(
+        store,
+        issuer,
+        claimed,
+        sessions,
+        lifetimes,
+        settings.policy.leeway,
+        app_issuer=settings.encode_issuer,
+    )
     app = signals.sender()
     for session in sessions:
         signals.session_ended.send(app, session_id=session.id, identity=claimed, reason=reason)
