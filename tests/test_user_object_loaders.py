@@ -18,7 +18,14 @@ from flask import Flask, jsonify
 from flask.cli import ScriptInfo
 
 import flask_jwtx
-from flask_jwtx import create_access_token, decode_token, get_current_user, jwt_required
+from flask_jwtx import (
+    create_access_token,
+    create_token_pair,
+    decode_token,
+    get_current_user,
+    get_jwt_identity,
+    jwt_required,
+)
 from flask_jwtx import testing as jwt_testing
 from flask_jwtx.cli import jwt_cli
 
@@ -36,7 +43,7 @@ USERS = {1: User(1, "admin"), 2: User(2, "reader")}
 
 def user_object_app() -> Flask:
     app = Flask(__name__)
-    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE="memory://")
     jwt = flask_jwtx.JWTManager(app)
     jwt.user_identity_loader(lambda user: str(user.id))
     jwt.additional_claims_loader(lambda user: {"role": user.role})
@@ -47,6 +54,22 @@ def user_object_app() -> Flask:
     def me() -> Any:
         user = get_current_user()
         return jsonify(id=user.id, role=user.role)
+
+    @app.get("/my-sessions")
+    @jwt_required()
+    def my_sessions() -> Any:
+        return jsonify([s.id for s in flask_jwtx.list_sessions(sub=get_jwt_identity())])
+
+    @app.delete("/my-sessions/<session_id>")
+    @jwt_required()
+    def end_mine(session_id: str) -> Any:
+        return jsonify(ended=flask_jwtx.revoke_session(session_id, sub=get_jwt_identity()))
+
+    @app.post("/logout-everywhere")
+    @jwt_required()
+    def everywhere() -> Any:
+        flask_jwtx.revoke_all(sub=get_jwt_identity())
+        return jsonify(ok=True)
 
     return app
 
@@ -106,3 +129,75 @@ def test_the_testing_helpers_mint_for_a_loaded_user() -> None:
     assert app.test_client().get("/me", headers=headers).json == {"id": 2, "role": "reader"}
     kit = jwt_testing.JWTTestKit(app)
     assert kit.user_for("1") is USERS[1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class TestLookupsBySub:
+    """In a view, the identity claim is at hand, not the user object: sub= takes it."""
+
+    def test_list_and_end_my_sessions_and_log_out_everywhere(self) -> None:
+        app = user_object_app()
+        with app.app_context():
+            first, _ = create_token_pair(USERS[1])
+            second, _ = create_token_pair(USERS[1])
+            other, _ = create_token_pair(USERS[2])
+            ids = [decode_token(t)["fam"] for t in (first, second)]
+        client = app.test_client()
+        assert client.get("/my-sessions", headers=bearer(first)).json == ids
+        ended = client.delete(f"/my-sessions/{ids[1]}", headers=bearer(first))
+        assert ended.json == {"ended": True}
+        assert client.get("/me", headers=bearer(second)).status_code == 401
+        foreign = decode_token_in(app, other)["fam"]
+        refused = client.delete(f"/my-sessions/{foreign}", headers=bearer(first))
+        assert refused.json == {"ended": False}, "another user's session is not mine to end"
+        assert client.post("/logout-everywhere", headers=bearer(first)).status_code == 200
+        assert client.get("/me", headers=bearer(first)).status_code == 401
+        assert client.get("/me", headers=bearer(other)).status_code == 200
+
+    def test_the_user_object_still_works_and_both_or_neither_is_a_clear_error(self) -> None:
+        app = user_object_app()
+        with app.app_context():
+            create_token_pair(USERS[2])
+            assert len(flask_jwtx.list_sessions(USERS[2])) == 1
+            assert len(flask_jwtx.list_sessions(sub="2")) == 1
+            with pytest.raises(TypeError, match="exactly one of the two"):
+                flask_jwtx.list_sessions()
+            with pytest.raises(TypeError, match="exactly one of the two"):
+                flask_jwtx.revoke_all(USERS[2], sub="2")
+
+    def test_an_id_where_a_user_object_is_expected_names_the_loader(self) -> None:
+        app = user_object_app()
+        with app.app_context(), pytest.raises(AttributeError) as caught:
+            flask_jwtx.revoke_all("1")
+        assert "user_identity_loader failed on the str '1'" in " ".join(caught.value.__notes__)
+
+
+def decode_token_in(app: Flask, token: str) -> dict[str, Any]:
+    with app.app_context():
+        return decode_token(token)
+
+
+class TestTheCommandLineRevokeAll:
+    def test_by_sub_by_loaded_user_and_a_loader_failure(self) -> None:
+        app = user_object_app()
+        with app.app_context():
+            token = create_access_token(USERS[1])
+        failed = cli(app, "revoke-all", "1")
+        assert failed.exit_code == 1
+        assert "user_identity_loader failed on the str '1'" in failed.output
+        assert "Traceback" not in failed.output
+        assert app.test_client().get("/me", headers=bearer(token)).status_code == 200
+        assert cli(app, "revoke-all", "1", "--sub").exit_code == 0
+        assert app.test_client().get("/me", headers=bearer(token)).status_code == 401
+        with app.app_context():
+            later = create_access_token(USERS[2])
+        assert cli(app, "revoke-all", "2", "--load-user").exit_code == 0
+        assert app.test_client().get("/me", headers=bearer(later)).status_code == 401
+
+    def test_sub_and_load_user_exclude_each_other(self) -> None:
+        result = cli(user_object_app(), "revoke-all", "1", "--sub", "--load-user")
+        assert result.exit_code == 2
+        assert "exclude each other" in result.output

@@ -840,15 +840,31 @@ def revoke_command(token: str | None, as_json: bool) -> None:
     "--issuer",
     help="Whose user (with JWT_TRUSTED_ISSUERS); default: this app's JWT_ENCODE_ISSUER.",
 )
+@click.option(
+    "--sub",
+    "as_sub",
+    is_flag=True,
+    help="IDENTITY is the identity claim as tokens carry it: no user_identity_loader runs.",
+)
+@click.option(
+    "--load-user",
+    is_flag=True,
+    help="IDENTITY is an id: load the user through the app's user_lookup_loader first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was revoked as JSON.")
 @_in_app
-def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None:
+def revoke_all_command(
+    identity: str, issuer: str | None, as_sub: bool, load_user: bool, as_json: bool
+) -> None:
     """Log IDENTITY out everywhere: every token issued to it until now is refused.
 
-    Tokens created afterwards work. The identity is written as
-    create_access_token writes it (through the app's user_identity_loader).
+    Tokens created afterwards work. IDENTITY is written as create_access_token
+    writes it (through the app's user_identity_loader); with --sub it is the
+    claim itself, with --load-user the app's user for that id.
     """
-    with _errors_as_failures():
+    if as_sub and load_user:
+        raise click.UsageError("--sub and --load-user exclude each other.")
+    with _errors_as_failures(), _loader_failures():
         settings = get_state().settings.get()
         if (
             issuer is None
@@ -858,7 +874,11 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
             raise click.UsageError(
                 "This app trusts other issuers: name the identity provider with --issuer."
             )
-        revoke_all(identity, **({} if issuer is None else {"issuer": issuer}))
+        whose: dict[str, Any] = {} if issuer is None else {"issuer": issuer}
+        if as_sub:
+            revoke_all(sub=identity, **whose)
+        else:
+            revoke_all(_loaded_user(identity) if load_user else identity, **whose)
     moment = datetime.now(UTC)
     if as_json:
         _emit_json(

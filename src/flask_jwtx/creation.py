@@ -245,6 +245,27 @@ def run_identity_loader(name: str, loader: Callable[[Any], Any], identity: Any) 
         raise
 
 
+def identity_or_sub(identity: Any, sub: Any, caller: str, unset: Any = None) -> Any:
+    """The identity claim value for a lookup given ``identity`` (through the loader) or ``sub``.
+
+    ``revoke_all``, ``list_sessions`` and ``revoke_session`` take either what
+    ``create_access_token`` was given (``identity``: the
+    ``user_identity_loader`` maps it) or the claim as tokens carry it
+    (``sub=``: no loader runs, as in a view holding ``get_jwt_identity()``).
+    ``unset`` is the caller's marker for "not given".
+    """
+    given_identity, given_sub = identity is not unset, sub is not unset
+    if given_identity == given_sub:
+        raise TypeError(
+            f"{caller}() takes the identity (what create_access_token was given) or "
+            "sub= (the identity claim as tokens carry it): exactly one of the two"
+        )
+    if given_sub:
+        return sub
+    loader = get_state().callbacks.user_identity
+    return run_identity_loader("user_identity_loader", loader, identity)
+
+
 def load_user_for(claimed: Any) -> Any:
     """The app's user for an identity claim value, through its ``user_lookup_loader``.
 

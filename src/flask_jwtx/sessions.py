@@ -20,7 +20,7 @@ from flask import has_request_context, request
 
 from . import signals
 from .context import get_jwt
-from .creation import ExpiresDelta, Fresh, identity_claim_value, issue
+from .creation import ExpiresDelta, Fresh, identity_claim_value, identity_or_sub, issue
 from .revocation.base import RevocationStore
 from .revocation.flask import require_store
 from .revocation.policy import new_family
@@ -39,6 +39,9 @@ from .state import get_state
 
 #: ``revoke_session``'s default: any identity's session (an administrator's call).
 _ANYONE: Any = object()
+
+#: "Not given": ``identity`` and ``sub=`` are each optional, one of them needed.
+_UNSET: Any = object()
 
 #: How much of a user agent a session keeps (a header can be kilobytes).
 _MAX_USER_AGENT = 256
@@ -97,8 +100,13 @@ def create_token_pair(
     return access.encoded, refresh.encoded
 
 
-def list_sessions(identity: Any) -> list[Session]:
+def list_sessions(identity: Any = _UNSET, *, sub: Any = _UNSET) -> list[Session]:
     """The live sessions of ``identity`` (as passed to ``create_token_pair``), oldest first.
+
+    ``identity`` is what ``create_token_pair`` was given (a user object, if
+    the app's ``user_identity_loader`` takes one); ``sub=`` is the identity
+    claim as the tokens carry it (``list_sessions(sub=get_jwt_identity())``
+    in a protected view), with no loader run. Pass one of the two.
 
     Each has ``id``, ``created``, ``refreshed``, ``expires`` (Unix seconds;
     ``None`` when never refreshed / never expiring) and ``metadata``;
@@ -107,7 +115,7 @@ def list_sessions(identity: Any) -> list[Session]:
     """
     settings = get_state().settings.get()
     store = _registry_store(settings)
-    claimed = _claimed(settings, identity)
+    claimed = _claimed(settings, identity, sub, "list_sessions")
     found = [
         session
         for issuer in session_issuers(store, settings.encode_issuer, claimed)
@@ -116,12 +124,13 @@ def list_sessions(identity: Any) -> list[Session]:
     return sorted(found, key=lambda s: (s.created, s.id))
 
 
-def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
+def revoke_session(session_id: str, *, identity: Any = _ANYONE, sub: Any = _UNSET) -> bool:
     """End one session: every token of it is refused from now on, on every instance.
 
-    With ``identity=``, only a session of that identity is ended (what an
-    end-user endpoint must pass: its own user); without, any (an
-    administrator's call). Returns whether a live session was ended; an
+    With ``identity=`` (what ``create_token_pair`` was given) or ``sub=``
+    (the identity claim as tokens carry it), only a session of that identity
+    is ended (what an end-user endpoint must pass: its own user); without
+    either, any (an administrator's call). Returns whether a live session was ended; an
     unknown id, or another identity's session, returns ``False`` and changes
     nothing. Like :func:`list_sessions`, it finds sessions whatever ``iss``
     their tokens carry.
@@ -129,10 +138,10 @@ def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
     settings = get_state().settings.get()
     store = _registry_store(settings)
     session_id = str(session_id)
-    if identity is _ANYONE:
+    if identity is _ANYONE and sub is _UNSET:
         found, issuer, owner = locate_session(store, settings.encode_issuer, session_id)
         return found and end_session_of(issuer, owner, session_id, "revoked")
-    owner = _claimed(settings, identity)
+    owner = _claimed(settings, _UNSET if identity is _ANYONE else identity, sub, "revoke_session")
     return any(
         end_session_of(issuer, owner, session_id, "revoked")
         for issuer in session_issuers(store, settings.encode_issuer, owner)
@@ -211,9 +220,9 @@ def _registry_store(settings: Settings) -> RevocationStore:
     return store
 
 
-def _claimed(settings: Settings, identity: Any) -> Any:
-    """``identity`` as ``create_token_pair`` wrote it in the identity claim."""
-    value = get_state().callbacks.user_identity(identity)
+def _claimed(settings: Settings, identity: Any, sub: Any, caller: str) -> Any:
+    """The identity claim ``create_token_pair`` wrote for ``identity``, or ``sub`` as given."""
+    value = identity_or_sub(identity, sub, caller, _UNSET)
     return identity_claim_value(settings, value)[0]
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
-from ..creation import issue, verifiable_identity
+from ..creation import identity_or_sub, issue, verifiable_identity
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
@@ -39,6 +39,8 @@ logger = logging.getLogger("flask_jwtx.revocation")
 
 #: ``revoke_all``'s default issuer: this app's own (``JWT_ENCODE_ISSUER``).
 _OWN_ISSUER: Any = object()
+#: ``revoke_all``'s "not given", for ``identity`` and ``sub=``.
+_UNSET: Any = object()
 
 
 def revoke_token(token: str | Mapping[str, Any]) -> None:
@@ -57,12 +59,14 @@ def revoke_token(token: str | Mapping[str, Any]) -> None:
     signals.token_revoked.send(signals.sender(), reason="token", claims=claims)
 
 
-def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
+def revoke_all(identity: Any = _UNSET, *, sub: Any = _UNSET, issuer: Any = _OWN_ISSUER) -> None:
     """Log ``identity`` out everywhere: every token issued to it before now is refused.
 
     Tokens created after the call work. ``identity`` becomes the identity
     claim exactly as ``create_access_token`` writes it (through the
-    ``user_identity_loader`` and the app's JSON provider); an ``int`` id is
+    ``user_identity_loader`` and the app's JSON provider); ``sub=`` instead
+    is the claim as tokens carry it (``revoke_all(sub=get_jwt_identity())``
+    in a view; no loader runs). Pass one of the two. An ``int`` id is
     also accepted where tokens carry it as a string (``str(user.id)``).
     ``issuer`` is whose tokens. By default, the app's own tokens whatever
     ``iss`` they carry: ``JWT_ENCODE_ISSUER``, or one an
@@ -83,7 +87,7 @@ def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
     state = get_state()
     settings = state.settings.get()
     store = require_store(settings.revocation_store)
-    value = state.callbacks.user_identity(identity)
+    value = identity_or_sub(identity, sub, "revoke_all", _UNSET)
     try:
         claimed = verifiable_identity(settings, value)[0]
     except IdentityError:
