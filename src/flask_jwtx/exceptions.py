@@ -14,12 +14,20 @@ order, exactly as it overrode the incumbent's handler.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 import jwt
 
 Header = dict[str, Any]
 Claims = dict[str, Any]
+
+#: Called, without arguments, each time one of these errors is created, before
+#: anything can raise or handle it. :mod:`flask_jwtx.integrations` registers
+#: itself here: a REST framework imported at any time (even after ``init_app``)
+#: is made to pass the error on to Flask before its error router sees it. Only
+#: the error path pays for it; a hook must be cheap and must not raise.
+on_create: list[Callable[[], object]] = []
 
 
 class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
@@ -32,6 +40,13 @@ class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public na
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_token"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # __new__ rather than __init__: it runs for every subclass, including
+        # an app's own that never calls super().__init__().
+        for hook in on_create:
+            hook()
+        return super().__new__(cls, *args, **kwargs)
 
 
 class ConfigurationError(JWTExtendedException, RuntimeError):

@@ -148,7 +148,6 @@ class JWTManager:
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
         app.extensions[INCUMBENT_EXTENSION_KEY] = self
-        route_rest_framework_errors()  # Flask-RESTX / Flask-RESTful: see integrations
         jwks_path = state.settings.get().jwks_path
         if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
