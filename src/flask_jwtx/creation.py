@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any, Final, Literal, NamedTuple
 
 from flask import current_app
+from flask.json.provider import DefaultJSONProvider
 
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
@@ -205,7 +206,7 @@ def create_token(
         claims,
         key,
         headers=headers,
-        json_default=getattr(current_app.json, "default", None),
+        json_default=app_json_default(),
     )
     if issued is not None:
         issued.append(claims)
@@ -292,6 +293,23 @@ def load_user_for(claimed: Any) -> Any:
 _SHOWN_IDENTITY: Final = 60
 
 
+def app_json_default() -> Callable[[Any], Any]:
+    """How the current app's JSON provider writes values JSON has no type for.
+
+    Flask's own provider has a ``default`` (``UUID``, ``Decimal``, dates,
+    dataclasses...), and so do providers derived from it. A provider written
+    from scratch on ``JSONProvider`` (an orjson one, say) usually has none, as
+    its library knows those types itself; claims are still encoded with the
+    standard ``json`` module, so Flask's ``DefaultJSONProvider.default`` stands
+    in (what Flask-JWT-Extended does too). Without it, a UUID identity would
+    raise ``TypeError`` in such an app.
+    """
+    default: Callable[[Any], Any] = getattr(current_app.json, "default", None) or (
+        DefaultJSONProvider.default
+    )
+    return default
+
+
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
@@ -375,11 +393,8 @@ def _json_string(identity: Any) -> str | None:
     """The identity as the app's JSON provider writes it, if that is a string."""
     if isinstance(identity, _JSON_NATIVE):
         return None
-    default = getattr(current_app.json, "default", None)
-    if default is None:
-        return None
     try:
-        text = default(identity)
+        text = app_json_default()(identity)
     except TypeError:
         return None
     return text if isinstance(text, str) else None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import Flask, current_app
+from flask import Flask
 
+from .creation import app_json_default
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
@@ -74,15 +75,13 @@ class JSONEncoder(json.JSONEncoder):
     """A ``json.JSONEncoder`` that falls back on the current app's JSON provider.
 
     Values ``json`` cannot write natively (``UUID``, ``Decimal``, dates...)
-    are handed to ``app.json.default``, which is how flask-jwtx writes the
-    claims of the tokens it creates.
+    are handed to ``app.json.default`` (Flask's ``DefaultJSONProvider.default``
+    when the provider has none), which is how flask-jwtx writes the claims of
+    the tokens it creates.
     """
 
     def default(self, o: Any) -> Any:
-        fallback = getattr(current_app.json, "default", None)
-        if fallback is None:
-            return super().default(o)
-        return fallback(o)
+        return app_json_default()(o)
 
 
 def get_json_encoder(app: Flask) -> type[json.JSONEncoder]:
