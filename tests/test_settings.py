@@ -105,6 +105,34 @@ class TestKeysMayArriveAfterInitApp:
         flask_jwtx.JWTManager(fresh_app())
         assert "No key is set yet for HS256" in caplog.text
 
+    @pytest.mark.parametrize(
+        ("config", "fix"),
+        [
+            ({}, "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string"),
+            ({"JWT_ALGORITHM": "RS256"}, "Set JWT_PRIVATE_KEY to a PEM-encoded key"),
+            (
+                {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
+                None,
+            ),
+        ],
+        ids=["hs256", "rs256", "rs256-private-key-only"],
+    )
+    def test_the_start_up_line_gives_its_advice_once(
+        self, caplog: pytest.LogCaptureFixture, config: dict[str, Any], fix: str | None
+    ) -> None:
+        """One line, one fix, one list of other ways: never the same advice twice."""
+        with caplog.at_level("WARNING", logger="flask_jwtx"):
+            flask_jwtx.JWTManager(fresh_app(**config))
+        lines = [r.getMessage() for r in caplog.records if "No key is set yet" in r.getMessage()]
+        if fix is None:  # the private key's public half verifies: nothing is missing
+            assert lines == []
+            return
+        assert len(lines) == 1
+        assert "tokens cannot be created or verified until one is" in lines[0]
+        assert lines[0].count(fix) == 1
+        assert lines[0].count(" Set ") == 1
+        assert lines[0].count("register a key loader") == 1
+
     def test_a_secret_set_after_init_app_is_used(self) -> None:
         app = fresh_app()
         flask_jwtx.JWTManager(app)

@@ -408,14 +408,7 @@ def _keys(
         if prepared is not None:
             decode_keys[alg] = prepared
     if missing:
-        logger.warning(
-            "No key is set yet for %s; tokens cannot be %s until it is: %s",
-            algorithm,
-            " or ".join(
-                sorted({"created" if what == SIGNING else "verified" for what in missing})
-            ),
-            " ".join(dict.fromkeys(missing.values())),
-        )
+        logger.warning("%s", _not_set_yet(algorithm, missing))
     if is_symmetric(algorithm) and secret is not None:
         _warn_if_short(algorithm, secret)
     published = _published(algorithm, encode_key, decode_keys.get(algorithm))
@@ -466,6 +459,10 @@ def _warn_if_short(algorithm: str, secret: Any) -> None:
         )
 
 
+#: The ways to provide keys other than the ``JWT_*_KEY`` settings, ending every fix.
+_OTHER_WAYS: Final = "or use JWT_KEYS, or register a key loader before init_app."
+
+
 def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
     """What to tell the developer when a key that is not set is needed."""
     if is_symmetric(algorithm):
@@ -475,8 +472,31 @@ def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
         fix = f"Set {key_name} to a PEM-encoded key"
     return (
         f"{key_name} must be set to {'sign' if for_signing else 'verify'} tokens "
-        f"with the {algorithm} algorithm. {fix}, or use JWT_KEYS, or register a key "
-        "loader before init_app."
+        f"with the {algorithm} algorithm. {fix}, {_OTHER_WAYS}"
+    )
+
+
+def _not_set_yet(algorithm: str, missing: Mapping[str, str]) -> str:
+    """The one start-up line for keys not set yet: what waits for them, and the fix once.
+
+    ``missing`` holds the error each use will raise (signing, verifying);
+    joined, they would give the same advice twice, so this line says it once.
+    """
+    signing, verifying = SIGNING in missing, algorithm in missing
+    uses = " or ".join(
+        use for use, absent in (("created", signing), ("verified", verifying)) if absent
+    )
+    if is_symmetric(algorithm):
+        fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
+        fix += f"at least {MIN_HMAC_KEY_BYTES[algorithm]} bytes"
+    elif signing and verifying:
+        fix = "Set JWT_PRIVATE_KEY to a PEM-encoded key (it verifies too; a service that only "
+        fix += "verifies sets JWT_PUBLIC_KEY)"
+    else:
+        fix = f"Set {'JWT_PRIVATE_KEY' if signing else 'JWT_PUBLIC_KEY'} to a PEM-encoded key"
+    return (
+        f"No key is set yet for {algorithm}: tokens cannot be {uses} until one is, and the "
+        f"first attempt raises ConfigurationError. {fix}, {_OTHER_WAYS}"
     )
 
 
