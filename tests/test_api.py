@@ -436,6 +436,38 @@ def test_cookie_helpers_take_max_age_and_domain(app: Flask) -> None:
     assert "HttpOnly" not in cookies[1]
 
 
+@pytest.mark.parametrize("csrf_cookie_sent", [True, False], ids=["csrf-cookie", "no-csrf-cookie"])
+def test_a_missing_csrf_header_answers_tersely_and_logs_what_was_expected(
+    caplog: pytest.LogCaptureFixture, csrf_cookie_sent: bool
+) -> None:
+    """The client gets Flask-JWT-Extended's body; the debug log names the header and the cookie."""
+    app = make_app(JWT_TOKEN_LOCATION=["cookies"], JWT_ACCESS_CSRF_HEADER_NAME="X-Csrf")
+
+    @app.post("/me")
+    @flask_jwtx.jwt_required()
+    def me() -> Any:
+        return jsonify(ok=True)
+
+    client = app.test_client()
+    with app.test_request_context():
+        response = jsonify()
+        flask_jwtx.set_access_cookies(response, flask_jwtx.create_access_token("a"))
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == "access_token_cookie" or csrf_cookie_sent:
+            client.set_cookie(name, rest.split(";")[0])
+    with caplog.at_level("DEBUG", logger="flask_jwtx"):
+        answer = client.post("/me")
+    assert (answer.status_code, answer.get_json()) == (401, {"msg": "Missing CSRF token"})
+    [line] = [
+        r.getMessage() for r in caplog.records if r.levelname == "DEBUG" and r.name == "flask_jwtx"
+    ]
+    assert "'X-Csrf' header" in line
+    assert "the 'csrf_access_token' cookie" in line
+    assert "'csrf_token' form field" not in line, "JWT_CSRF_CHECK_FORM is off"
+    assert ("was not sent" in line) is not csrf_cookie_sent
+
+
 def test_a_jwt_key_deleted_from_config_falls_back_to_its_default(app: Flask) -> None:
     del app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     with app.app_context():
