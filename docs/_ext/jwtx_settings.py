@@ -381,8 +381,9 @@ META: dict[str, Meta] = {
         "revocation",
         "`memory://`, a Redis or SQLAlchemy URL, a `redis.Redis`, an `Engine`, a "
         "`RevocationStore`, or `None`",
-        "Where revocations live. Built and reached once in `init_app`. See "
-        "[Revocation](revocation.md).",
+        "Where revocations live. Built and reached once in `init_app`. A relative "
+        "SQLite path (`sqlite:///revocations.db`) is a file in the app's instance folder, "
+        "as with Flask-SQLAlchemy 3. See [Revocation](revocation.md).",
         probes=("sqlite:///:memory:", "mysql+nodriver://host/db"),
         own=True,
     ),

@@ -124,7 +124,9 @@ class JWTManager:
             _close_stores(previous)
         self._set_default_configuration_options(app)
 
-        resources = Resources()  # key sources and stores, shared by settings rebuilds
+        # Key sources and stores, shared by settings rebuilds; relative SQLite
+        # paths point into the instance folder, as with Flask-SQLAlchemy.
+        resources = Resources(instance_path=app.instance_path)
 
         def build() -> Settings:
             return _settings.resolve(

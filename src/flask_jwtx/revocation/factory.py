@@ -36,9 +36,26 @@ _INSTALL = {
 }
 
 
-def make_store(value: Any, *, table: str = "jwtx_revocations") -> RevocationStore:
-    """Build (and reach once) the store ``value`` describes; errors say what to fix."""
-    shown = _shown(value)
+def make_store(
+    value: Any, *, table: str = "jwtx_revocations", instance_path: str | None = None
+) -> RevocationStore:
+    """Build (and reach once) the store ``value`` describes; errors say what to fix.
+
+    ``instance_path`` is the app's instance folder: a relative SQLite path
+    (``sqlite:///revocations.db``) names a file there, created if missing,
+    as Flask-SQLAlchemy 3 reads the same URL. Without it (outside an app),
+    the path is relative to the working directory.
+    """
+    if isinstance(value, str) and instance_path is not None:
+        try:
+            value = in_instance_folder(value, instance_path)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{_KEY} is {_shown(value)}, a path relative to the instance folder "
+                f"{instance_path}, which cannot be created ({exc.strerror}). Create it, or "
+                "give an absolute path: sqlite:////path/to/revocations.db"
+            ) from None
+    shown = _shown(value)  # a relative SQLite path as resolved: messages say where it is
     try:
         store = _build(value, table)
         _reach(store, owned=isinstance(value, str))
@@ -144,6 +161,30 @@ def _sqlite_hint(url: str) -> str:
             f"{folder}) write permission, or point the URL elsewhere."
         )
     return "Check the file is an SQLite database this process can write."
+
+
+def in_instance_folder(url: str, instance_path: str) -> str:
+    """``url`` with a relative SQLite database path moved into ``instance_path``.
+
+    Flask-SQLAlchemy 3 resolves ``sqlite:///name.db`` against the app's
+    instance folder, not the working directory, which depends on how the
+    app was started (``flask run`` from another folder, a service manager):
+    the same URL in both settings must mean the same file. The folder is
+    created if missing, as Flask-SQLAlchemy does. Absolute paths
+    (``sqlite:////var/lib/app/revocations.db``), in-memory URLs and other
+    schemes are returned unchanged.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or _sqlite_in_memory(url):
+        return url
+    path, question, query = url.removeprefix(prefix).partition("?")
+    is_uri = "uri=true" in query.lower().split("&")
+    name = path.removeprefix("file:") if is_uri else path
+    if os.path.isabs(name):
+        return url
+    os.makedirs(instance_path, exist_ok=True)
+    resolved = os.path.join(instance_path, name)
+    return f"{prefix}{'file:' if is_uri else ''}{resolved}{question}{query}"
 
 
 def _sqlite_in_memory(url: str) -> bool:
