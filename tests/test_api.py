@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 import time
+import typing
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,6 +18,7 @@ from flask import Flask, jsonify, render_template_string
 import flask_jwtx
 from flask_jwtx import exceptions as exc
 from flask_jwtx import testing
+from flask_jwtx.callbacks import Callbacks
 
 from .conftest import SECRET, make_app, read_key
 
@@ -473,3 +477,19 @@ def test_a_jwt_key_deleted_from_config_falls_back_to_its_default(app: Flask) -> 
     with app.app_context():
         claims = flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
     assert claims["exp"] - claims["iat"] == 15 * 60
+
+
+def test_every_loader_states_the_signature_it_is_called_with() -> None:
+    """The API reference gives each loader's call, with the parameters the extension passes."""
+    hints = typing.get_type_hints(Callbacks)
+    loaders = [n for n in vars(flask_jwtx.JWTManager) if n.endswith("_loader")]
+    assert len(loaders) == len(hints) == 18
+    for name in loaders:
+        doc = inspect.getdoc(getattr(flask_jwtx.JWTManager, name)) or ""
+        stated = re.search(r"Signature: ``callback\(([^)]*)\) -> [^`]+``", doc)
+        assert stated, f"{name} does not state its signature"
+        documented = [p.strip() for p in stated.group(1).split(",") if p.strip()]
+        hint = hints[name.removesuffix("_loader")]
+        protocol = next(a for a in typing.get_args(hint) or (hint,) if a is not type(None))
+        called_with = list(inspect.signature(protocol.__call__).parameters)[1:]  # after self
+        assert documented == called_with, name
