@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 
 import flask_jwtx
@@ -72,6 +74,35 @@ class TestServersThatDoNotAnswer:
         message = str(caught.value)
         assert "cannot be reached" in message
         assert "port 1" in message, message
+
+
+@pytest.fixture(scope="module")
+def redis_with_password() -> Iterator[str]:
+    """A real redis-server that wants the password hunter22; yields its unix socket path."""
+    from .stores import RedisServer
+
+    server = RedisServer()
+    redis.Redis(unix_socket_path=server.socket).config_set("requirepass", "hunter22")
+    yield server.socket
+    redis.Redis(unix_socket_path=server.socket, password="hunter22").config_set("requirepass", "")
+    server.stop()
+
+
+class TestRedisThatWantsAPassword:
+    def test_no_password_says_to_put_it_in_the_url(self, redis_with_password: str) -> None:
+        message = refusal(f"unix://{redis_with_password}")
+        assert "the server answers but refused this client" in message
+        assert "The server wants a password: put it in the URL, as redis://:PASSWORD@" in message
+        assert "Start the server" not in message
+
+    def test_a_wrong_password_says_to_check_it(self, redis_with_password: str) -> None:
+        message = refusal(f"unix://{redis_with_password}?password=hunter222")
+        assert message.endswith("Check the user name and password the URL gives.")
+        assert "hunter222" not in message
+        assert "Start the server" not in message
+
+    def test_the_right_password_works(self, redis_with_password: str) -> None:
+        start(f"unix://{redis_with_password}?password=hunter22")
 
 
 class TestSQLiteFiles:

@@ -32,6 +32,16 @@ class StoreUnavailableError(JWTExtendedException):
     code: ClassVar[str] = "store_unavailable"
 
 
+class StoreCredentialsError(StoreUnavailableError):
+    """The store's server refused this client's credentials: none given, or wrong ones (503).
+
+    Apart from its parent so that the start-up error can say what to fix (a
+    password in the URL) instead of telling to start a server that is running.
+    """
+
+    code: ClassVar[str] = "store_credentials_refused"
+
+
 class RevocationStore(ABC):
     """Where revocations live; see the module docstring for the contract."""
 

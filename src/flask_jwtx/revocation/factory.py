@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..exceptions import ConfigurationError
-from .base import RevocationStore, StoreUnavailableError
+from .base import RevocationStore, StoreCredentialsError, StoreUnavailableError
 from .memory import MemoryStore
 from .replica import Replica
 
@@ -61,6 +61,11 @@ def make_store(
         _reach(store, owned=isinstance(value, str))
     except ImportError as exc:
         raise ConfigurationError(f"{_KEY} is {shown}: {_missing(exc)}") from None
+    except StoreCredentialsError as exc:
+        raise ConfigurationError(
+            f"{_KEY} ({shown}): the server answers but refused this client "
+            f"({_scrub(str(exc), value).rstrip('.')}). {_credentials_hint(value)}"
+        ) from None
     except StoreUnavailableError as exc:
         raise ConfigurationError(
             f"{_KEY} ({shown}) cannot be reached: {_scrub(str(exc), value).rstrip('.')}. "
@@ -138,6 +143,19 @@ def _scrub(message: str, value: Any) -> str:
 def _missing(exc: ImportError) -> str:
     module = (exc.name or "").partition(".")[0]
     return f"{module} is not installed: {_INSTALL.get(module, f'pip install {module}')}"
+
+
+def _credentials_hint(value: Any) -> str:
+    """What to fix when the server is up but refused the credentials (or their absence)."""
+    if not isinstance(value, str):
+        return "The server wants a password: give the client its password (password=...)."
+    if _secrets(value):
+        return "Check the user name and password the URL gives."
+    return (
+        "The server wants a password: put it in the URL, as redis://:PASSWORD@host:6379/0 "
+        "(redis://USER:PASSWORD@host:6379/0 for an ACL user, rediss:// alike), or "
+        "unix:///path/to/redis.sock?password=PASSWORD."
+    )
 
 
 def _unreachable_hint(value: Any) -> str:

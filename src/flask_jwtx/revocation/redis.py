@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
+from .base import Ack, Change, Feed, RevocationStore, StoreCredentialsError, StoreUnavailableError
 
 T = TypeVar("T")
 #: How many keys one snapshot round trip reads.
@@ -26,6 +26,20 @@ try:
     from redis.retry import Retry
 except ImportError:  # pragma: no cover - exercised by the factory's error message
     _redis = None  # type: ignore[assignment]
+
+
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    """The store error for a redis-py error; a refused password is told apart.
+
+    ``NOAUTH`` (no password sent, or ``HELLO`` before ``AUTH``), ``WRONGPASS``,
+    and ``AUTH`` sent to a server that has no password all mean the server is
+    up and the URL's credentials are what to fix.
+    """
+    message = f"Redis revocation store: {exc}"
+    refused = (_redis.AuthenticationError, _redis.exceptions.AuthenticationWrongNumberOfArgsError)
+    if isinstance(exc, refused):
+        return StoreCredentialsError(message)
+    return StoreUnavailableError(message)
 
 
 class RedisStore(RevocationStore):
@@ -54,7 +68,7 @@ class RedisStore(RevocationStore):
             return getattr(self._client, method)(*args, **kwargs)
         except Exception as exc:
             if _redis is not None and isinstance(exc, _redis.RedisError):
-                raise StoreUnavailableError(f"Redis revocation store: {exc}") from None
+                raise _unavailable(exc) from None
             raise
 
     @staticmethod
@@ -64,7 +78,7 @@ class RedisStore(RevocationStore):
             return operation()
         except Exception as exc:
             if _redis is not None and isinstance(exc, _redis.RedisError):
-                raise StoreUnavailableError(f"Redis revocation store: {exc}") from None
+                raise _unavailable(exc) from None
             raise
 
     @staticmethod
