@@ -82,6 +82,68 @@ def test_bad_configuration_fails_at_init_app_naming_the_key(
     assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
 
 
+@pytest.mark.parametrize(
+    ("config", "holds", "needs"),
+    [
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": "not a key"},
+            "JWT_PRIVATE_KEY cannot be used with RS256: it holds no PEM-encoded key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": "not a key"},
+            "JWT_PUBLIC_KEY cannot be used with RS256: it holds no PEM-encoded key",
+            "RS256 verifies with an RSA public key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_public.pem")},
+            "JWT_PRIVATE_KEY cannot be used with RS256: it holds an RSA public key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": read_key("rsa_private.pem")},
+            "JWT_PUBLIC_KEY cannot be used with RS256: it holds an RSA private key",
+            "its public half only (openssl pkey -pubout)",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("ec256_private.pem")},
+            "it holds an EC P-256 private key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "ES384", "JWT_PRIVATE_KEY": read_key("ec256_private.pem")},
+            "it holds an EC P-256 private key",
+            "ES384 signs with an EC P-384 private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
+            "it holds an RSA private key",
+            "EdDSA signs with an Ed25519 or Ed448 private key",
+        ),
+    ],
+    ids=[
+        "garbage-private",
+        "garbage-public",
+        "public-as-private",
+        "private-as-public",
+        "ec-for-rsa",
+        "wrong-curve",
+        "rsa-for-eddsa",
+    ],
+)
+def test_an_unusable_key_is_described_as_what_it_holds(
+    config: dict[str, Any], holds: str, needs: str
+) -> None:
+    """Never "could not parse the provided public key" for a private key, nor a crash later."""
+    with pytest.raises(ConfigurationError) as info:
+        flask_jwtx.JWTManager(fresh_app(**config))
+    message = str(info.value)
+    assert holds in message
+    assert needs in message
+    assert "provided public key" not in message
+    assert "generator object" not in message
+
+
 class TestKeysMayArriveAfterInitApp:
     """A missing key is an error when something needs it, not at ``init_app``.
 

@@ -18,6 +18,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any, Final
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jwt.algorithms import Algorithm, get_default_algorithms
 from jwt.exceptions import InvalidKeyError as _PyJWTInvalidKeyError
 
@@ -103,3 +106,77 @@ def hmac_key_too_short(algorithm: str, secret: str | bytes) -> bool:
     """Whether ``secret`` is shorter than RFC 7518 asks for ``algorithm``."""
     raw = secret.encode() if isinstance(secret, str) else secret
     return len(raw) < MIN_HMAC_KEY_BYTES.get(algorithm, 0)
+
+
+# --- Saying what a key is, for configuration errors ------------------------------
+
+_PRIVATE_KEY_TYPES: Final = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
+_CURVES: Final = {
+    "secp256r1": "P-256",
+    "secp384r1": "P-384",
+    "secp521r1": "P-521",
+    "secp256k1": "secp256k1",
+}
+_FAMILIES: Final = {
+    "ES256": "an EC P-256",
+    "ES256K": "an EC secp256k1",
+    "ES384": "an EC P-384",
+    "ES512": "an EC P-521",
+    "ES521": "an EC P-521",
+    "EdDSA": "an Ed25519 or Ed448",
+}
+
+
+def is_private_key(key: Any) -> bool:
+    """Whether a parsed asymmetric key is the private half of its pair."""
+    return isinstance(key, _PRIVATE_KEY_TYPES)
+
+
+def key_family(algorithm: str) -> str:
+    """The kind of key an asymmetric ``algorithm`` takes, with its article ("an RSA")."""
+    return _FAMILIES.get(algorithm, "an RSA")
+
+
+def describe_key(material: Any) -> str:
+    """What ``material`` holds, in words: "an RSA public key", "no PEM-encoded key"...
+
+    For errors only: PyJWT's own messages name what it tried last (an RSA
+    text that is no key at all is "Could not parse the provided public key",
+    even in ``JWT_PRIVATE_KEY``), not what the value is.
+    """
+    key = material if not isinstance(material, str | bytes) else _parse_pem(material)
+    if isinstance(key, str):
+        return key
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        family = "an RSA"
+    elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        family = f"an EC {_CURVES.get(key.curve.name, key.curve.name)}"
+    elif isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        family = "an Ed25519"
+    elif isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
+        family = "an Ed448"
+    else:
+        return f"a {type(key).__name__}"
+    return f"{family} {'private' if is_private_key(key) else 'public'} key"
+
+
+def _parse_pem(material: str | bytes) -> Any:
+    """The key in a PEM text, or a description (a string) of why there is none."""
+    data = material.encode() if isinstance(material, str) else material
+    if b"-----BEGIN " not in data:
+        return "no PEM-encoded key"
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        return "an encrypted private key"  # a passphrase is needed: we take none
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    try:
+        return serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        return "a PEM block that is not a key cryptography can read"

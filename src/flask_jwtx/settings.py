@@ -32,8 +32,11 @@ from .keys import (
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
     PreparedKey,
+    describe_key,
     hmac_key_too_short,
+    is_private_key,
     is_symmetric,
+    key_family,
     prepare_key,
 )
 from .keyset import Key, KeySet, coerce_key_set, public_jwk, thumbprint
@@ -408,7 +411,7 @@ def _keys(
         if prepared is not None:
             decode_keys[alg] = prepared
     if missing:
-        logger.warning("%s", _not_set_yet(algorithm, missing))
+        logger.warning("No key is set yet for %s: %s", algorithm, _not_set_yet(algorithm, missing))
     if is_symmetric(algorithm) and secret is not None:
         _warn_if_short(algorithm, secret)
     published = _published(algorithm, encode_key, decode_keys.get(algorithm))
@@ -438,9 +441,39 @@ class _Material(NamedTuple):
                 missing[SIGNING if for_signing else alg] = _missing_key(key_name, alg, for_signing)
             return None
         try:
-            return prepare_key(alg, raw)
+            prepared = prepare_key(alg, raw)
         except InvalidKeyError as exc:
-            raise _fail(key_name, f"cannot be used with {alg} ({exc})", "Check the key.") from None
+            if is_symmetric(alg):
+                raise _fail(
+                    key_name, f"cannot be used with {alg} ({exc})", "Check the key."
+                ) from None
+            raise _wrong_key(key_name, alg, raw, for_signing) from None
+        if not is_symmetric(alg) and is_private_key(prepared.key) != for_signing:
+            # A public key cannot sign (and has no public half to derive);
+            # a private one where only the public half belongs would verify,
+            # but hands the signing key to every service that only verifies.
+            raise _wrong_key(key_name, alg, raw, for_signing)
+        return prepared
+
+
+def _wrong_key(key_name: str, alg: str, raw: Any, for_signing: bool) -> ConfigurationError:
+    """A set asymmetric key that does not fit: say what it holds and what ``alg`` needs."""
+    role = "private" if for_signing else "public"
+    problem = (
+        f"cannot be used with {alg}: it holds {describe_key(raw)}, and {alg} "
+        f"{'signs' if for_signing else 'verifies'} with {key_family(alg)} {role} key"
+    )
+    if not for_signing and describe_key(raw).endswith("private key"):
+        fix = (
+            f"Set {key_name} to its public half only (openssl pkey -pubout): a service "
+            "that verifies should not hold the signing key."
+        )
+    else:
+        fix = (
+            f"Set {key_name} to the PEM text of {key_family(alg)} {role} key "
+            f"(-----BEGIN {role.upper()} KEY-----...), or JWT_ALGORITHM to the key's algorithm."
+        )
+    return _fail(key_name, problem, fix)
 
 
 def _warn_if_short(algorithm: str, secret: Any) -> None:
@@ -477,7 +510,7 @@ def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
 
 
 def _not_set_yet(algorithm: str, missing: Mapping[str, str]) -> str:
-    """The one start-up line for keys not set yet: what waits for them, and the fix once.
+    """The start-up line for keys not set yet (after its opening): what waits, the fix once.
 
     ``missing`` holds the error each use will raise (signing, verifying);
     joined, they would give the same advice twice, so this line says it once.
@@ -495,8 +528,8 @@ def _not_set_yet(algorithm: str, missing: Mapping[str, str]) -> str:
     else:
         fix = f"Set {'JWT_PRIVATE_KEY' if signing else 'JWT_PUBLIC_KEY'} to a PEM-encoded key"
     return (
-        f"No key is set yet for {algorithm}: tokens cannot be {uses} until one is, and the "
-        f"first attempt raises ConfigurationError. {fix}, {_OTHER_WAYS}"
+        f"tokens cannot be {uses} until one is, and the first attempt raises "
+        f"ConfigurationError. {fix}, {_OTHER_WAYS}"
     )
 
 
