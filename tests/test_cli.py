@@ -701,11 +701,25 @@ class TestCheck:
         assert result.exit_code == 0
         warned = [line["message"] for line in lines(result) if line["status"] == "warn"]
         assert warned == [
+            "signs ES256 tokens with keys from JWT_PRIVATE_KEY/JWT_PUBLIC_KEY, but "
+            "JWT_PRIVATE_KEY is not set",
             "JWT_PRIVATE_KEY must be set to sign tokens with the ES256 algorithm. Set "
             "JWT_PRIVATE_KEY to a PEM-encoded key, or use JWT_KEYS, or register a key loader "
-            "before init_app."
+            "before init_app.",
         ]
         assert run(verify_only, "check", "--strict").exit_code == 1
+
+    def test_the_configuration_line_is_not_ok_while_its_key_is_missing(self) -> None:
+        """Never "ok ... keys from JWT_SECRET_KEY" above a failure because it is not set."""
+        result = run(build_app(JWT_SECRET_KEY=None), "check", "--json")
+        assert result.exit_code == 1
+        [configuration] = [line for line in lines(result) if line["check"] == "configuration"]
+        assert configuration == {
+            "status": "fail",
+            "check": "configuration",
+            "message": "signs HS256 tokens with keys from JWT_SECRET_KEY, but JWT_SECRET_KEY "
+            "is not set",
+        }
 
     def test_a_weak_secret_warns_and_strict_fails(self) -> None:
         with pytest.warns(flask_jwtx.WeakSecretWarning):

@@ -1065,10 +1065,30 @@ def _check_app(report: _Report, app: Flask) -> None:
     except ConfigurationError as exc:
         report.add("fail", "configuration", str(exc))
         return
-    report.add("ok", "configuration", _describe_keys(settings, state))
+    report.add(*_configuration_line(settings, state))
     _check_keys(report, settings, state)
     _check_store(report, settings)
     _check_key_sources(report, state)
+
+
+def _configuration_line(settings: Settings, state: AppState) -> tuple[str, str, str]:
+    """What the configuration does; not "ok" while a key it names is not set.
+
+    A missing verification key fails the line (no token can be accepted), a
+    missing signing key only warns (a service that only verifies has none).
+    """
+    described = _describe_keys(settings, state)
+    resolver = settings.resolver
+    missing = resolver.missing if isinstance(resolver, StaticKeys) else {}
+    if not missing:
+        return "ok", "configuration", described
+    if settings.algorithm in HMAC_ALGORITHMS:
+        names = ["JWT_SECRET_KEY"]
+    else:
+        names = ["JWT_PRIVATE_KEY" if what == "sign" else "JWT_PUBLIC_KEY" for what in missing]
+    verb = "is" if len(names) == 1 else "are"
+    status = "warn" if set(missing) == {"sign"} else "fail"
+    return status, "configuration", f"{described}, but {' and '.join(names)} {verb} not set"
 
 
 @jwt_cli.command("check")
