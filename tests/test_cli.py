@@ -585,6 +585,17 @@ class TestRevoke:
         assert result.exit_code == 1
         assert "Signature verification failed" in result.output
 
+    @pytest.mark.parametrize("text", ["abc", "a.b.c"])
+    def test_something_that_is_not_a_jwt_is_named_so_with_what_is_expected(
+        self, text: str
+    ) -> None:
+        """Not only "Error: Not enough segments": what was given, and what to give."""
+        result = run(build_app(JWT_REVOCATION_STORE="memory://"), "revoke", text)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: That is not a JWT (")
+        assert "three base64url parts joined by dots (header.payload.signature)" in result.output
+        assert "flask jwt revoke-all IDENTITY" in result.output
+
     def test_without_a_store_the_fix_is_named(self) -> None:
         app = build_app()
         result = run(app, "revoke", mint(app))

@@ -63,6 +63,7 @@ from .exceptions import (
     InvalidKeyError,
     JWTExtendedException,
     KeySourceUnavailableError,
+    TokenTooLargeError,
 )
 from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
 from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
@@ -809,7 +810,18 @@ def revoke_command(token: str | None, as_json: bool) -> None:
     """
     with _errors_as_failures():
         settings = get_state().settings.get()
-        claims = decode_token(_read_token(token, settings), allow_expired=True)
+        try:
+            claims = decode_token(_read_token(token, settings), allow_expired=True)
+        except DecodeError as exc:
+            if isinstance(exc, TokenTooLargeError):
+                raise
+            # "Not enough segments" alone does not say what was expected.
+            _fail(
+                f"That is not a JWT ({exc}). Give the encoded token, three base64url parts "
+                "joined by dots (header.payload.signature) as create_access_token returns it, "
+                "not its jti; to refuse every token of an identity: flask jwt revoke-all "
+                "IDENTITY."
+            )
         revoke_token(claims)
     until = revoke_token_record(claims, settings.policy.leeway).expires_at
     identity = claims.get(settings.identity_claim)
