@@ -136,7 +136,7 @@ class TestSQLiteFiles:
 
 
 class TestRelativeSQLitePathsAreInTheInstanceFolder:
-    """As Flask-SQLAlchemy 3 reads ``sqlite:///name.db``: the app's instance folder, not the cwd."""
+    """As Flask-SQLAlchemy 3 reads ``sqlite:///name.db``: in the instance folder, not the cwd."""
 
     def app_in(self, instance: Path, url: str) -> Flask:
         app = Flask(__name__, instance_path=str(instance))

@@ -186,11 +186,11 @@ META: dict[str, Meta] = {
         "claims",
         "a boolean",
         "Store `int` and `UUID` identities as strings in `sub`, and give them back in their "
-        "own type. The type goes in a private claim of flask-jwtx's, `jwtx_idt` (`\"int\"` "
-        "or `\"uuid\"`), which `get_jwt_identity()` reads; services that do not know it see "
+        'own type. The type goes in a private flask-jwtx claim, `jwtx_idt` (`"int"` '
+        'or `"uuid"`), which `get_jwt_identity()` reads; services that do not know it see '
         "a string `sub` and may ignore it. With this on, an identity it cannot store raises "
         "`IdentityError` at creation. Without it, a non-string identity is signed as it is "
-        "and refused when verified (422 \"Subject must be a string\"), as with "
+        'and refused when verified (422 "Subject must be a string"), as with '
         "Flask-JWT-Extended; the fix is logged once.",
         own=True,
     ),
