@@ -144,6 +144,29 @@ def test_an_unusable_key_is_described_as_what_it_holds(
     assert "generator object" not in message
 
 
+def test_key_descriptions_cover_every_kind_of_key_text_and_object() -> None:
+    """What the messages above are built from, for the kinds they do not show."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+    from flask_jwtx.keys import describe_key
+
+    edwards = ed448.Ed448PrivateKey.generate()
+    encrypted = edwards.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    )
+    assert describe_key(read_key("ed25519_public.pem")) == "an Ed25519 public key"
+    assert describe_key(ed25519.Ed25519PrivateKey.generate()) == "an Ed25519 private key"
+    assert describe_key(edwards.public_key()) == "an Ed448 public key"
+    assert describe_key(read_key("ec384_public.pem").encode()) == "an EC P-384 public key"
+    assert describe_key(encrypted) == "an encrypted private key"
+    garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    assert describe_key(garbage) == "a PEM block that is not a key cryptography can read"
+    assert describe_key(42) == "an object of type int"
+
+
 class TestKeysMayArriveAfterInitApp:
     """A missing key is an error when something needs it, not at ``init_app``.
 

@@ -161,7 +161,7 @@ def describe_key(material: Any) -> str:
     elif isinstance(key, ed448.Ed448PrivateKey | ed448.Ed448PublicKey):
         family = "an Ed448"
     else:
-        return f"a {type(key).__name__}"
+        return f"an object of type {type(key).__name__}"
     return f"{family} {'private' if is_private_key(key) else 'public'} key"
 
 
