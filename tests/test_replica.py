@@ -640,6 +640,24 @@ class TestTheFeedIsOnlyAHint:
         assert seen == [key.encode()]
         listener.close()
 
+    def test_a_redis_hint_naming_a_key_of_another_type_is_skipped(
+        self, redis_server: RedisServer
+    ) -> None:
+        """A message may name any key: one holding a hash is skipped, and the feed is kept."""
+        redis_server.flush()
+        reader = patient(redis_server.url)
+        token = access(reader)
+        replica = warm(reader, token)
+        feed = replica._feed
+        client = redis.Redis(unix_socket_path=redis_server.socket)
+        client.hset("jwtx:jti:not-a-string", "a", "b")
+        client.publish("jwtx:changes", "jti:not-a-string")
+        settle(replica)
+        assert replica._feed is feed, "the follower did not start over"
+        assert "jti:not-a-string" not in replica._data
+        assert status(reader, token) == 200
+        client.close()
+
     def test_a_listening_role_without_grants_learns_nothing(
         self, postgres_server: PostgresServer, stranger: psycopg.Connection[Any]
     ) -> None:

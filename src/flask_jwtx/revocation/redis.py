@@ -197,14 +197,17 @@ class RedisStore(RevocationStore):
             for key in batch:
                 pipe.get(self._prefix + key)
                 pipe.pttl(self._prefix + key)
-            replies = pipe.execute()
+            # An error reply (a key of another type: a message may name any
+            # key) stands for that key alone, which is then skipped.
+            replies = pipe.execute(raise_on_error=False)
             arrived = time.time()
             for index, key in enumerate(batch):
                 value, ttl = replies[2 * index], replies[2 * index + 1]
-                if value is None or ttl == -2:  # noqa: PLR2004 - Redis: "no such key"
+                gone = ttl == -2  # noqa: PLR2004 - Redis: "no such key"
+                if gone or not isinstance(value, bytes | str) or not isinstance(ttl, int):
                     continue
                 expires_at = None if ttl < 0 else arrived + ttl / 1000
-                text = value.decode() if isinstance(value, bytes) else str(value)
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
                 changes.append(Change(key, text, expires_at))
         return changes
 
