@@ -2,8 +2,9 @@
 
 One table, ``jwtx_revocations (key, value, expires_at)``, created if missing,
 and beside it ``jwtx_revocations_sessions (registry, member, value,
-expires_at)`` for the session registry (listing only, never the request path).
-Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
+expires_at)`` for the session registry (listing only, never the request path)
+and ``jwtx_revocations_changes`` (the change log replicas follow: see
+:func:`_change_log`). Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
 ``INSERT ... ON CONFLICT DO NOTHING``, atomic in both databases. Expired rows
 are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
 (and a driver such as ``psycopg`` for PostgreSQL).
