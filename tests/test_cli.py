@@ -11,6 +11,7 @@ import os
 import stat
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -574,6 +575,32 @@ class TestRevoke:
         out = run(app, "revoke", mint(app, expires_delta=False)).stdout
         assert out.startswith("Revoked access token ")
         assert "for good (it never expires)" in out
+
+    @pytest.mark.parametrize("kind", ["memory", "redis"])
+    def test_a_token_expiring_after_year_9999_is_revoked_for_good(
+        self, kind: str, request: pytest.FixtureRequest
+    ) -> None:
+        """The command reports the revocation (no end date) and exits 0, on Redis too."""
+        url = "memory://"
+        if kind == "redis":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            server.flush()
+            url = server.url
+        app = build_app(JWT_REVOCATION_STORE=url)
+        year_12020 = mint(app, expires_delta=timedelta(days=3_650_000))
+        result = run(app, "revoke", year_12020, "--json")
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        assert document["revoked"] is True
+        assert document["until"] is None
+        assert request_status(app, year_12020)[0] == 401
+        beyond = mint(app, additional_claims={"exp": 10**17})
+        human = run(app, "revoke", beyond)
+        assert human.exit_code == 0, human.output
+        assert "for good." in human.stdout
+        assert "never expires" not in human.stdout, "it does expire, after year 9999"
+        assert request_status(app, beyond)[0] == 401
+        app.extensions["flask-jwtx"].manager.close(app)
 
     def test_an_expired_token_can_still_be_revoked(self) -> None:
         app = build_app(JWT_REVOCATION_STORE="memory://")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from flask_jwtx.revocation.memory import MemoryStore
 from flask_jwtx.revocation.policy import CLOCK_MARGIN, record_key
 from flask_jwtx.revocation.registry import (
     Session,
+    SessionContentionError,
     ended_record,
     index_key,
     owner_of,
@@ -363,6 +365,134 @@ def test_sessions_through_the_local_replica(
     assert revoke(two, session.id) is True
     assert status(two.test_client(), access) == 401
     assert sessions(one, "alice") == []
+
+
+# -- Concurrent logins at the cap: a login never returns an ended session's tokens ----
+
+
+class Interleaved(RevocationStore):
+    """A real store that, at one step of the main thread's login, runs another login in a thread.
+
+    ``step`` is ``"register"`` (just before the new session's registry entry
+    is written) or ``"read"`` (just before the registry is read back). The
+    other login runs to its end, in its own thread, while this one waits:
+    the interleaving two app instances can produce, made certain.
+    """
+
+    def __init__(self, inner: RevocationStore, step: str, times: int = 1) -> None:
+        self.inner = inner
+        self.app: Flask | None = None
+        self.step = step
+        self.times = times
+        self.main = threading.get_ident()
+        #: What the other logins returned, in order.
+        self.others: list[tuple[str, str]] = []
+
+    def _maybe_interleave(self, step: str, registry: str) -> None:
+        if step != self.step or not registry.startswith("ses:") or self.times <= 0:
+            return
+        if threading.get_ident() != self.main:
+            return
+        self.times -= 1
+        failures: list[BaseException] = []
+        app = self.app
+        assert app is not None
+
+        def other_login() -> None:
+            try:
+                self.others.append(login(app, "alice"))
+            except BaseException as exc:  # reported by the main thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=other_login)
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        assert not failures, failures
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return self.inner.get_many(keys)
+
+    def put(self, key: str, value: str, expires_at: float | None) -> None:
+        self.inner.put(key, value, expires_at)
+
+    def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
+        return self.inner.put_if_absent(key, value, expires_at)
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        self._maybe_interleave("register", registry)
+        self.inner.registry_put(registry, member, value, expires_at)
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        self._maybe_interleave("read", registry)
+        return self.inner.registry_get(registry)
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        self.inner.registry_delete(registry, members)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def interleaved_app(
+    shared_store: dict[str, Any], step: str, times: int = 1
+) -> tuple[Flask, Interleaved]:
+    inner = make_store(
+        shared_store["JWT_REVOCATION_STORE"], table=shared_store["JWT_REVOCATION_TABLE"]
+    )
+    store = Interleaved(inner, step, times)
+    store.app = app = build(JWT_SESSION_LIMIT=1, JWT_REVOCATION_STORE=store)
+    return app, store
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param("read", id="ended-by-a-login-that-registered-after-it"),
+        pytest.param("register", id="older-than-a-login-that-registered-first"),
+    ],
+)
+def test_a_login_racing_another_at_the_cap_returns_a_live_session(
+    shared_store: dict[str, Any], step: str
+) -> None:
+    """Whichever way two logins interleave at JWT_SESSION_LIMIT, each returns live tokens."""
+    app, store = interleaved_app(shared_store, step)
+    try:
+        access, refresh = login(app, "alice")
+        client = app.test_client()
+        assert status(client, access) == 200, "the login returned an ended session's token"
+        [(other_access, _)] = store.others
+        [live] = sessions(app, "alice")
+        assert live.id == decoded_fam(app, access), "the cap holds: the later login's session"
+        assert status(client, other_access) == 401, "ended by the login that came after it"
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 200
+    finally:
+        store.close()
+
+
+def test_a_login_ended_at_every_try_is_refused_not_handed_out(
+    shared_store: dict[str, Any],
+) -> None:
+    """When concurrent logins end every session it opens, a login gives up with a 503 error."""
+    app, store = interleaved_app(shared_store, "read", times=100)
+    try:
+        with pytest.raises(SessionContentionError, match="try again") as raised:
+            login(app, "alice")
+        assert isinstance(raised.value, StoreUnavailableError)
+        assert raised.value.status == 503
+        assert len(store.others) >= 5, "each of its five sessions was ended by another login"
+        [live] = sessions(app, "alice")
+        assert live.id == decoded_fam(app, store.others[-1][0])
+    finally:
+        store.close()
+
+
+def decoded_fam(app: Flask, token: str) -> str:
+    with app.app_context():
+        family: str = flask_jwtx.decode_token(token)["fam"]
+        return family
 
 
 # -- Failures: the registry is best effort where the tokens are already decided ------

@@ -837,9 +837,10 @@ def revoke_command(token: str | None, as_json: bool) -> None:
             }
         )
         return
-    lasting = (
-        "for good (it never expires)" if until is None else f"until {_when(until, time.time())}"
-    )
+    if until is not None:
+        lasting = f"until {_when(until, time.time())}"
+    else:  # no exp, or one past year 9999: the record is written as never expiring
+        lasting = "for good" + (" (it never expires)" if "exp" not in claims else "")
     click.echo(
         f"Revoked {claims.get('type', 'access')} token {claims['jti']} of "
         f"{json.dumps(identity, default=str)} in {_store_name()}, {lasting}."

@@ -26,11 +26,13 @@ from .revocation.flask import require_store
 from .revocation.policy import new_family
 from .revocation.registry import (
     Session,
+    SessionContentionError,
     end_sessions,
     last_expiry,
     live_sessions,
     locate_session,
     open_session,
+    session_is_live,
     session_issuers,
     session_until,
 )
@@ -45,6 +47,9 @@ _UNSET: Any = object()
 
 #: How much of a user agent a session keeps (a header can be kilobytes).
 _MAX_USER_AGENT = 256
+#: How many sessions one login opens before giving up, when concurrent logins
+#: at ``JWT_SESSION_LIMIT`` keep ending the one it just opened.
+_LOGIN_ATTEMPTS = 5
 
 
 def create_token_pair(
@@ -66,38 +71,59 @@ def create_token_pair(
     ``metadata`` (JSON values) is kept with the session as given; with
     ``JWT_SESSION_METADATA = True`` the request's user agent and IP address
     are added. If the identity now has more than ``JWT_SESSION_LIMIT`` live
-    sessions, the oldest are ended.
+    sessions, the oldest are ended. The tokens returned belong to a session
+    that was live once the oldest were ended: when concurrent logins at the
+    cap end the new session first, the login opens another (a few times at
+    most; then :class:`~.revocation.registry.SessionContentionError`, a 503).
     """
     if additional_claims and "fam" in additional_claims:
         raise ValueError("create_token_pair() sets fam itself: it is the new session's id")
     state = get_state()
     settings = state.settings.get()
     store = _registry_store(settings)
-    session_id = new_family()  # the family id is the session id
-    extra = {**(additional_claims or {}), "fam": session_id}
-    access = issue("access", identity, fresh, access_expires_delta, extra, additional_headers)
-    refresh = issue("refresh", identity, False, refresh_expires_delta, extra, additional_headers)
-    issued = (access.claims, refresh.claims)
-    expires = last_expiry(issued)
-    session = Session(
-        id=session_id,
-        created=time.time(),
-        refreshed=None,
-        expires=expires,
-        until=session_until(expires, settings.policy.leeway),
-        metadata=_metadata(settings, metadata),
-    )
-    # Registered under the issuer the tokens carry (a claims loader may set it).
-    issuer = issued[0].get("iss")
-    claimed = issued[0].get(settings.identity_claim)
-    beyond = open_session(
-        store, issuer, claimed, session, settings.session_limit, app_issuer=settings.encode_issuer
-    )
     app = signals.sender()
-    signals.session_created.send(app, session=session, identity=claimed)
-    if beyond:
-        _end(settings, store, issuer, claimed, beyond, "limit")
-    return access.encoded, refresh.encoded
+    for _ in range(_LOGIN_ATTEMPTS):
+        session_id = new_family()  # the family id is the session id
+        extra = {**(additional_claims or {}), "fam": session_id}
+        access = issue("access", identity, fresh, access_expires_delta, extra, additional_headers)
+        refresh = issue(
+            "refresh", identity, False, refresh_expires_delta, extra, additional_headers
+        )
+        issued = (access.claims, refresh.claims)
+        expires = last_expiry(issued)
+        session = Session(
+            id=session_id,
+            created=time.time(),
+            refreshed=None,
+            expires=expires,
+            until=session_until(expires, settings.policy.leeway),
+            metadata=_metadata(settings, metadata),
+        )
+        # Registered under the issuer the tokens carry (a claims loader may set it).
+        issuer = issued[0].get("iss")
+        claimed = issued[0].get(settings.identity_claim)
+        beyond = open_session(
+            store,
+            issuer,
+            claimed,
+            session,
+            settings.session_limit,
+            app_issuer=settings.encode_issuer,
+        )
+        signals.session_created.send(app, session=session, identity=claimed)
+        if beyond:
+            _end(settings, store, issuer, claimed, beyond, "limit")
+        # Checked after the others were ended: the cap may have ended this very
+        # session (a concurrent login registered a newer one first), and its
+        # tokens must not leave already refused. Another try opens a newer one.
+        if all(s.id != session_id for s in beyond) and session_is_live(
+            store, issuer, claimed, session_id
+        ):
+            return access.encoded, refresh.encoded
+    raise SessionContentionError(
+        f"{_LOGIN_ATTEMPTS} sessions opened for this login were each ended at once by "
+        "concurrent logins of the same identity at JWT_SESSION_LIMIT; try again"
+    )
 
 
 def list_sessions(identity: Any = _UNSET, *, sub: Any = _UNSET) -> list[Session]:

@@ -42,7 +42,7 @@ from datetime import timedelta
 from typing import Any, Final, NamedTuple
 
 from ..claimset import jti_millis
-from .base import RevocationStore
+from .base import RevocationStore, clamp_expiry
 
 #: Added to every record's lifetime: app instances' clocks differ a little,
 #: and a record that outlives its tokens by a minute costs nothing.
@@ -122,12 +122,13 @@ def token_expiry(claims: Mapping[str, Any], leeway: float) -> float | None:
 
     The token still verifies for ``JWT_DECODE_LEEWAY`` seconds after its
     ``exp``; a record that expired at ``exp`` would let a revoked token, or a
-    used refresh token, back in for that long.
+    used refresh token, back in for that long. Past the end of year 9999,
+    forever (:func:`~.base.clamp_expiry`: what every store writes).
     """
     if "exp" not in claims:
         return None  # a token that never expires is revoked for good
     exp = _numeric(claims.get("exp"))
-    return None if exp is None else exp + leeway + CLOCK_MARGIN
+    return None if exp is None else clamp_expiry(exp + leeway + CLOCK_MARGIN)
 
 
 def family_expiry(
@@ -150,7 +151,7 @@ def family_expiry(
     own = token_expiry(claims, leeway)
     if own is None:
         return None
-    return max(own, time.time() + longest + leeway + CLOCK_MARGIN)
+    return clamp_expiry(max(own, time.time() + longest + leeway + CLOCK_MARGIN))
 
 
 # -- Reuse grace ---------------------------------------------------------------

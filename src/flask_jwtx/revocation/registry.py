@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .base import RevocationStore
+from .base import RevocationStore, StoreUnavailableError, clamp_expiry
 from .policy import CLOCK_MARGIN, Record, record_key
+from .replica import Replica
 
 logger = logging.getLogger("flask_jwtx.revocation")
 
@@ -40,6 +41,17 @@ logger = logging.getLogger("flask_jwtx.revocation")
 _SAME: Any = object()
 #: What :func:`_from_json` returns for a value we did not write.
 _INVALID: Any = object()
+
+
+class SessionContentionError(StoreUnavailableError):
+    """Concurrent logins at ``JWT_SESSION_LIMIT`` ended each session a login opened (503).
+
+    A login tries again when that happens, with a newer session; this is
+    raised only after several tries, rather than hand out tokens of a session
+    that is already ended.
+    """
+
+    code = "session_contention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +128,7 @@ def issuers_name(app_issuer: Any, identity: Any) -> str:
 
 def session_until(expires: float | None, leeway: float) -> float | None:
     """How long records about a session whose last token expires at ``expires`` must live."""
-    return None if expires is None else expires + leeway + CLOCK_MARGIN
+    return None if expires is None else clamp_expiry(expires + leeway + CLOCK_MARGIN)
 
 
 def last_expiry(issued: Iterable[Mapping[str, Any]]) -> float | None:
@@ -161,7 +173,7 @@ def ended_record(
     from_now = None if forever else time.time() + longest + leeway + CLOCK_MARGIN
     own = None if session is None else session.until
     expires_at = from_now if session is None else latest(own, from_now)
-    return Record(record_key("fam", issuer, session_id), "1", expires_at)
+    return Record(record_key("fam", issuer, session_id), "1", clamp_expiry(expires_at))
 
 
 def open_session(
@@ -179,9 +191,14 @@ def open_session(
     ``app_issuer`` (the app's ``JWT_ENCODE_ISSUER``), the session is also
     noted under the app's issuer, for lookups that start from an identity.
 
-    Concurrent logins at the cap each see every registered session and pick
-    the oldest by the same order (creation time, then id), so they agree on
-    which to end; the registry never stays above the cap.
+    The oldest are picked by one order (creation time, then id), so
+    concurrent logins at the cap that see the same sessions agree on which to
+    end; the registry never stays above the cap. The list may hold
+    ``session`` itself: a login that registered after a newer one did is the
+    oldest. And a concurrent login may end it, too, having registered its own
+    (newer) session after this one. So the caller must check
+    :func:`session_is_live` once it has ended the others, before it hands out
+    the new session's tokens.
     """
     registry = registry_name(issuer, identity)
     store.registry_put(
@@ -193,6 +210,19 @@ def open_session(
     if len(live) <= limit:
         return []
     return sorted(live, key=lambda s: (s.created, s.id))[: len(live) - limit]
+
+
+def session_is_live(store: RevocationStore, issuer: Any, identity: Any, session_id: str) -> bool:
+    """Whether ``session_id`` is still registered and not ended (no ``fam`` record).
+
+    Ending writes the record first and then drops the entry, so both are
+    read: the entry from the registry, the record from the store itself
+    (never a replica's copy, which may be up to its bound behind).
+    """
+    if session_id not in store.registry_get(registry_name(issuer, identity)):
+        return False
+    source = store.store if isinstance(store, Replica) else store
+    return source.get_many([record_key("fam", issuer, session_id)]) == [None]
 
 
 def touch_session(
