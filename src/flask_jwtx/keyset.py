@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWK
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError as PyJWTInvalidKeyError
@@ -35,7 +34,14 @@ from jwt.exceptions import PyJWKError
 
 from .exceptions import ConfigurationError, InvalidKeyError
 from .jws import b64url_encode
-from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, PreparedKey, prepare_key
+from .keys import (
+    ASYMMETRIC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    SUPPORTED_ALGORITHMS,
+    PreparedKey,
+    cryptography_missing,
+    prepare_key,
+)
 
 #: RFC 7638 section 3.2: the members a thumbprint covers, per key type.
 _THUMBPRINT_MEMBERS: Final = {
@@ -215,6 +221,8 @@ def _env_text(name: str, what: str) -> str:
 def _check_algorithm(algorithm: Any) -> None:
     # A JWK's 'alg' is whatever JSON value its author wrote, hashable or not.
     if not isinstance(algorithm, str) or algorithm not in SUPPORTED_ALGORITHMS:
+        if isinstance(algorithm, str) and algorithm in ASYMMETRIC_ALGORITHMS:
+            raise InvalidKeyError(cryptography_missing(f"Algorithm {algorithm!r}"))
         raise InvalidKeyError(f"Algorithm {_shown(algorithm)} is not supported")
 
 
@@ -229,6 +237,10 @@ def check_key_strength(algorithm: str, public_key: Any) -> None:
     signed with a factorable key is forgeable by anyone who factors it, so
     such keys are refused wherever they come from.
     """
+    # Only a key-pair algorithm gets here, so cryptography is installed:
+    # imported on use, as an HMAC-only installation does not have it.
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if isinstance(public_key, rsa.RSAPublicKey):
         bits = public_key.key_size
         if bits < MIN_RSA_BITS:

@@ -9,10 +9,11 @@ only the package face imports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import current_app
+from flask import Flask, current_app
 
 if TYPE_CHECKING:  # types only: callbacks' defaults read the state at call time
     from .callbacks import Callbacks
@@ -52,3 +53,20 @@ def get_state() -> AppState:
         raise RuntimeError(
             "You must initialize a JWTManager with this flask application before using this method"
         ) from None
+
+
+def json_default(app: Flask | None = None) -> Callable[[Any], Any] | None:
+    """How ``app`` (the current one by default) writes values JSON has no type for.
+
+    Tokens carry ``UUID``, ``Decimal`` or date claims the way the app's own
+    responses carry them, as with Flask-JWT-Extended. Flask 2.2 moved that
+    from ``app.json_encoder`` (a ``JSONEncoder`` class) to ``app.json`` (a
+    provider); both are read, so Flask 2.0 and 2.1 apps write what they did.
+    """
+    target: Any = current_app if app is None else app
+    provider = getattr(target, "json", None)
+    if provider is not None:
+        default: Callable[[Any], Any] | None = getattr(provider, "default", None)
+        return default
+    encoder = getattr(target, "json_encoder", None)
+    return None if encoder is None else encoder().default  # Flask < 2.2
