@@ -33,6 +33,11 @@ with_sub_check = pytest.mark.skipif(not PYJWT_CHECKS_SUB, reason="PyJWT < 2.10 c
 without_sub_check = pytest.mark.skipif(PYJWT_CHECKS_SUB, reason="PyJWT >= 2.10 checks sub")
 
 
+#: Modules of key-pair tests throughout (module-level keys, cryptography
+#: imports): not collected without cryptography.
+collect_ignore = [] if HAS_CRYPTOGRAPHY else ["test_keysets.py", "test_vectors.py"]
+
+
 def algorithms(*names: str) -> list[Any]:
     """``names`` as pytest parameters, the key-pair ones marked :data:`needs_cryptography`."""
     return [

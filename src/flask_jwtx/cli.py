@@ -63,7 +63,16 @@ from .exceptions import (
     KeySourceUnavailableError,
 )
 from .keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY, HMAC_ALGORITHMS, cryptography_missing
-from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
+from .keyset import (
+    EC_CURVES,
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    PRIVATE_MEMBERS,
+    Key,
+    KeySet,
+    key_jwk,
+    thumbprint,
+)
 from .resolvers import KeySetKeys, RemoteKeys, StaticKeys, TrustedIssuers
 from .revocation.api import revoke_all, revoke_token, watermark_issuers
 from .revocation.base import StoreUnavailableError
@@ -329,7 +338,7 @@ def _generate(algorithm: str, bits: int, curve: str, kid: str | None) -> _NewKey
         jwk = _IMPLEMENTATIONS[algorithm].to_jwk(secret.encode(), as_dict=True)
     else:
         native = _key_pair(algorithm, bits, curve)
-        jwk = _IMPLEMENTATIONS[algorithm].to_jwk(native, as_dict=True)
+        jwk = key_jwk(algorithm, native)
     if kid is None:
         public = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS - {"k"}}
         kid = thumbprint(public)

@@ -30,9 +30,10 @@ try:
 except ImportError:  # PyJWT < 2.10
     _PyJWTJTIError = _PyJWTSubjectError = jwt.InvalidTokenError  # type: ignore[assignment,misc]
 
-#: Whether the installed PyJWT checks ``sub`` (2.10 and later). Flask-JWT-Extended
-#: leaves that check to PyJWT, so on an older PyJWT it never refuses a non-string
-#: ``sub`` whatever ``JWT_VERIFY_SUB`` says; flask-jwtx answers the same way.
+#: Whether the installed PyJWT checks that ``sub`` and ``jti`` are strings (2.10
+#: and later). Flask-JWT-Extended leaves both checks to PyJWT, so on an older
+#: PyJWT it never refuses a non-string ``sub`` (whatever ``JWT_VERIFY_SUB``
+#: says) or ``jti``; flask-jwtx answers the same way.
 PYJWT_CHECKS_SUB: bool = _PyJWTSubjectError is not jwt.InvalidTokenError
 Claims = dict[str, Any]
 

@@ -17,6 +17,7 @@ passes here is one we would choose ourselves.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -84,8 +85,28 @@ def thumbprint(jwk: Mapping[str, Any]) -> str:
 
 def public_jwk(algorithm: str, public_key: Any) -> dict[str, Any]:
     """The public JWK of a parsed asymmetric key (no private members)."""
-    jwk: dict[str, Any] = _IMPLEMENTATIONS[algorithm].to_jwk(public_key, as_dict=True)
+    jwk = key_jwk(algorithm, public_key)
     return {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
+
+
+def key_jwk(algorithm: str, key: Any) -> dict[str, Any]:
+    """The JWK of a parsed key (private members included for a private key).
+
+    An EC key's ``x``, ``y`` and ``d`` have the full length of its curve
+    (RFC 7518 section 6.2.1.2). PyJWT before 2.9 writes them as integers
+    without their leading zero bytes: the RFC 7638 thumbprint (the ``kid``)
+    of such a key would change with the PyJWT version, and PyJWT's own JWK
+    parser refuses the short coordinates (about half of all P-521 keys).
+    """
+    jwk: dict[str, Any] = _IMPLEMENTATIONS[algorithm].to_jwk(key, as_dict=True)
+    if jwk.get("kty") == "EC":
+        size = (key.curve.key_size + 7) // 8
+        for name in ("x", "y", "d"):
+            if name in jwk:
+                text = jwk[name]
+                raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+                jwk[name] = b64url_encode(raw.rjust(size, b"\0"))
+    return jwk
 
 
 @dataclass(frozen=True, slots=True)

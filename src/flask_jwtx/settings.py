@@ -831,6 +831,7 @@ def resolve(
         # from 2.10 on: with an older PyJWT, no app of it ever had its int or
         # list identities refused, whatever JWT_VERIFY_SUB said.
         verify_sub=_bool(config, "JWT_VERIFY_SUB") and PYJWT_CHECKS_SUB,
+        verify_jti=PYJWT_CHECKS_SUB,  # added to PyJWT with the 'sub' check
         max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
     )
     if isinstance(resolver, TrustedIssuers):

@@ -164,6 +164,7 @@ def _decode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
         audience=expected,
         issuer=issuer or None,
         verify_sub=verify_sub and PYJWT_CHECKS_SUB,  # no check where PyJWT has none
+        verify_jti=PYJWT_CHECKS_SUB,
         conventions=conventions,
     )
     _header, claims = decode(
