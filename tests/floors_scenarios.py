@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import sys
 
-if __name__ == "__main__":  # not when test_floors imports the scenario list
+# Before any other import, which is the point; not when test_floors imports the list.
+if __name__ == "__main__":
     sys.modules["cryptography"] = None  # type: ignore[assignment]
 
-import json  # noqa: E402 - after hiding cryptography, which is the point
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+import json
+from collections.abc import Callable
+from typing import Any
 
-from click.testing import CliRunner  # noqa: E402
-from flask import Flask, jsonify  # noqa: E402
+from click.testing import CliRunner
+from flask import Flask, jsonify
 
-import flask_jwtx  # noqa: E402
-from flask_jwtx import testing  # noqa: E402
-from flask_jwtx.cli import jwt_cli  # noqa: E402
-from flask_jwtx.exceptions import ConfigurationError  # noqa: E402
-from flask_jwtx.keys import HAS_CRYPTOGRAPHY  # noqa: E402
+import flask_jwtx
+from flask_jwtx import testing
+from flask_jwtx.cli import jwt_cli
+from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.keys import HAS_CRYPTOGRAPHY
 
 SECRET = "floors-secret-long-enough-for-hs512-0123456789abcdef0123456789abcdef"
 RSA_JWK = {"kty": "RSA", "alg": "RS256", "kid": "k1", "n": "sXch", "e": "AQAB"}

@@ -265,7 +265,7 @@ def _copy_cookies(client: FlaskClient, response: Response) -> None:
                     origin_only=not domain,
                     path=path,
                 )
-            else:  # Werkzeug < 2.3: the host comes first, and no domain means host-only
+            else:  # pragma: no cover - Werkzeug < 2.3 (scripts/test-min.sh): host first
                 old_set_cookie: Any = client.set_cookie  # typed for the current Werkzeug
                 old_set_cookie(host, name, morsel.value, domain=domain or None, path=path)
 
@@ -330,7 +330,7 @@ def logout(client: FlaskClient) -> None:
         for name, path in ((names.name, names.path), (names.csrf_name, names.csrf_path)):
             if not _HOST_FIRST:
                 client.delete_cookie(name, domain=shared or host, path=path)
-            else:  # Werkzeug < 2.3, as in _copy_cookies
+            else:  # pragma: no cover - Werkzeug < 2.3, as in _copy_cookies
                 old_delete_cookie: Any = client.delete_cookie
                 old_delete_cookie(host, name, domain=shared or None, path=path)
         client.environ_base.pop(_environ_key(names.csrf_header), None)
