@@ -236,6 +236,21 @@ class TestIdentityTypes:
         assert client.get("/me", headers=revoked).status_code == 401
         assert client.get("/me", headers=other).get_json() == {"identity": ["ns", "b"]}
 
+    @pytest.mark.parametrize("text", ["[1,", "[" * 3000, "NaN-ish"])
+    def test_an_unreadable_json_identity_is_given_back_as_its_text(self, text: str) -> None:
+        """A 'json' marker on text that is not JSON yields the text, never a 500."""
+        app = make_app(JWT_IDENTITY_AS_STRING=True)
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            return jsonify(identity=flask_jwtx.get_jwt_identity())
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token(text, additional_claims={"jwtx_idt": "json"})
+        response = app.test_client().get("/me", headers=testing.auth_headers(app, token=token))
+        assert (response.status_code, response.get_json()) == (200, {"identity": text})
+
     @pytest.mark.parametrize("identity", [{1, 2}, ["id", object()], {"when": object()}])
     def test_identity_as_string_still_refuses_what_json_cannot_write(self, identity: Any) -> None:
         """A set, or a list holding an object JSON has no form for, is refused at creation."""

@@ -27,7 +27,7 @@ Header = dict[str, Any]
 try:
     from jwt.exceptions import InvalidJTIError as _PyJWTJTIError
     from jwt.exceptions import InvalidSubjectError as _PyJWTSubjectError
-except ImportError:  # PyJWT < 2.10
+except ImportError:  # pragma: no cover - PyJWT < 2.10, run by scripts/test-min.sh
     _PyJWTJTIError = _PyJWTSubjectError = jwt.InvalidTokenError  # type: ignore[assignment,misc]
 
 #: Whether the installed PyJWT checks that ``sub`` and ``jti`` are strings (2.10
