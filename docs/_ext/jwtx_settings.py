@@ -175,7 +175,9 @@ META: dict[str, Meta] = {
     "JWT_VERIFY_SUB": Meta(
         "claims",
         "a boolean",
-        "Whether a present `sub` must be a string, as RFC 7519 (and PyJWT 2.10) require.",
+        "Whether a present `sub` must be a string, as RFC 7519 requires. Flask-JWT-Extended "
+        "leaves this check to PyJWT, which has it from 2.10 on; so does flask-jwtx: with an "
+        "older PyJWT, no `sub` (nor `jti`) is checked, whatever this says.",
     ),
     "JWT_IDENTITY_CLAIM": Meta(
         "claims",
@@ -185,13 +187,10 @@ META: dict[str, Meta] = {
     "JWT_IDENTITY_AS_STRING": Meta(
         "claims",
         "a boolean",
-        "Store `int` and `UUID` identities as strings in `sub`, and give them back in their "
-        'own type. The type goes in a private flask-jwtx claim, `jwtx_idt` (`"int"` '
-        'or `"uuid"`), which `get_jwt_identity()` reads; services that do not know it see '
-        "a string `sub` and may ignore it. With this on, an identity it cannot store raises "
-        "`IdentityError` at creation. Without it, a non-string identity is signed as it is "
-        'and refused when verified (422 "Subject must be a string"), as with '
-        "Flask-JWT-Extended; the fix is logged once.",
+        "Store non-string identities (`int`, `UUID`, lists, dicts and other JSON values) as "
+        "strings in `sub`, with the private claim `jwtx_idt` saying how to give them back in "
+        "their own type (see current-user.md); on every PyJWT version. An identity it cannot "
+        "store raises `IdentityError` at creation.",
         own=True,
     ),
     "JWT_MAX_TOKEN_BYTES": Meta(

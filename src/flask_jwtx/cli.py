@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import Any, Final, NoReturn, ParamSpec, TypeVar
 
 import click
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from flask import Flask, current_app
 from flask.cli import ScriptInfo
 from jwt.algorithms import get_default_algorithms
@@ -65,8 +63,17 @@ from .exceptions import (
     KeySourceUnavailableError,
     TokenTooLargeError,
 )
-from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
-from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
+from .keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY, HMAC_ALGORITHMS, cryptography_missing
+from .keyset import (
+    EC_CURVES,
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    PRIVATE_MEMBERS,
+    Key,
+    KeySet,
+    key_jwk,
+    thumbprint,
+)
 from .resolvers import KeySetKeys, RemoteKeys, StaticKeys, TrustedIssuers
 from .revocation.api import revoke_all, revoke_token, watermark_issuers
 from .revocation.base import StoreUnavailableError
@@ -84,12 +91,6 @@ FAILURE: Final = 1
 _IMPLEMENTATIONS = get_default_algorithms()
 #: Random bytes in a generated HMAC secret: 512 bits, enough for HS512.
 _SECRET_BYTES: Final = 64
-_CURVES: Final[Mapping[str, Callable[[], ec.EllipticCurve]]] = {
-    "secp256r1": ec.SECP256R1,
-    "secp256k1": ec.SECP256K1,
-    "secp384r1": ec.SECP384R1,
-    "secp521r1": ec.SECP521R1,
-}
 _TIME_CLAIMS: Final = ("iat", "nbf", "exp")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _DURATION = re.compile(r"(-?\d+)\s*([smhdw]?)")
@@ -288,6 +289,8 @@ class _NewKey:
         return {k: v for k, v in self.private_jwk.items() if k not in PRIVATE_MEMBERS}
 
     def private_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization  # a key pair: installed
+
         pem: bytes = self.native.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -296,33 +299,47 @@ class _NewKey:
         return pem.decode()
 
     def public_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         pem: bytes = self.native.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return pem.decode()
 
 
+def _key_pair(algorithm: str, bits: int, curve: str) -> Any:
+    """A new private key for a key-pair algorithm (``cryptography`` objects)."""
+    if not HAS_CRYPTOGRAPHY:
+        # The option lists every algorithm, so asking for RS256 here gets this
+        # answer rather than an "invalid choice" that hides the fix.
+        raise click.UsageError(cryptography_missing(f"--alg {algorithm}"))
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    if algorithm.startswith(("RS", "PS")):
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    if algorithm == "EdDSA":
+        if curve == "Ed448":
+            return ed448.Ed448PrivateKey.generate()
+        return ed25519.Ed25519PrivateKey.generate()
+    curves: dict[str, Callable[[], ec.EllipticCurve]] = {
+        "secp256r1": ec.SECP256R1,
+        "secp256k1": ec.SECP256K1,
+        "secp384r1": ec.SECP384R1,
+        "secp521r1": ec.SECP521R1,
+    }
+    return ec.generate_private_key(curves[EC_CURVES[algorithm]]())
+
+
 def _generate(algorithm: str, bits: int, curve: str, kid: str | None) -> _NewKey:
     """A new key for ``algorithm``, checked by loading it as the app would (``Key.from_jwk``)."""
-    impl = _IMPLEMENTATIONS[algorithm]
     secret: str | None = None
-    native: Any
+    native: Any = None
     if algorithm in HMAC_ALGORITHMS:
         secret = secrets.token_urlsafe(_SECRET_BYTES)
-        native = None
-        jwk = impl.to_jwk(secret.encode(), as_dict=True)
+        jwk = _IMPLEMENTATIONS[algorithm].to_jwk(secret.encode(), as_dict=True)
     else:
-        if algorithm.startswith(("RS", "PS")):
-            native = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        elif algorithm == "EdDSA":
-            native = (
-                ed448.Ed448PrivateKey.generate()
-                if curve == "Ed448"
-                else ed25519.Ed25519PrivateKey.generate()
-            )
-        else:
-            native = ec.generate_private_key(_CURVES[EC_CURVES[algorithm]]())
-        jwk = impl.to_jwk(native, as_dict=True)
+        native = _key_pair(algorithm, bits, curve)
+        jwk = key_jwk(algorithm, native)
     if kid is None:
         public = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS - {"k"}}
         kid = thumbprint(public)
@@ -388,7 +405,7 @@ def _add_to_key_set(path: Path, new: _NewKey, *, first: bool) -> KeySet:
 @click.option(
     "--alg",
     "algorithm",
-    type=click.Choice(sorted(SUPPORTED_ALGORITHMS)),
+    type=click.Choice(sorted(HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS)),
     default="HS256",
     show_default=True,
     help="Algorithm the key is for.",

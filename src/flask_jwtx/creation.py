@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final, Literal, NamedTuple
 
-from flask import current_app
-from flask.json.provider import DefaultJSONProvider
-
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .decoding import decode
@@ -20,7 +17,7 @@ from .keys import PreparedKey
 from .resolvers import not_signing
 from .revocation.policy import new_family
 from .settings import Settings, lifetime_from, never_if_zero
-from .state import get_state
+from .state import get_state, json_default
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -206,7 +203,7 @@ def create_token(
         claims,
         key,
         headers=headers,
-        json_default=app_json_default(),
+        json_default=json_default(),
     )
     if issued is not None:
         issued.append(claims)
@@ -293,23 +290,6 @@ def load_user_for(claimed: Any) -> Any:
 _SHOWN_IDENTITY: Final = 60
 
 
-def app_json_default() -> Callable[[Any], Any]:
-    """How the current app's JSON provider writes values JSON has no type for.
-
-    Flask's own provider has a ``default`` (``UUID``, ``Decimal``, dates,
-    dataclasses...), and so do providers derived from it. A provider written
-    from scratch on ``JSONProvider`` (an orjson one, say) usually has none, as
-    its library knows those types itself; claims are still encoded with the
-    standard ``json`` module, so Flask's ``DefaultJSONProvider.default`` stands
-    in (what Flask-JWT-Extended does too). Without it, a UUID identity would
-    raise ``TypeError`` in such an app.
-    """
-    default: Callable[[Any], Any] = getattr(current_app.json, "default", None) or (
-        DefaultJSONProvider.default
-    )
-    return default
-
-
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
@@ -318,9 +298,14 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
     of the token then fails with a 422 "Subject must be a string". We do the
     same (apps' test fixtures mint such tokens without using them; refusing at
     creation would protect no one, since the token is refused on use) and log
-    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int and UUID
-    identities as strings and gives them back in their type; having opted in
-    to it, an identity it cannot store is an :class:`IdentityError` at once.
+    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int, UUID and
+    other JSON identities (lists, dicts...) as strings and gives them back in
+    their type; having opted in to it, an identity it cannot store is an
+    :class:`IdentityError` at once.
+
+    Where the installed PyJWT has no ``sub`` check (before 2.10), neither has
+    Flask-JWT-Extended, and ``settings.policy.verify_sub`` is off: the identity
+    goes in as it is, and comes back as it went in.
     """
     try:
         return verifiable_identity(settings, identity)
@@ -339,15 +324,19 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
 
     What ``revoke_all`` writes its record for: a form no valid token can carry
     would log out nobody, silently.
+
+    ``JWT_IDENTITY_AS_STRING`` applies whether or not ``sub`` is checked: an
+    app that opted in mints the same tokens on every PyJWT, so tokens minted
+    before PyJWT 2.10 started checking ``sub`` keep working after an upgrade.
     """
-    if settings.identity_claim != "sub" or not settings.policy.verify_sub:
-        return identity, None
-    if isinstance(identity, str):
+    if settings.identity_claim != "sub" or isinstance(identity, str):
         return identity, None
     if settings.identity_as_string:
-        converted = stringify_identity(identity)
+        converted = stringify_identity(identity, json_default())
         if converted is not None:
             return converted
+    elif not settings.policy.verify_sub:
+        return identity, None
     text = _json_string(identity)
     if text is not None:
         # A UUID, a Decimal, a date...: the app's JSON provider writes it as a
@@ -359,8 +348,8 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
         "verified (422 'Subject must be a string'). Pass a string (str(user.id)), register a "
         "@jwt.user_identity_loader that returns one, set JWT_IDENTITY_AS_STRING = True to "
-        "store int and UUID identities as strings and get them back in their type from "
-        "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
+        "store int, UUID and JSON (list, dict...) identities as strings and get them back "
+        "in their type from get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
 
 
@@ -394,7 +383,7 @@ def _json_string(identity: Any) -> str | None:
     if isinstance(identity, _JSON_NATIVE):
         return None
     try:
-        text = app_json_default()(identity)
+        text = json_default()(identity)
     except TypeError:
         return None
     return text if isinstance(text, str) else None

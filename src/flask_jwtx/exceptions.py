@@ -20,6 +20,22 @@ from typing import Any, ClassVar, Self
 import jwt
 
 Header = dict[str, Any]
+
+# PyJWT 2.10 added the two classes below, and with them its check that
+# ``sub`` is a string. On an older PyJWT our classes derive from the error
+# both descend from there (``InvalidTokenError``), so ``except`` clauses
+# written for either library still match.
+try:
+    from jwt.exceptions import InvalidJTIError as _PyJWTJTIError
+    from jwt.exceptions import InvalidSubjectError as _PyJWTSubjectError
+except ImportError:  # pragma: no cover - PyJWT < 2.10, run by scripts/test-min.sh
+    _PyJWTJTIError = _PyJWTSubjectError = jwt.InvalidTokenError  # type: ignore[assignment,misc]
+
+#: Whether the installed PyJWT checks that ``sub`` and ``jti`` are strings (2.10
+#: and later). Flask-JWT-Extended leaves both checks to PyJWT, so on an older
+#: PyJWT it never refuses a non-string ``sub`` (whatever ``JWT_VERIFY_SUB``
+#: says) or ``jti``; flask-jwtx answers the same way.
+PYJWT_CHECKS_SUB: bool = _PyJWTSubjectError is not jwt.InvalidTokenError
 Claims = dict[str, Any]
 
 #: Called, without arguments, each time one of these errors is created, before
@@ -198,14 +214,14 @@ class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
     code: ClassVar[str] = "invalid_iat"
 
 
-class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
+class InvalidSubjectError(_PyJWTSubjectError, JWTExtendedException):
     """The token's ``sub`` is not a string while ``JWT_VERIFY_SUB`` is on (422)."""
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_sub"
 
 
-class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
+class InvalidJTIError(_PyJWTJTIError, JWTExtendedException):
     """The token's ``jti`` is not a string (422)."""
 
     status: ClassVar[int] = 422

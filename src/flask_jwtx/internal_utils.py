@@ -11,21 +11,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import Flask
+import flask.json
+from flask import Flask, current_app
 
-from .creation import app_json_default
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
 from .pipeline import check_not_revoked, check_token_type
-from .state import get_state
+from .state import get_state, json_default
 
 if TYPE_CHECKING:
     from .extension import JWTManager
 
-#: Flask >= 2.3 (which flask-jwtx requires) always has ``flask.json.provider``.
-HAS_JSON_PROVIDER: Final = True
+#: Whether Flask has JSON providers (``app.json``, Flask 2.2 and later).
+HAS_JSON_PROVIDER: Final = hasattr(flask.json, "provider")
 
 
 def get_jwt_manager() -> JWTManager:
@@ -81,7 +81,7 @@ class JSONEncoder(json.JSONEncoder):
     """
 
     def default(self, o: Any) -> Any:
-        return app_json_default()(o)
+        return json_default(current_app)(o)
 
 
 def get_json_encoder(app: Flask) -> type[json.JSONEncoder]:

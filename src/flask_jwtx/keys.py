@@ -18,10 +18,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.algorithms import Algorithm, get_default_algorithms, has_crypto
 from jwt.exceptions import InvalidKeyError as _PyJWTInvalidKeyError
 
 from .exceptions import InvalidKeyError
@@ -31,8 +28,31 @@ _ALGORITHMS: Final[dict[str, Algorithm]] = {
 }
 
 HMAC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
-#: Every algorithm a token may be signed with. ``none`` is never among them.
+#: The key-pair algorithms. PyJWT implements them with the ``cryptography``
+#: package, which is optional (the ``asymmetric_crypto`` extra), as with
+#: Flask-JWT-Extended: an app that signs with a shared secret does not need it.
+ASYMMETRIC_ALGORITHMS: Final = frozenset(
+    {
+        *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+        *("ES256", "ES256K", "ES384", "ES512", "ES521", "EdDSA"),
+    }
+)
+#: Whether ``cryptography`` is installed, so the key-pair algorithms are usable.
+HAS_CRYPTOGRAPHY: Final[bool] = bool(has_crypto)
+#: Every algorithm a token may be signed with in this installation: the HMAC
+#: ones always, the key-pair ones with ``cryptography``. ``none`` never.
 SUPPORTED_ALGORITHMS: Final = frozenset(_ALGORITHMS)
+#: The command that brings the key-pair algorithms.
+CRYPTO_INSTALL: Final = "pip install 'flask-jwtx[asymmetric_crypto]'"
+
+
+def cryptography_missing(what: str) -> str:
+    """Why ``what`` cannot work in this installation, and the command that fixes it."""
+    return (
+        f"{what} needs the cryptography package, which is not installed "
+        f"(it is optional: HMAC apps do without). Install it with: {CRYPTO_INSTALL}"
+    )
+
 
 #: RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
 MIN_HMAC_KEY_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -79,6 +99,8 @@ def prepare_key(algorithm: str, material: Any) -> PreparedKey:
     """
     impl = _ALGORITHMS.get(algorithm)
     if impl is None:
+        if algorithm in ASYMMETRIC_ALGORITHMS:
+            raise InvalidKeyError(cryptography_missing(f"Algorithm {algorithm!r}"))
         raise InvalidKeyError(f"Algorithm {algorithm!r} is not supported")
     if isinstance(material, str | bytes):
         return _prepare_cached(algorithm, material)
@@ -110,12 +132,6 @@ def hmac_key_too_short(algorithm: str, secret: str | bytes) -> bool:
 
 # --- Saying what a key is, for configuration errors ------------------------------
 
-_PRIVATE_KEY_TYPES: Final = (
-    rsa.RSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-)
 _CURVES: Final = {
     "secp256r1": "P-256",
     "secp384r1": "P-384",
@@ -134,7 +150,17 @@ _FAMILIES: Final = {
 
 def is_private_key(key: Any) -> bool:
     """Whether a parsed asymmetric key is the private half of its pair."""
-    return isinstance(key, _PRIVATE_KEY_TYPES)
+    if not HAS_CRYPTOGRAPHY:  # no key object of cryptography's can exist then
+        return False
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    private = (
+        rsa.RSAPrivateKey,
+        ec.EllipticCurvePrivateKey,
+        ed25519.Ed25519PrivateKey,
+        ed448.Ed448PrivateKey,
+    )
+    return isinstance(key, private)
 
 
 def key_family(algorithm: str) -> str:
@@ -152,6 +178,10 @@ def describe_key(material: Any) -> str:
     key = material if not isinstance(material, str | bytes) else _parse_pem(material)
     if isinstance(key, str):
         return key
+    if not HAS_CRYPTOGRAPHY:
+        return f"an object of type {type(key).__name__}"
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         family = "an RSA"
     elif isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
@@ -170,6 +200,11 @@ def _parse_pem(material: str | bytes) -> Any:
     data = material.encode() if isinstance(material, str) else material
     if b"-----BEGIN " not in data:
         return "no PEM-encoded key"
+    if not HAS_CRYPTOGRAPHY:
+        return "a PEM text, which needs the cryptography package to be read"
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     try:
         return serialization.load_pem_private_key(data, password=None)
     except TypeError:

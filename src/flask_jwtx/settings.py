@@ -26,9 +26,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from .claims import VerifyPolicy, extended_conventions
-from .exceptions import ConfigurationError, InvalidKeyError
+from .exceptions import PYJWT_CHECKS_SUB, ConfigurationError, InvalidKeyError
 from .jwks import CachedKeySource
 from .keys import (
+    ASYMMETRIC_ALGORITHMS,
+    CRYPTO_INSTALL,
+    HAS_CRYPTOGRAPHY,
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
     PreparedKey,
@@ -330,6 +333,8 @@ def _locations(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _algorithm(name: Any, key: str) -> str:
+    if isinstance(name, str) and name in ASYMMETRIC_ALGORITHMS and not HAS_CRYPTOGRAPHY:
+        raise _no_cryptography(key, f"is {name!r}, a key-pair algorithm")
     if not isinstance(name, str) or name not in SUPPORTED_ALGORITHMS:
         raise _fail(
             key,
@@ -337,6 +342,20 @@ def _algorithm(name: Any, key: str) -> str:
             f"Use one of {', '.join(sorted(SUPPORTED_ALGORITHMS))} ('none' is never allowed).",
         )
     return str(name)
+
+
+def _no_cryptography(key: str, what: str) -> ConfigurationError:
+    """The error for a setting that needs ``cryptography`` in an installation without it.
+
+    It is an optional dependency, as with Flask-JWT-Extended: an app that
+    signs with a shared secret never needs it, so it is not installed with
+    flask-jwtx. A setting that does need it fails at ``init_app``, saying so.
+    """
+    return _fail(
+        key,
+        f"{what}, which needs the cryptography package, and it is not installed",
+        f"Install it with: {CRYPTO_INSTALL} (HMAC algorithms such as HS256 work without it).",
+    )
 
 
 def _audience(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
@@ -752,6 +771,12 @@ def _resolver(
     remote_url = config.get("JWT_JWKS_URL")
     trusted = config.get("JWT_TRUSTED_ISSUERS")
     verifies_remotely = bool(remote_url) or trusted is not None
+    if not HAS_CRYPTOGRAPHY:
+        # A JWKS holds public keys: verifying with them takes cryptography.
+        if trusted is not None:
+            raise _no_cryptography("JWT_TRUSTED_ISSUERS", "is set (issuers' keys are key pairs)")
+        if remote_url:
+            raise _no_cryptography("JWT_JWKS_URL", "is set (a JWKS publishes key pairs)")
 
     local: KeyResolver
     allowed = frozenset(decode_algorithms)
@@ -855,7 +880,11 @@ def resolve(
         leeway=_non_negative(config, "JWT_DECODE_LEEWAY"),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
         issuer=_optional_str(config, "JWT_DECODE_ISSUER"),
-        verify_sub=_bool(config, "JWT_VERIFY_SUB"),
+        # Flask-JWT-Extended leaves the 'sub' check to PyJWT, which has one
+        # from 2.10 on: with an older PyJWT, no app of it ever had its int or
+        # list identities refused, whatever JWT_VERIFY_SUB said.
+        verify_sub=_bool(config, "JWT_VERIFY_SUB") and PYJWT_CHECKS_SUB,
+        verify_jti=PYJWT_CHECKS_SUB,  # added to PyJWT with the 'sub' check
         max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
     )
     if isinstance(resolver, TrustedIssuers):
