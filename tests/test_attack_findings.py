@@ -167,3 +167,26 @@ class TestSessionsThroughAnEncodeHook:
             [session] = flask_jwtx.list_sessions("alice")
             assert flask_jwtx.revoke_session(session.id)
         assert app.test_client().get("/me", headers=bearer(access)).status_code == 401
+
+    def test_reuse_detection_revokes_the_tokens_rotated_through_the_hook(self) -> None:
+        """After a refresh token is reused, the pair minted from it is refused too."""
+        app = protected_app(
+            DroppingManager,
+            JWT_REVOCATION_STORE="memory://",
+            JWT_REFRESH_TOKEN_ROTATION=True,
+            JWT_REFRESH_REUSE_GRACE=0,
+        )
+
+        @app.post("/refresh")
+        @flask_jwtx.jwt_required(refresh=True)
+        def refresh() -> Any:
+            access, new_refresh = flask_jwtx.rotate_refresh_token()
+            return jsonify(access_token=access, refresh_token=new_refresh)
+
+        with app.app_context():
+            stolen = flask_jwtx.create_refresh_token("alice")
+        client = app.test_client()
+        rotated = client.post("/refresh", headers=bearer(stolen)).json
+        assert rotated is not None
+        assert client.post("/refresh", headers=bearer(stolen)).status_code == 401  # reuse
+        assert client.post("/refresh", headers=bearer(rotated["refresh_token"])).status_code == 401
