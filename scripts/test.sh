@@ -11,16 +11,29 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
-.venv/bin/python -m mypy
 .venv/bin/lint-imports --no-cache
 if [ "$#" -eq 0 ]; then
-    # The whole suite: branch coverage, subprocesses included, must stay >= 95%
-    # ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest --cov --cov-report=term
-    # The site, as scripts/docs.sh and Read the Docs build it, into a scratch folder.
-    site="$(mktemp -d)"
-    trap 'rm -rf "$site"' EXIT
-    .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$site"
+    # mypy and the site (as scripts/docs.sh and Read the Docs build it, into a
+    # scratch folder) side by side: each keeps one core busy, and neither
+    # needs the other. Their output is shown once both are done.
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
+    mypy=$!
+    .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$scratch/site" \
+        >"$scratch/sphinx.log" 2>&1 &
+    sphinx=$!
+    failed=0
+    wait "$mypy" || failed=1
+    cat "$scratch/mypy.log"
+    wait "$sphinx" || failed=1
+    cat "$scratch/sphinx.log"
+    [ "$failed" -eq 0 ]
+    # The whole suite on every core (pytest-xdist; the tests marked slow are
+    # dealt first, see tests/conftest.py), with branch coverage, subprocesses
+    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
+    .venv/bin/python -m pytest -n auto --cov --cov-report=term
 else
+    .venv/bin/python -m mypy
     .venv/bin/python -m pytest "$@"
 fi

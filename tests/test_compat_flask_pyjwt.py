@@ -81,6 +81,7 @@ def _scenarios(python: Path | str, module: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 def test_the_facade_behaves_like_the_real_flask_pyjwt() -> None:
     theirs = _scenarios(_real_flask_pyjwt(), "flask_pyjwt")
     ours = _scenarios(sys.executable, "flask_jwtx.compat.flask_pyjwt")

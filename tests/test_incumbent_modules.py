@@ -743,6 +743,7 @@ def _fab_scenarios(python: Path, mode: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 def test_flask_appbuilder_runs_on_flask_jwtx() -> None:
     python = _fab_environment()
     theirs = _fab_scenarios(python, "real")
