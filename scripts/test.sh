@@ -8,7 +8,15 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+# Installed again only when pyproject.toml changed since the last install. No
+# .pyc files up front: most installed modules are never imported by a run,
+# and those that are get compiled (once) when they are.
+stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+        -e '.[test,docs]'
+    echo "$stamp" >.venv/.installed
+fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/lint-imports --no-cache

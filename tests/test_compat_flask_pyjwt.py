@@ -50,15 +50,20 @@ def _real_flask_pyjwt() -> Path:
     python = _python(REAL_ENV)
     marker = REAL_ENV / ".installed"
     if not marker.exists():
-        venv.create(REAL_ENV, with_pip=True, clear=True)
+        # No pip of its own: the test environment's pip installs into it, and
+        # without compiling every module (only the few imported ever are).
+        venv.create(REAL_ENV, with_pip=False, clear=True)
         subprocess.run(  # noqa: S603 - fixed arguments
             [
-                str(python),
+                sys.executable,
                 "-m",
                 "pip",
+                "--python",
+                str(python),
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--no-compile",
                 "flask_pyjwt==1.0.0",
             ],
             check=True,
