@@ -49,6 +49,7 @@ from .resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
+from .resource_policy import RESOURCE_DEFAULTS, ResourcePolicy, resolve_resource_policy
 from .resources import LoaderKeysSpec, RemoteKeysSpec, Resources
 from .revocation.base import RevocationStore
 
@@ -126,6 +127,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_SESSION_METADATA": False,
     "JWT_REVOCATION_REPLICA": False,
     "JWT_REVOCATION_REPLICA_MAX_STALENESS": 1.0,
+    # An OAuth 2.0 protected resource: DPoP, challenges, metadata (resource_policy).
+    **RESOURCE_DEFAULTS,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -212,6 +215,8 @@ class Settings:
     session_limit: int = 100
     #: Whether sessions record the client's user agent and IP (``JWT_SESSION_METADATA``).
     session_metadata: bool = False
+    #: The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
+    resource: ResourcePolicy = field(default_factory=ResourcePolicy)
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
@@ -811,6 +816,14 @@ def resolve(
     csrf_methods = _names(
         config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]), "JWT_CSRF_METHODS"
     )
+    resource = resolve_resource_policy(config, policy.max_bytes)
+    if resource.dpop.mode != "off" and config.get("JWT_REVOCATION_STORE") is None:
+        raise _fail(
+            "JWT_DPOP",
+            f"is {resource.dpop.mode!r}, but there is no store to make each proof single-use",
+            "Set JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL "
+            "shared by every instance).",
+        )
     return Settings(
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,
@@ -864,6 +877,7 @@ def resolve(
         policy=policy,
         session_limit=_positive_int(config, "JWT_SESSION_LIMIT"),
         session_metadata=_bool(config, "JWT_SESSION_METADATA"),
+        resource=resource,
     )
 
 
