@@ -367,10 +367,12 @@ META: dict[str, Meta] = {
     ),
     "JWT_TRUSTED_ISSUERS": Meta(
         "jwks",
-        "a list of dicts with `issuer`, `jwks_url` and optionally `audience`, `algorithms`, "
-        "`verify_audience`",
+        "a list of issuer URLs, or of dicts with `issuer` and optionally `jwks_url`, "
+        "`audience`, `algorithms`, `verify_audience`, `profile`, `typ`",
         "Accept tokens from several identity providers, each verified with its own JWKS, "
-        "algorithms and audience; the token's `iss` picks the issuer.",
+        "algorithms and audience; the token's `iss` picks the issuer. Without `jwks_url` the "
+        "issuer's OpenID Connect or RFC 8414 metadata names it. With `JWT_RESOURCE`, tokens "
+        "follow RFC 9068 (`typ` `at+jwt`, `aud` naming the resource) unless `profile` is `None`.",
         probes=(
             [{"issuer": "https://a.example"}],
             [{"issuer": "https://a.example", "jwks_url": "https://a.example/jwks"}],

@@ -70,6 +70,49 @@ def _get(config: Mapping[str, Any], key: str) -> Any:
     return config.get(key, RESOURCE_DEFAULTS[key])
 
 
+def resource_identifier(config: Mapping[str, Any]) -> str | None:
+    """``JWT_RESOURCE``, validated; ``None`` when this app is no resource server."""
+    return _resource(config)
+
+
+#: RFC 9068 section 2.2: the claims every JWT access token carries (``aud`` is
+#: required by the audience check itself).
+RFC9068_CLAIMS: Final = ("iss", "exp", "sub", "client_id", "iat", "jti")
+#: RFC 9068 section 2.1: its ``typ`` (compared without ``application/``).
+RFC9068_TYPE: Final = "at+jwt"
+PROFILES: Final = ("rfc9068", None)
+
+
+def issuer_profile(
+    entry: Mapping[str, Any], name: str, resource: str | None
+) -> tuple[frozenset[str] | None, tuple[str, ...]]:
+    """The ``typ`` values and claims a trusted issuer's tokens must carry.
+
+    The RFC 9068 profile (``at+jwt``, its required claims) applies to every
+    issuer of a resource server (``JWT_RESOURCE``) unless its entry says
+    ``"profile": None``; ``"typ"`` replaces the accepted types (a string, a
+    list, or ``None`` for any), for issuers that label access tokens otherwise.
+    """
+    key = "JWT_TRUSTED_ISSUERS"
+    profile = entry.get("profile", "rfc9068" if resource is not None else None)
+    if profile not in PROFILES:
+        raise _fail(key, f"gives {name!r} the profile {profile!r}", "Use 'rfc9068' or None.")
+    if profile is None:
+        return None, ()
+    types = entry.get("typ", RFC9068_TYPE)
+    if types is None:
+        return None, RFC9068_CLAIMS
+    listed = (types,) if isinstance(types, str) else types
+    if (
+        not isinstance(listed, list | tuple)
+        or not listed
+        or not all(isinstance(t, str) and t for t in listed)
+    ):
+        raise _fail(key, f"gives {name!r} the typ {types!r}", "Use a string, a list, or None.")
+    lowered = {t.lower() for t in listed}
+    return frozenset(t.removeprefix("application/") for t in lowered), RFC9068_CLAIMS
+
+
 def _resource(config: Mapping[str, Any]) -> str | None:
     key = "JWT_RESOURCE"
     value = _get(config, key)

@@ -49,8 +49,14 @@ from .resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
-from .resource_policy import RESOURCE_DEFAULTS, ResourcePolicy, resolve_resource_policy
-from .resources import LoaderKeysSpec, RemoteKeysSpec, Resources
+from .resource_policy import (
+    RESOURCE_DEFAULTS,
+    ResourcePolicy,
+    issuer_profile,
+    resolve_resource_policy,
+    resource_identifier,
+)
+from .resources import DiscoverySpec, LoaderKeysSpec, RemoteKeysSpec, Resources
 from .revocation.base import RevocationStore
 
 logger = logging.getLogger("flask_jwtx")
@@ -637,30 +643,66 @@ def _trusted_issuers(
 ) -> dict[str, TrustedIssuer]:
     key = "JWT_TRUSTED_ISSUERS"
     if not isinstance(entries, list | tuple) or not entries:
-        raise _fail(key, f"is {entries!r}", "Use a list of dicts with issuer and jwks_url.")
+        raise _fail(key, f"is {entries!r}", "Use a list of issuer URLs or of dicts with 'issuer'.")
+    resource = resource_identifier(config)
     issuers: dict[str, TrustedIssuer] = {}
-    for entry in entries:
-        if not isinstance(entry, Mapping) or not {"issuer", "jwks_url"} <= set(entry):
-            raise _fail(key, f"has the entry {entry!r}", "Each needs 'issuer' and 'jwks_url'.")
+    for item in entries:
+        # An issuer URL alone: its keys are found through its metadata (discovery).
+        entry = {"issuer": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping) or "issuer" not in entry:
+            raise _fail(
+                key,
+                f"has the entry {item!r}",
+                "Each is an issuer URL, or a dict with 'issuer' (and 'jwks_url', else the "
+                "issuer's metadata names it).",
+            )
         name = entry["issuer"]
         if not isinstance(name, str) or not name or name in issuers:
             raise _fail(key, f"names the issuer {name!r} twice or badly", "Use unique strings.")
         algorithms = _remote_algorithms(key, _names(entry.get("algorithms", ["RS256"]), key))
         for algorithm in algorithms:
             _algorithm(algorithm, key)
+        token_types, required = issuer_profile(entry, name, resource)
         issuers[name] = TrustedIssuer(
             issuer=name,
-            keys=_remote_source(config, entry["jwks_url"], algorithms, resources),
-            audience=_issuer_audience(config, entry, name),
+            keys=_remote_source(config, entry["jwks_url"], algorithms, resources)
+            if "jwks_url" in entry
+            else _discovered_source(config, name, algorithms, resources),
+            audience=_issuer_audience(config, entry, name, resource),
             algorithms=algorithms,
+            token_types=token_types,
+            required_claims=required,
         )
     return issuers
 
 
+def _discovered_source(
+    config: Mapping[str, Any], issuer: str, algorithms: frozenset[str], resources: Resources
+) -> CachedKeySource:
+    """The key source of an issuer named by URL alone (:mod:`.discovery`), cached like a JWKS."""
+    raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
+    spec = DiscoverySpec(
+        issuer,
+        ttl=_number(config, "JWT_JWKS_CACHE_TTL"),
+        min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
+        timeout=_number(config, "JWT_JWKS_TIMEOUT"),
+        max_bytes=_positive_int(config, "JWT_JWKS_MAX_BYTES"),
+        algorithm=next(iter(algorithms)) if len(algorithms) == 1 else None,
+        max_stale=None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE"),
+    )
+    try:
+        return resources.discovered_keys(spec)
+    except ValueError as exc:
+        raise _fail(
+            "JWT_TRUSTED_ISSUERS", f"names {issuer!r} ({exc})", "Use the issuer's https URL."
+        ) from None
+
+
 def _issuer_audience(
-    config: Mapping[str, Any], entry: Mapping[str, Any], name: str
+    config: Mapping[str, Any], entry: Mapping[str, Any], name: str, resource: str | None = None
 ) -> tuple[str, ...] | None:
-    """The audiences a trusted issuer's tokens must name: its own, else JWT_DECODE_AUDIENCE.
+    """The audiences a trusted issuer's tokens must name: its own, else ``JWT_RESOURCE``
+    (RFC 9068 section 4: the resource server's identifier), else JWT_DECODE_AUDIENCE.
 
     Services that share an identity provider receive tokens from the same
     issuer; without an audience check each would accept the tokens minted for
@@ -675,6 +717,8 @@ def _issuer_audience(
         if not names or not all(names):
             raise _fail(key, f"gives {name!r} the audience {own!r}", "Use non-empty strings.")
         return names
+    if resource is not None:
+        return (resource,)
     inherited = _audience(config, "JWT_DECODE_AUDIENCE")
     if inherited is not None:
         return (inherited,) if isinstance(inherited, str) else inherited
