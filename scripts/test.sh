@@ -9,6 +9,11 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+# The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
+# on the machine's Node.js), at the versions tests/oidc/package-lock.json pins.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m mypy
