@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +19,7 @@ from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.revocation.replica import Replica
 
 from .conftest import SECRET, make_app
-from .dpop_proofs import jkt, new_key, proof, public_jwk
+from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
 from .stores import PostgresServer, RedisServer, sqlite_url
 
 URL = "http://localhost/resource"
@@ -381,6 +382,58 @@ class TestNonces:
         token = bound_token(app, key)
         nonce = dpop_get(app, token, proof(key, token=token)).headers["DPoP-Nonce"]
         assert dpop_get(other, token, proof(key, token=token, nonce=nonce)).status_code == 200
+
+
+class TestOddInputs:
+    def test_a_proof_key_too_weak_for_its_algorithm_is_refused(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """A P-384 key labelled ES256 is refused, as configured keys are."""
+        wrong_curve = ec.generate_private_key(ec.SECP384R1())
+        token = bound_token(app, None, cnf={"jkt": jkt(wrong_curve)})
+        header = {"alg": "ES256", "typ": "dpop+jwt", "jwk": public_jwk(wrong_curve)}
+        claims = {"jti": "1", "htm": "GET", "htu": URL, "iat": int(time.time()), "ath": ath(token)}
+        signing_input = ".".join(
+            jwt.utils.base64url_encode(json.dumps(part).encode()).decode()
+            for part in (header, claims)
+        )
+        signer = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA384)
+        signature = signer.sign(signing_input.encode(), wrong_curve)
+        forged = f"{signing_input}.{jwt.utils.base64url_encode(signature).decode()}"
+        _refused(dpop_get(app, token, forged))
+
+    def test_a_proof_whose_payload_is_no_object_is_refused(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """A correctly signed payload that is a JSON list is not a proof."""
+        token = bound_token(app, key)
+        signed = jwt.api_jws.encode(
+            b"[1]", key, "ES256", headers={"typ": "dpop+jwt", "jwk": public_jwk(key)}
+        )
+        _refused(dpop_get(app, token, signed))
+
+    def test_a_huge_jti_is_refused(self, app: Flask, key: ec.EllipticCurvePrivateKey) -> None:
+        """A jti longer than 256 characters is refused before anything is stored."""
+        token = bound_token(app, key)
+        _refused(dpop_get(app, token, proof(key, token=token, claims={"jti": "j" * 257})))
+
+    @pytest.mark.parametrize("jkt_value", [7, "", None, ["a"]])
+    def test_a_malformed_cnf_jkt_is_refused(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey, jkt_value: Any
+    ) -> None:
+        """cnf.jkt that is no thumbprint string binds to nothing: refused either way."""
+        token = bound_token(app, None, cnf={"jkt": jkt_value})
+        _refused(dpop_get(app, token, proof(key, token=token)), "invalid_token")
+        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+
+    def test_a_garbled_dpop_authorization_header_is_a_bad_request(self, app: Flask) -> None:
+        """'DPoP a b' is not a credential."""
+        response = app.test_client().get("/resource", headers={"Authorization": "DPoP a b"})
+        assert response.status_code == 422
+        assert response.json == {
+            "msg": "Bad Authorization header. Expected 'Authorization: DPoP <JWT>'"
+        }
 
 
 # --- Replay across instances, on every shared store -------------------------------------

@@ -40,6 +40,7 @@ class AuthorizationServer:
         self.oidc = True  # serve OpenID Connect discovery (else only RFC 8414)
         self.named_issuer: str | None = None  # what the metadata claims, when not the truth
         self.jwks_uri: Any = "default"
+        self.raw: str | None = None  # a body to answer metadata requests with instead
         self.app = Flask("authorization-server")
         self.app.add_url_rule("/<path:path>", "any", self.route)
 
@@ -60,6 +61,8 @@ class AuthorizationServer:
         if path == "jwks":
             return jsonify(KeySet([SIGNING]).public_jwks())
         if (path == oidc and self.oidc) or path == oauth:
+            if self.raw is not None:
+                return self.raw, 200, {"Content-Type": "application/json"}
             return jsonify(self.metadata())
         return "not found", 404
 
@@ -245,6 +248,15 @@ class TestDiscovery:
     ) -> None:
         """No usable jwks_uri: 503, never a 500, never an accepted token."""
         server.jwks_uri = jwks_uri
+        app = resource_app([server.issuer])
+        assert call(app, server.token()).status_code == 503
+
+    @pytest.mark.parametrize("raw", ["not json", "[1, 2]", '"issuer"', "{" * 100000])
+    def test_metadata_that_is_no_json_object_fails_closed(
+        self, server: AuthorizationServer, raw: str
+    ) -> None:
+        """Whatever the metadata endpoint answers, the outcome is keys or a 503."""
+        server.raw = raw
         app = resource_app([server.issuer])
         assert call(app, server.token()).status_code == 503
 

@@ -57,7 +57,7 @@ def verify_jwt_in_request(
 
     ``dpop`` ("off", "allowed" or "required") overrides ``JWT_DPOP`` for this
     check: whether a DPoP-bound token and proof (RFC 9449) are accepted, or
-    required (see :mod:`flask_jwtx.resource_server`).
+    required (see ``docs/resource-server.md``).
     """
     return _bind(
         _declare(

@@ -33,8 +33,10 @@ atomic ``put_if_absent`` makes the ``jti`` single-use across every instance.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import json
 import math
 import re
 import struct
@@ -244,9 +246,20 @@ def _proof_key(algorithm: str, header: Header) -> Key:
     if PRIVATE_MEMBERS & set(jwk) or jwk.get("kty") == "oct":
         raise InvalidDPoPProofError("DPoP proof 'jwk' must be a public key")
     try:
-        return Key.from_jwk(jwk, algorithm=algorithm)
+        return _parsed_key(algorithm, json.dumps(jwk, sort_keys=True, separators=(",", ":")))
     except (InvalidKeyError, ValueError, TypeError) as exc:
         raise InvalidDPoPProofError(f"DPoP proof 'jwk' is not usable: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_key(algorithm: str, canonical_jwk: str) -> Key:
+    """A proof key, parsed and checked once per client key (a client reuses its key).
+
+    Keyed by the canonical JSON of the whole JWK and the algorithm, so a
+    different member anywhere is a different entry; a key that fails to
+    parse is not cached (the error propagates).
+    """
+    return Key.from_jwk(json.loads(canonical_jwk), algorithm=algorithm)
 
 
 def _signed(proof: str, policy: DPoPPolicy) -> ParsedToken:
