@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -20,7 +20,9 @@ from flask_jwtx.revocation.replica import Replica
 
 from .conftest import SECRET, make_app
 from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
-from .stores import PostgresServer, RedisServer, sqlite_url
+
+if TYPE_CHECKING:  # the minimum-versions environment has no store servers
+    from .stores import PostgresServer, RedisServer
 
 URL = "http://localhost/resource"
 NONCE_SECRET = "n" * 40
@@ -449,6 +451,8 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
         postgres: PostgresServer = request.getfixturevalue("postgres_server")
         url = postgres.url
     else:
+        from .stores import sqlite_url
+
         url = sqlite_url(tmp_path)
     return {"JWT_REVOCATION_STORE": url, "JWT_REVOCATION_TABLE": f"dpop_{uuid.uuid4().hex[:10]}"}
 

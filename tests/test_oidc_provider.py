@@ -37,6 +37,7 @@ from .stores import PostgresServer, RedisServer
 OIDC = Path(__file__).parent / "oidc"
 RESOURCE = "https://api.test/"
 OTHER_RESOURCE = "https://other.test/"
+OPAQUE_RESOURCE = "https://opaque.test/"
 CLIENT_ID = "api-client"
 CLIENT_SECRET = "a-client-secret-for-tests-only-0123456789"
 ORDERS = "http://localhost/orders"
@@ -45,6 +46,7 @@ ORDERS = "http://localhost/orders"
 class Server(NamedTuple):
     issuer: str
     token_endpoint: str
+    introspection_endpoint: str
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +61,7 @@ def authorization_server() -> Iterator[Server]:
         **os.environ,
         "RESOURCE": RESOURCE,
         "OTHER_RESOURCE": OTHER_RESOURCE,
+        "OPAQUE_RESOURCE": OPAQUE_RESOURCE,
         "CLIENT_ID": CLIENT_ID,
         "CLIENT_SECRET": CLIENT_SECRET,
     }
@@ -79,7 +82,7 @@ def authorization_server() -> Iterator[Server]:
         issuer = json.loads(process.stdout.readline())["issuer"]
         with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration") as answer:  # noqa: S310
             metadata = json.load(answer)
-        yield Server(issuer, metadata["token_endpoint"])
+        yield Server(issuer, metadata["token_endpoint"], metadata["introspection_endpoint"])
     finally:
         process.stdin.close()
         try:
@@ -348,3 +351,41 @@ class TestDPoPBoundTokens:
         finally:
             for app in (first, second):
                 app.extensions["flask-jwtx"].manager.close(app)
+
+
+class TestOpaqueTokens:
+    """The server issues opaque tokens for one API: it verifies them by introspection."""
+
+    def introspecting_app(self, server: Server) -> Flask:
+        return resource_app(
+            server,
+            JWT_RESOURCE=OPAQUE_RESOURCE,
+            JWT_INTROSPECTION={
+                "endpoint": server.introspection_endpoint,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "issuer": server.issuer,
+            },
+        )
+
+    def test_an_opaque_token_is_introspected_and_accepted(
+        self, authorization_server: Server
+    ) -> None:
+        """An opaque token for this API: the server says active, the route opens."""
+        token = Client(authorization_server).token(resource=OPAQUE_RESOURCE)["access_token"]
+        assert token.count(".") != 2  # not a JWT
+        response = bearer(self.introspecting_app(authorization_server), token)
+        assert response.status_code == 200
+        assert response.json == {"client": CLIENT_ID, "bound": False}
+
+    def test_an_unknown_opaque_token_is_refused(self, authorization_server: Server) -> None:
+        """A made-up token: inactive, 401 invalid_token."""
+        app = self.introspecting_app(authorization_server)
+        refused(bearer(app, "made-up-token-value"), "invalid_token")
+
+    def test_a_jwt_for_another_resource_is_still_refused(
+        self, authorization_server: Server
+    ) -> None:
+        """JWTs are verified locally: this API's audience is the opaque resource."""
+        token = Client(authorization_server).token()["access_token"]
+        refused(bearer(self.introspecting_app(authorization_server), token), "invalid_token")

@@ -501,6 +501,17 @@ META: dict[str, Meta] = {
         probes=("short",),
         own=True,
     ),
+    "JWT_INTROSPECTION": Meta(
+        "resource",
+        "`None`, or a dict with `endpoint`, `client_id`, `client_secret`, and optionally "
+        "`issuer` and `cache_ttl` (seconds, default 60)",
+        "Opaque (non-JWT) access tokens are sent to this RFC 7662 introspection endpoint, "
+        "authenticated with these credentials; an active answer is held to the claim checks "
+        "(audience `JWT_RESOURCE`, the `issuer`, `exp`, scopes) and cached up to `cache_ttl`, "
+        "never past `exp`. Unreachable or odd answers: 503. JWTs are still verified locally.",
+        probes=("https://as.example/introspect", {"endpoint": "https://as.example/i"}),
+        own=True,
+    ),
 }
 
 #: Wrong values every key is tried with. Only refusals are shown, so a value a

@@ -274,17 +274,22 @@ class JWKSFetcher:
     def __call__(self) -> KeySet:
         return parse_remote_jwks(self._get(), algorithm=self.algorithm, url=self.url)
 
-    def _get(self) -> bytes:
+    def _get(self, *, form: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+        """The body of a GET (or, with ``form``, a form POST: token introspection)."""
         deadline = _Deadline(self.timeout)
         connection: http.client.HTTPConnection | None = None
         response: http.client.HTTPResponse | None = None
         try:
             connection, target = self._open(deadline)
-            headers = {"Accept": "application/json"}
+            headers = {"Accept": "application/json", **(headers or {})}
             proxy = self._proxy
             if proxy is not None and not self._tls and proxy.authorization:
                 headers["Proxy-Authorization"] = proxy.authorization
-            connection.request("GET", target, headers=headers)
+            if form is None:
+                connection.request("GET", target, headers=headers)
+            else:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                connection.request("POST", target, body=form, headers=headers)
             deadline.bound()
             response = connection.getresponse()
             if response.status != HTTPStatus.OK:

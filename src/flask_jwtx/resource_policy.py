@@ -32,6 +32,7 @@ RESOURCE_DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_DPOP_ALGORITHMS": list(DEFAULT_ALGORITHMS),
     "JWT_DPOP_IAT_WINDOW": 60,
     "JWT_DPOP_NONCE_SECRET": None,
+    "JWT_INTROSPECTION": None,
 }
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from .discovery import DiscoveredKeys
+from .introspection import IntrospectionSpec, Introspector
 from .jwks import CachedKeySource, JWKSFetcher
 from .keyset import KeySet
 from .revocation.base import RevocationStore
@@ -81,6 +82,7 @@ class Resources:
         self._lock = threading.Lock()
         self._remote: dict[RemoteKeysSpec, CachedKeySource] = {}
         self._discovered: dict[DiscoverySpec, CachedKeySource] = {}
+        self._introspectors: dict[tuple[IntrospectionSpec, float, int], Introspector] = {}
         self._loaders: dict[LoaderKeysSpec, CachedKeySource] = {}
         self._stores: dict[StoreSpec, RevocationStore] = {}
         #: Objects given by the user (a client, engine or store): kept alive
@@ -122,6 +124,17 @@ class Resources:
             )
 
         return self._shared(self._discovered, spec, build, None)
+
+    def introspector(
+        self, spec: IntrospectionSpec, timeout: float, max_bytes: int
+    ) -> Introspector:
+        """The introspection client for ``spec`` (its cache survives settings rebuilds)."""
+        return self._shared(
+            self._introspectors,
+            (spec, timeout, max_bytes),
+            lambda: Introspector(spec, timeout=timeout, max_bytes=max_bytes),
+            None,
+        )
 
     def loader_keys(self, spec: LoaderKeysSpec) -> CachedKeySource:
         """The cached key source for the app's ``key_set_loader``."""

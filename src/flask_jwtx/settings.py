@@ -27,6 +27,7 @@ from typing import Any, Final, NamedTuple
 
 from .claims import VerifyPolicy, extended_conventions
 from .exceptions import ConfigurationError, InvalidKeyError
+from .introspection import Introspector, introspection_spec
 from .jwks import CachedKeySource
 from .keys import (
     MIN_HMAC_KEY_BYTES,
@@ -223,6 +224,8 @@ class Settings:
     session_metadata: bool = False
     #: The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
     resource: ResourcePolicy = field(default_factory=ResourcePolicy)
+    #: Opaque tokens are introspected (``JWT_INTROSPECTION``); ``None``: not configured.
+    introspector: Introspector | None = None
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
@@ -922,7 +925,21 @@ def resolve(
         session_limit=_positive_int(config, "JWT_SESSION_LIMIT"),
         session_metadata=_bool(config, "JWT_SESSION_METADATA"),
         resource=resource,
+        introspector=_introspector(config, resources),
     )
+
+
+def _introspector(config: Mapping[str, Any], resources: Resources) -> Introspector | None:
+    spec = introspection_spec(config.get("JWT_INTROSPECTION"))
+    if spec is None:
+        return None
+    timeout = _number(config, "JWT_JWKS_TIMEOUT")
+    try:
+        return resources.introspector(spec, timeout, _positive_int(config, "JWT_JWKS_MAX_BYTES"))
+    except ValueError as exc:  # no host, a port out of range
+        raise _fail(
+            "JWT_INTROSPECTION", f"has an unusable endpoint ({exc})", "Check the URL."
+        ) from None
 
 
 _watched = operator.itemgetter(*WATCHED_KEYS)

@@ -7,7 +7,8 @@
 // (the test process ended) or on SIGTERM.
 //
 // Environment: RESOURCE (the resource indicator of the API under test), OTHER_RESOURCE
-// (a second API, whose tokens the first must refuse), CLIENT_ID, CLIENT_SECRET.
+// (a second API, whose tokens the first must refuse), OPAQUE_RESOURCE (an API that gets
+// opaque tokens, verified by introspection), CLIENT_ID, CLIENT_SECRET.
 import * as http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 
@@ -15,6 +16,7 @@ import Provider, { errors } from 'oidc-provider';
 
 const RESOURCE = process.env.RESOURCE ?? 'https://api.test/';
 const OTHER_RESOURCE = process.env.OTHER_RESOURCE ?? 'https://other.test/';
+const OPAQUE_RESOURCE = process.env.OPAQUE_RESOURCE ?? 'https://opaque.test/';
 const CLIENT_ID = process.env.CLIENT_ID ?? 'api-client';
 const CLIENT_SECRET = process.env.CLIENT_SECRET ?? 'a-client-secret-for-tests-only-0123456789';
 const SCOPES = 'orders:read orders:write';
@@ -45,11 +47,17 @@ server.listen(0, '127.0.0.1', () => {
       clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
       dPoP: { enabled: true },
+      introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resourceIndicator) => {
+          if (resourceIndicator === OPAQUE_RESOURCE) {
+            return {
+              scope: SCOPES, audience: OPAQUE_RESOURCE, accessTokenTTL: 300, accessTokenFormat: 'opaque',
+            };
+          }
           if (resourceIndicator !== RESOURCE && resourceIndicator !== OTHER_RESOURCE) {
             throw new errors.InvalidTarget();
           }
