@@ -633,3 +633,64 @@ def test_verify_proof_needs_a_jwk_object(key: ec.EllipticCurvePrivateKey) -> Non
                 policy=DPoPPolicy(),
                 now=time.time(),
             )
+
+
+# --- DPoP on our own issuing side -------------------------------------------------------
+
+
+def issuing_app(**config: Any) -> Flask:
+    """An app that logs clients in and binds their tokens to the key of their DPoP proof."""
+    app = build(**config)
+
+    @app.post("/login")
+    def login() -> Any:
+        from flask_jwtx.resource_server import dpop_binding
+
+        binding = dpop_binding()
+        token = flask_jwtx.create_access_token("alice", additional_claims=binding)
+        return jsonify(access_token=token, token_type="DPoP")
+
+    return app
+
+
+class TestIssuingBoundTokens:
+    LOGIN = "http://localhost/login"
+
+    def test_a_login_with_a_proof_mints_a_token_bound_to_its_key(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """The minted token carries cnf.jkt: it works with proofs of that key, never as bearer."""
+        app = issuing_app()
+        client = app.test_client()
+        answer = client.post("/login", headers={"DPoP": proof(key, method="POST", url=self.LOGIN)})
+        assert answer.status_code == 200
+        token = (answer.json or {})["access_token"]
+        assert jwt.decode(token, options={"verify_signature": False})["cnf"] == {"jkt": jkt(key)}
+        assert dpop_get(app, token, proof(key, token=token)).status_code == 200
+        bearer = client.get("/resource", headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 401
+        _refused(dpop_get(app, token, proof(new_key(), token=token)), "invalid_token")
+
+    def test_a_login_without_a_valid_proof_is_refused(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """No proof, a proof for another URL, or a replayed one: 401 with a DPoP challenge."""
+        app = issuing_app()
+        client = app.test_client()
+        _refused(client.post("/login"))
+        _refused(client.post("/login", headers={"DPoP": proof(key, method="POST")}))
+        once = proof(key, method="POST", url=self.LOGIN)
+        assert client.post("/login", headers={"DPoP": once}).status_code == 200
+        _refused(client.post("/login", headers={"DPoP": once}))
+
+    def test_nonces_apply_to_token_requests_too(self, key: ec.EllipticCurvePrivateKey) -> None:
+        """With nonces on, the first login gets use_dpop_nonce and a nonce to retry with."""
+        app = issuing_app(JWT_DPOP_NONCE_SECRET=NONCE_SECRET)
+        client = app.test_client()
+        first = client.post("/login", headers={"DPoP": proof(key, method="POST", url=self.LOGIN)})
+        _refused(first, "use_dpop_nonce")
+        nonce = first.headers["DPoP-Nonce"]
+        retry = proof(key, method="POST", url=self.LOGIN, nonce=nonce)
+        second = client.post("/login", headers={"DPoP": retry})
+        assert second.status_code == 200
+        assert second.headers["DPoP-Nonce"]

@@ -291,15 +291,16 @@ def verify_proof(
     *,
     method: str,
     url: str,
-    access_token: str,
+    access_token: str | None,
     policy: DPoPPolicy,
     now: float,
 ) -> Proof:
     """Every check of RFC 9449 section 4.3 (see the module docstring); the verified proof.
 
     ``url`` is the request's URL as the service sees it (its query is
-    ignored). Raises :class:`InvalidDPoPProofError` or
-    :class:`UseDPoPNonceError`.
+    ignored). ``access_token`` is ``None`` for a token request (the proof a
+    client sends to obtain a bound token carries no ``ath``). Raises
+    :class:`InvalidDPoPProofError` or :class:`UseDPoPNonceError`.
     """
     parsed = _signed(proof, policy)
     try:
@@ -319,9 +320,10 @@ def verify_proof(
         raise InvalidDPoPProofError("DPoP proof has no numeric 'iat' claim")
     if not math.fabs(float(iat) - now) <= policy.iat_window:
         raise InvalidDPoPProofError("DPoP proof 'iat' is outside the accepted window")
-    ath = _string_claim(claims, "ath")
-    if not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
-        raise InvalidDPoPProofError("DPoP proof 'ath' does not match the access token")
+    if access_token is not None:  # None: a token request, where no token exists yet
+        ath = _string_claim(claims, "ath")
+        if not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
+            raise InvalidDPoPProofError("DPoP proof 'ath' does not match the access token")
     nonces = policy.nonces
     if nonces is not None and not nonces.fresh(claims.get("nonce"), now):
         raise UseDPoPNonceError("DPoP proof needs a fresh server nonce")

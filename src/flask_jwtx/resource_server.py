@@ -38,6 +38,7 @@ from .authorization import AuthorizationError, RouteRequirement, declared_requir
 from .dpop import (
     DPoPBindingError,
     InvalidDPoPProofError,
+    Proof,
     ProofOfPossessionError,
     UseDPoPNonceError,
     check_binding,
@@ -108,6 +109,47 @@ def verify_dpop(settings: Settings, encoded: str, claims: Claims) -> None:
         now=now,
     )
     check_binding(claims, proof)
+    _use_once(settings, proof, now)
+
+
+def dpop_binding() -> dict[str, Any]:
+    """Claims that bind a token about to be minted to the request's DPoP key (``cnf.jkt``).
+
+    For this app's own token endpoints (login, refresh): the client sends a
+    ``DPoP`` proof with the request (``htm``/``htu`` of this request, no
+    ``ath``); the proof is checked like any other, its ``jti`` used once,
+    and the answer is the claims to mint with::
+
+        access = create_access_token(user.id, additional_claims=dpop_binding())
+
+    The tokens are then DPoP-bound: every route refuses them as bearer
+    tokens, and accepts them under the ``DPoP`` scheme with a proof of the
+    same key. Raises :class:`~flask_jwtx.dpop.InvalidDPoPProofError` (401)
+    when the request has no valid proof.
+    """
+    settings = get_state().settings.get()
+    policy = settings.resource.dpop
+    proofs = request.headers.getlist("DPoP")
+    if len(proofs) != 1:
+        raise InvalidDPoPProofError("Exactly one DPoP header with a proof is required")
+    now = time.time()
+    proof = verify_proof(
+        proofs[0].strip(),
+        method=request.method,
+        url=request.base_url,
+        access_token=None,
+        policy=policy,
+        now=now,
+    )
+    _use_once(settings, proof, now)
+    return {"cnf": {"jkt": proof.jkt}}
+
+
+def _use_once(settings: Settings, proof: Proof, now: float) -> None:
+    """Record the proof's ``jti`` in the store; refuse a proof already recorded.
+
+    With server nonces on, the answer carries the nonce for the next proof.
+    """
     store = settings.revocation_store
     if store is None:
         raise ConfigurationError(
@@ -116,10 +158,10 @@ def verify_dpop(settings: Settings, encoded: str, claims: Claims) -> None:
         )
     # Not subject to JWT_REVOCATION_FAILURE_POLICY: with the store down, the
     # proof's single use cannot be established, so the request is refused (503).
-    if store.put_if_absent(*replay_record(proof, policy, now)) is not None:
+    if store.put_if_absent(*replay_record(proof, settings.resource.dpop, now)) is not None:
         raise InvalidDPoPProofError("DPoP proof has already been used")
-    nonces = policy.nonces
-    if nonces is not None:
+    nonces = settings.resource.dpop.nonces
+    if nonces is not None:  # the nonce for the client's next proof
 
         @after_this_request
         def _next_nonce(response: Response) -> Response:
