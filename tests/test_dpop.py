@@ -129,6 +129,25 @@ class TestAcceptedRequests:
         )
         assert response.status_code == 200
 
+    def test_behind_a_proxy_the_public_url_counts_with_proxyfix(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """htu is the URL Flask sees: the public one with ProxyFix, the internal one without."""
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        token = bound_token(app, key)
+        public = "https://api.example/resource"
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
+
+        def send(htu: str) -> Any:
+            headers = {"Authorization": f"DPoP {token}", "DPoP": proof(key, token=token, url=htu)}
+            return app.test_client().get("/resource", headers={**headers, **forwarded})
+
+        assert send(public).status_code == 401  # no ProxyFix: Flask sees http://localhost
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        assert send(public).status_code == 200
+        assert send(URL).status_code == 401
+
     def test_bearer_tokens_still_work_where_dpop_is_allowed(self, app: Flask) -> None:
         """'allowed' keeps unbound bearer tokens working."""
         token = bound_token(app, None)
