@@ -13,12 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import flask_jwt_extended
+import orjson
 import pytest
 from dateutil.relativedelta import relativedelta
 from flask import Flask, jsonify, render_template_string
+from flask.json.provider import JSONProvider
 
 import flask_jwtx
 from flask_jwtx import testing
+from flask_jwtx.config import config
 
 from .conftest import SECRET
 
@@ -71,6 +74,39 @@ class TestIdentitiesTheJSONProviderWritesAsStrings:
             with app.app_context():
                 token = lib.create_access_token(identity=identity)
             assert get(app, token) == (422, {"msg": "Subject must be a string"})
+
+
+class OrjsonProvider(JSONProvider):
+    """The JSON provider apps write for orjson: orjson knows UUIDs and dates, so no ``default``."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+class TestAJSONProviderWithoutDefault:
+    @BOTH
+    def test_uuid_identities_and_claims_are_written_as_flasks_default_provider_would(
+        self, lib: Any
+    ) -> None:
+        identity, claim = uuid.uuid4(), uuid.UUID(int=7)
+        app = app_on(lib)
+        app.json = OrjsonProvider(app)
+        assert not hasattr(app.json, "default")
+        with app.app_context():
+            token = lib.create_access_token(identity, additional_claims={"ref": claim})
+            assert lib.decode_token(token)["ref"] == str(claim)
+        assert get(app, token) == (200, {"identity": str(identity), "type": "access"})
+
+    def test_the_config_json_encoder_falls_back_the_same_way(self) -> None:
+        app = app_on(flask_jwtx)
+        app.json = OrjsonProvider(app)
+        with app.app_context():
+            encoder = config.json_encoder()
+            written = encoder.encode({"ref": uuid.UUID(int=7)})
+        assert orjson.loads(written) == {"ref": str(uuid.UUID(int=7))}
 
 
 class TestInitAppMoreThanOnce:

@@ -180,6 +180,11 @@ def via_patched(target: str) -> Callable[[Flask, str], int]:
     return run
 
 
+def via_logout(app: Flask, token: str) -> int:
+    """The auth blueprint's logout, which also takes an expired token: its own entry point."""
+    return app.test_client().post("/auth/logout", headers=bearer(token)).status_code
+
+
 def via_decode_token(app: Flask, token: str) -> int:
     with app.app_context():
         try:
@@ -213,6 +218,7 @@ ENTRY_POINTS: dict[str, tuple[Callable[[Flask, str], int], tuple[str, ...]]] = {
     "patched _decode_jwt_from_request": (via_patched("_decode_jwt_from_request"), ALL),
     "_decode_jwt_from_request": (via_route("/custom"), ("decode", "revocation", "verification")),
     "auth blueprint": (via_route("/auth/me"), ("decode", "revocation", "verification", "user")),
+    "auth blueprint logout": (via_logout, ("decode", "revocation", "verification")),
     "flask jwt decode": (via_cli, ("decode", "revocation", "verification", "user")),
     "decode_token": (via_decode_token, ("decode",)),
 }

@@ -29,7 +29,7 @@ def test_concurrent_builders_keep_one_store_and_close_the_others(
     CountingStore.closed = 0
     barrier = threading.Barrier(8)
 
-    def slow_build(value: Any, *, table: str) -> CountingStore:
+    def slow_build(value: Any, *, table: str, instance_path: str | None) -> CountingStore:
         barrier.wait()  # every thread builds before any stores: the worst case
         return CountingStore()
 

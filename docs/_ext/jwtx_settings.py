@@ -176,7 +176,9 @@ META: dict[str, Meta] = {
     "JWT_VERIFY_SUB": Meta(
         "claims",
         "a boolean",
-        "Whether a present `sub` must be a string, as RFC 7519 (and PyJWT 2.10) require.",
+        "Whether a present `sub` must be a string, as RFC 7519 requires. Flask-JWT-Extended "
+        "leaves this check to PyJWT, which has it from 2.10 on; so does flask-jwtx: with an "
+        "older PyJWT, no `sub` (nor `jti`) is checked, whatever this says.",
     ),
     "JWT_IDENTITY_CLAIM": Meta(
         "claims",
@@ -186,8 +188,10 @@ META: dict[str, Meta] = {
     "JWT_IDENTITY_AS_STRING": Meta(
         "claims",
         "a boolean",
-        "Store `int` and `UUID` identities as strings in `sub`, and give them back in their "
-        "own type. Without it, a non-string identity raises `IdentityError` at creation.",
+        "Store non-string identities (`int`, `UUID`, lists, dicts and other JSON values) as "
+        "strings in `sub`, with the private claim `jwtx_idt` saying how to give them back in "
+        "their own type (see current-user.md); on every PyJWT version. An identity it cannot "
+        "store raises `IdentityError` at creation.",
         own=True,
     ),
     "JWT_MAX_TOKEN_BYTES": Meta(
@@ -384,8 +388,9 @@ META: dict[str, Meta] = {
         "revocation",
         "`memory://`, a Redis or SQLAlchemy URL, a `redis.Redis`, an `Engine`, a "
         "`RevocationStore`, or `None`",
-        "Where revocations live. Built and reached once in `init_app`. See "
-        "[Revocation](revocation.md).",
+        "Where revocations live. Built and reached once in `init_app`. A relative "
+        "SQLite path (`sqlite:///revocations.db`) is a file in the app's instance folder, "
+        "as with Flask-SQLAlchemy 3. See [Revocation](revocation.md).",
         probes=("sqlite:///:memory:", "mysql+nodriver://host/db"),
         own=True,
     ),

@@ -123,8 +123,8 @@ class VerifyPolicy:
     the expired-token loader passed every other check.
 
     ``checks`` is derived: :data:`BEFORE_EXPIRY` less the checks this policy
-    switches off (no audience, no issuer, ``verify_sub=False``), chosen here
-    once rather than skipped on every token.
+    switches off (no audience, no issuer, ``verify_sub=False``,
+    ``verify_jti=False``), chosen here once rather than skipped on every token.
     """
 
     algorithms: frozenset[str]
@@ -132,6 +132,8 @@ class VerifyPolicy:
     audience: tuple[str, ...] | None = None
     issuer: str | None = None
     verify_sub: bool = True
+    #: Whether a ``jti`` must be a string (PyJWT checks it from 2.10 on).
+    verify_jti: bool = True
     max_bytes: int = 8192
     conventions: Callable[[Claims], None] | None = extended_conventions
     #: With trusted issuers: each issuer's own policy, by name. A token is then
@@ -144,6 +146,7 @@ class VerifyPolicy:
             check_aud: self.audience is None,
             check_iss: self.issuer is None,
             check_sub: not self.verify_sub,
+            check_jti: not self.verify_jti,
         }
         checks = tuple(c for c in BEFORE_EXPIRY if not switched_off.get(c, False))
         object.__setattr__(self, "checks", checks)
@@ -203,8 +206,8 @@ def check_sub(claims: Claims, policy: VerifyPolicy, now: float) -> None:
 
 
 def check_jti(claims: Claims, policy: VerifyPolicy, now: float) -> None:
-    """``jti``, if present, must be a string."""
-    if "jti" in claims and not isinstance(claims["jti"], str):
+    """``jti``, if present, must be a string, unless the policy waives it."""
+    if policy.verify_jti and "jti" in claims and not isinstance(claims["jti"], str):
         raise InvalidJTIError("JWT ID must be a string")
 
 

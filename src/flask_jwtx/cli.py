@@ -44,15 +44,13 @@ from pathlib import Path
 from typing import Any, Final, NoReturn, ParamSpec, TypeVar
 
 import click
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from flask import Flask, current_app
 from flask.cli import ScriptInfo
 from jwt.algorithms import get_default_algorithms
 
 from . import jws, pipeline
 from .authorization import RouteRequirement
-from .creation import create_access_token, create_refresh_token
+from .creation import create_access_token, create_refresh_token, load_user_for
 from .decoding import decode_token
 from .exceptions import (
     Claims,
@@ -63,14 +61,24 @@ from .exceptions import (
     InvalidKeyError,
     JWTExtendedException,
     KeySourceUnavailableError,
+    TokenTooLargeError,
 )
-from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS
-from .keyset import EC_CURVES, MAX_RSA_BITS, MIN_RSA_BITS, PRIVATE_MEMBERS, Key, KeySet, thumbprint
+from .keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY, HMAC_ALGORITHMS, cryptography_missing
+from .keyset import (
+    EC_CURVES,
+    MAX_RSA_BITS,
+    MIN_RSA_BITS,
+    PRIVATE_MEMBERS,
+    Key,
+    KeySet,
+    key_jwk,
+    thumbprint,
+)
 from .resolvers import KeySetKeys, RemoteKeys, StaticKeys, TrustedIssuers
-from .revocation.api import revoke_all, revoke_token
+from .revocation.api import revoke_all, revoke_token, watermark_issuers
 from .revocation.base import StoreUnavailableError
 from .revocation.factory import shown_target
-from .revocation.policy import revoke_token_record
+from .revocation.policy import ANY_ISSUER, revoke_token_record
 from .settings import Settings
 from .state import EXTENSION_KEY, AppState, get_state
 
@@ -83,12 +91,6 @@ FAILURE: Final = 1
 _IMPLEMENTATIONS = get_default_algorithms()
 #: Random bytes in a generated HMAC secret: 512 bits, enough for HS512.
 _SECRET_BYTES: Final = 64
-_CURVES: Final[Mapping[str, Callable[[], ec.EllipticCurve]]] = {
-    "secp256r1": ec.SECP256R1,
-    "secp256k1": ec.SECP256K1,
-    "secp384r1": ec.SECP384R1,
-    "secp521r1": ec.SECP521R1,
-}
 _TIME_CLAIMS: Final = ("iat", "nbf", "exp")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _DURATION = re.compile(r"(-?\d+)\s*([smhdw]?)")
@@ -159,6 +161,31 @@ def _errors_as_failures() -> Iterator[None]:
         yield
     except JWTExtendedException as exc:
         _fail(str(exc))
+
+
+@contextmanager
+def _loader_failures() -> Iterator[None]:
+    """An app loader that fails ends the command with what failed and the fix, not a trace.
+
+    :func:`~flask_jwtx.creation.run_identity_loader` notes on the exception
+    which loader failed and what to pass instead; exceptions without that
+    note are not the app's loaders' and keep their traceback.
+    """
+    try:
+        yield
+    except Exception as exc:
+        notes = [n for n in getattr(exc, "__notes__", ()) if n.startswith("flask-jwtx: ")]
+        if not notes:
+            raise
+        _fail(" ".join([f"{type(exc).__name__}: {exc}.", *(n[12:] for n in notes)]))
+
+
+def _loaded_user(identity: str) -> Any:
+    """``--load-user``: the app's user for ``identity``, or the reason there is none."""
+    try:
+        return load_user_for(identity)
+    except (LookupError, TypeError) as exc:
+        _fail(f"--load-user: {exc}")
 
 
 def _read_token(token: str | None, settings: Settings) -> str:
@@ -262,6 +289,8 @@ class _NewKey:
         return {k: v for k, v in self.private_jwk.items() if k not in PRIVATE_MEMBERS}
 
     def private_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization  # a key pair: installed
+
         pem: bytes = self.native.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -270,33 +299,47 @@ class _NewKey:
         return pem.decode()
 
     def public_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         pem: bytes = self.native.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return pem.decode()
 
 
+def _key_pair(algorithm: str, bits: int, curve: str) -> Any:
+    """A new private key for a key-pair algorithm (``cryptography`` objects)."""
+    if not HAS_CRYPTOGRAPHY:
+        # The option lists every algorithm, so asking for RS256 here gets this
+        # answer rather than an "invalid choice" that hides the fix.
+        raise click.UsageError(cryptography_missing(f"--alg {algorithm}"))
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    if algorithm.startswith(("RS", "PS")):
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    if algorithm == "EdDSA":
+        if curve == "Ed448":
+            return ed448.Ed448PrivateKey.generate()
+        return ed25519.Ed25519PrivateKey.generate()
+    curves: dict[str, Callable[[], ec.EllipticCurve]] = {
+        "secp256r1": ec.SECP256R1,
+        "secp256k1": ec.SECP256K1,
+        "secp384r1": ec.SECP384R1,
+        "secp521r1": ec.SECP521R1,
+    }
+    return ec.generate_private_key(curves[EC_CURVES[algorithm]]())
+
+
 def _generate(algorithm: str, bits: int, curve: str, kid: str | None) -> _NewKey:
     """A new key for ``algorithm``, checked by loading it as the app would (``Key.from_jwk``)."""
-    impl = _IMPLEMENTATIONS[algorithm]
     secret: str | None = None
-    native: Any
+    native: Any = None
     if algorithm in HMAC_ALGORITHMS:
         secret = secrets.token_urlsafe(_SECRET_BYTES)
-        native = None
-        jwk = impl.to_jwk(secret.encode(), as_dict=True)
+        jwk = _IMPLEMENTATIONS[algorithm].to_jwk(secret.encode(), as_dict=True)
     else:
-        if algorithm.startswith(("RS", "PS")):
-            native = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        elif algorithm == "EdDSA":
-            native = (
-                ed448.Ed448PrivateKey.generate()
-                if curve == "Ed448"
-                else ed25519.Ed25519PrivateKey.generate()
-            )
-        else:
-            native = ec.generate_private_key(_CURVES[EC_CURVES[algorithm]]())
-        jwk = impl.to_jwk(native, as_dict=True)
+        native = _key_pair(algorithm, bits, curve)
+        jwk = key_jwk(algorithm, native)
     if kid is None:
         public = {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS - {"k"}}
         kid = thumbprint(public)
@@ -362,7 +405,7 @@ def _add_to_key_set(path: Path, new: _NewKey, *, first: bool) -> KeySet:
 @click.option(
     "--alg",
     "algorithm",
-    type=click.Choice(sorted(SUPPORTED_ALGORITHMS)),
+    type=click.Choice(sorted(HMAC_ALGORITHMS | ASYMMETRIC_ALGORITHMS)),
     default="HS256",
     show_default=True,
     help="Algorithm the key is for.",
@@ -558,6 +601,12 @@ def _parse_claims(pairs: tuple[str, ...], scopes: tuple[str, ...]) -> dict[str, 
     callback=_freshness_option,
     help="Fresh for this long (15m...).",
 )
+@click.option(
+    "--load-user",
+    is_flag=True,
+    help="IDENTITY is an id: load the user through the app's user_lookup_loader and mint "
+    "for it (for loaders written for user objects).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print token, header and claims as JSON.")
 @_in_app
 def token_command(
@@ -568,24 +617,28 @@ def token_command(
     expires: timedelta | bool | None,
     fresh: bool,
     fresh_for: timedelta | None,
+    load_user: bool,
     as_json: bool,
 ) -> None:
     """Mint a token for IDENTITY with the app's keys, settings and loaders.
 
+    IDENTITY is handed to the loaders as create_access_token(identity=...)
+    hands it; with --load-user it is an id, and the app's user for it is.
     The token alone goes to stdout: TOKEN=$(flask jwt token alice).
     """
     extra = _parse_claims(claims, scopes)
     freshness: bool | timedelta = fresh_for if fresh_for is not None else fresh
     lifetime: Any = expires  # a timedelta, False (never), or None (the app's)
-    with _errors_as_failures():
+    if token_type == "refresh" and freshness:
+        raise click.UsageError("A refresh token is never fresh: drop --fresh/--fresh-for.")
+    if token_type not in ("access", "refresh"):
+        extra = {**extra, "type": token_type}
+    with _errors_as_failures(), _loader_failures():
+        subject: Any = _loaded_user(identity) if load_user else identity
         if token_type == "refresh":
-            if freshness:
-                raise click.UsageError("A refresh token is never fresh: drop --fresh/--fresh-for.")
-            encoded = create_refresh_token(identity, lifetime, extra)
+            encoded = create_refresh_token(subject, lifetime, extra)
         else:
-            if token_type != "access":
-                extra = {**extra, "type": token_type}
-            encoded = create_access_token(identity, freshness, lifetime, extra)
+            encoded = create_access_token(subject, freshness, lifetime, extra)
     if as_json:
         parsed = jws.parse(encoded, len(encoded))
         _emit_json({"token": encoded, "header": parsed.header, "claims": parsed.claims()})
@@ -774,7 +827,18 @@ def revoke_command(token: str | None, as_json: bool) -> None:
     """
     with _errors_as_failures():
         settings = get_state().settings.get()
-        claims = decode_token(_read_token(token, settings), allow_expired=True)
+        try:
+            claims = decode_token(_read_token(token, settings), allow_expired=True)
+        except DecodeError as exc:
+            if isinstance(exc, TokenTooLargeError):
+                raise
+            # "Not enough segments" alone does not say what was expected.
+            _fail(
+                f"That is not a JWT ({exc}). Give the encoded token, three base64url parts "
+                "joined by dots (header.payload.signature) as create_access_token returns it, "
+                "not its jti; to refuse every token of an identity: flask jwt revoke-all "
+                "IDENTITY."
+            )
         revoke_token(claims)
     until = revoke_token_record(claims, settings.policy.leeway).expires_at
     identity = claims.get(settings.identity_claim)
@@ -790,9 +854,10 @@ def revoke_command(token: str | None, as_json: bool) -> None:
             }
         )
         return
-    lasting = (
-        "for good (it never expires)" if until is None else f"until {_when(until, time.time())}"
-    )
+    if until is not None:
+        lasting = f"until {_when(until, time.time())}"
+    else:  # no exp, or one past year 9999: the record is written as never expiring
+        lasting = "for good" + (" (it never expires)" if "exp" not in claims else "")
     click.echo(
         f"Revoked {claims.get('type', 'access')} token {claims['jti']} of "
         f"{json.dumps(identity, default=str)} in {_store_name()}, {lasting}."
@@ -805,15 +870,31 @@ def revoke_command(token: str | None, as_json: bool) -> None:
     "--issuer",
     help="Whose user (with JWT_TRUSTED_ISSUERS); default: this app's JWT_ENCODE_ISSUER.",
 )
+@click.option(
+    "--sub",
+    "as_sub",
+    is_flag=True,
+    help="IDENTITY is the identity claim as tokens carry it: no user_identity_loader runs.",
+)
+@click.option(
+    "--load-user",
+    is_flag=True,
+    help="IDENTITY is an id: load the user through the app's user_lookup_loader first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was revoked as JSON.")
 @_in_app
-def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None:
+def revoke_all_command(
+    identity: str, issuer: str | None, as_sub: bool, load_user: bool, as_json: bool
+) -> None:
     """Log IDENTITY out everywhere: every token issued to it until now is refused.
 
-    Tokens created afterwards work. The identity is written as
-    create_access_token writes it (through the app's user_identity_loader).
+    Tokens created afterwards work. IDENTITY is written as create_access_token
+    writes it (through the app's user_identity_loader); with --sub it is the
+    claim itself, with --load-user the app's user for that id.
     """
-    with _errors_as_failures():
+    if as_sub and load_user:
+        raise click.UsageError("--sub and --load-user exclude each other.")
+    with _errors_as_failures(), _loader_failures():
         settings = get_state().settings.get()
         if (
             issuer is None
@@ -823,7 +904,11 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
             raise click.UsageError(
                 "This app trusts other issuers: name the identity provider with --issuer."
             )
-        revoke_all(identity, **({} if issuer is None else {"issuer": issuer}))
+        whose: dict[str, Any] = {} if issuer is None else {"issuer": issuer}
+        if as_sub:
+            revoke_all(sub=identity, **whose)
+        else:
+            revoke_all(_loaded_user(identity) if load_user else identity, **whose)
     moment = datetime.now(UTC)
     if as_json:
         _emit_json(
@@ -831,6 +916,8 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
                 "revoked_before": moment.isoformat(),
                 "identity": identity,
                 "issuer": issuer if issuer is not None else settings.encode_issuer,
+                # The default also covers tokens whose iss a claims loader wrote.
+                "any_issuer": ANY_ISSUER in watermark_issuers(settings, *_given(issuer)),
                 "store": _store_name(),
             }
         )
@@ -839,6 +926,11 @@ def revoke_all_command(identity: str, issuer: str | None, as_json: bool) -> None
         f"Every token issued to {json.dumps(identity)} before "
         f"{moment:%Y-%m-%d %H:%M:%S} UTC is refused ({_store_name()})."
     )
+
+
+def _given(issuer: str | None) -> tuple[str, ...]:
+    """``--issuer`` as ``watermark_issuers``' optional argument."""
+    return () if issuer is None else (issuer,)
 
 
 # --- check --------------------------------------------------------------------
@@ -1003,10 +1095,30 @@ def _check_app(report: _Report, app: Flask) -> None:
     except ConfigurationError as exc:
         report.add("fail", "configuration", str(exc))
         return
-    report.add("ok", "configuration", _describe_keys(settings, state))
+    report.add(*_configuration_line(settings, state))
     _check_keys(report, settings, state)
     _check_store(report, settings)
     _check_key_sources(report, state)
+
+
+def _configuration_line(settings: Settings, state: AppState) -> tuple[str, str, str]:
+    """What the configuration does; not "ok" while a key it names is not set.
+
+    A missing verification key fails the line (no token can be accepted), a
+    missing signing key only warns (a service that only verifies has none).
+    """
+    described = _describe_keys(settings, state)
+    resolver = settings.resolver
+    missing = resolver.missing if isinstance(resolver, StaticKeys) else {}
+    if not missing:
+        return "ok", "configuration", described
+    if settings.algorithm in HMAC_ALGORITHMS:
+        names = ["JWT_SECRET_KEY"]
+    else:
+        names = ["JWT_PRIVATE_KEY" if what == "sign" else "JWT_PUBLIC_KEY" for what in missing]
+    verb = "is" if len(names) == 1 else "are"
+    status = "warn" if set(missing) == {"sign"} else "fail"
+    return status, "configuration", f"{described}, but {' and '.join(names)} {verb} not set"
 
 
 @jwt_cli.command("check")

@@ -6,8 +6,10 @@ request holds a single :class:`VerifiedRequest` at ``g.flask_jwtx_request``.
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple, TypeVar, cast, overload
 
 from flask import g
@@ -297,22 +299,57 @@ def current_user_context_processor() -> dict[str, Any]:
 
 
 # --- Identities stored as strings (JWT_IDENTITY_AS_STRING) ---------------------
+#
+# An identity that is not a string goes in the identity claim as text, and the
+# private claim ``jwtx_idt`` (IDENTITY_TYPE_CLAIM) says how to read it back:
+#
+# * ``"int"``: ``str(user.id)``, read back with ``int()``;
+# * ``"uuid"``: the UUID's canonical text, read back as a ``uuid.UUID``;
+# * ``"json"``: any other JSON value (a list such as ``[namespace, name]``, a
+#   dict, a float, a bool, ``None``) as compact JSON text with sorted keys,
+#   read back with ``json.loads``. Sorted keys make one identity one text, so
+#   ``revoke_all`` on a dict finds the tokens minted for it in any key order.
+#   What JSON cannot tell apart comes back as JSON has it: a tuple as a list,
+#   a UUID inside a list as its string (as Flask-JWT-Extended, which put the
+#   value itself in the claim, gave it back).
 
 _STRINGIFIABLE: Final[dict[type, str]] = {int: "int", uuid.UUID: "uuid"}
+#: Identities stored as JSON text (``bool`` before ``int`` would matter, but
+#: ``_STRINGIFIABLE`` matches exact types, so ``True`` is JSON, not an int).
+_JSON_IDENTITIES: Final = (list, tuple, dict, float, bool, int, type(None))
+JSON_KIND: Final = "json"
 
 
-def stringify_identity(identity: Any) -> tuple[str, str] | None:
-    """``(text, kind)`` for an identity type that round-trips through a string."""
+def stringify_identity(
+    identity: Any, json_default: Callable[[Any], Any] | None = None
+) -> tuple[str, str] | None:
+    """``(text, kind)`` for an identity that round-trips through a string, else ``None``.
+
+    ``json_default`` writes the values inside a list or dict that JSON has no
+    type for (the app's JSON provider does it for the app's responses). A
+    container it cannot write is ``None``, like any other type.
+    """
     kind = _STRINGIFIABLE.get(type(identity))
-    return None if kind is None else (str(identity), kind)
+    if kind is not None:
+        return str(identity), kind
+    if not isinstance(identity, _JSON_IDENTITIES):
+        return None
+    try:
+        text = json.dumps(identity, default=json_default, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text, JSON_KIND
 
 
 def restore_identity(text: str, kind: str) -> Any:
+    """The identity ``stringify_identity`` stored as ``text``; ``text`` itself if unreadable."""
     try:
         if kind == "int":
             return int(text)
         if kind == "uuid":
             return uuid.UUID(text)
-    except ValueError:
+        if kind == JSON_KIND:
+            return json.loads(text)
+    except (ValueError, RecursionError):
         pass
     return text

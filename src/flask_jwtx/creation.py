@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final, Literal, NamedTuple
-
-from flask import current_app
 
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
@@ -19,7 +17,7 @@ from .keys import PreparedKey
 from .resolvers import not_signing
 from .revocation.policy import new_family
 from .settings import Settings, lifetime_from, never_if_zero
-from .state import get_state
+from .state import get_state, json_default
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -162,17 +160,24 @@ def create_token(
     state = get_state()
     settings = state.settings.get()
     callbacks = state.callbacks
-    claims_extra = dict(callbacks.additional_claims(identity) or {})
+    claims_extra = dict(
+        run_identity_loader("additional_claims_loader", callbacks.additional_claims, identity)
+        or {}
+    )
     if additional_claims:
         claims_extra.update(additional_claims)
-    headers = dict(callbacks.additional_headers(identity) or {})
+    headers = dict(
+        run_identity_loader("additional_headers_loader", callbacks.additional_headers, identity)
+        or {}
+    )
     if additional_headers:
         headers.update(additional_headers)
 
     if identity_is_claim:
         stored_identity, kind = identity, None
     else:
-        stored_identity, kind = identity_claim_value(settings, callbacks.user_identity(identity))
+        value = run_identity_loader("user_identity_loader", callbacks.user_identity, identity)
+        stored_identity, kind = identity_claim_value(settings, value)
     if kind is not None:
         claims_extra.setdefault(IDENTITY_TYPE_CLAIM, kind)
 
@@ -198,7 +203,7 @@ def create_token(
         claims,
         key,
         headers=headers,
-        json_default=getattr(current_app.json, "default", None),
+        json_default=json_default(),
     )
     if issued is not None:
         issued.append(claims)
@@ -211,6 +216,80 @@ def create_token(
     return encoded
 
 
+def run_identity_loader(name: str, loader: Callable[[Any], Any], identity: Any) -> Any:
+    """Call one of the loaders that receive an identity; a failure names the loader.
+
+    They receive whatever ``create_access_token(identity=...)`` was given,
+    and are often written for the app's user objects (``user.id``,
+    ``user.role``): handed an id instead (from the CLI, a test helper,
+    ``revoke_all("1")``), they fail with an ``AttributeError`` deep in app
+    code. The exception is kept as it is (an app may raise its own on
+    purpose); a note says which loader failed, on what, and what to pass.
+    """
+    try:
+        return loader(identity)
+    except Exception as exc:
+        shown = repr(identity)
+        if len(shown) > _SHOWN_IDENTITY:
+            shown = shown[: _SHOWN_IDENTITY - 3] + "..."
+        exc.add_note(
+            f"flask-jwtx: the {name} failed on the {type(identity).__name__} {shown}. "
+            "It receives what create_access_token(identity=...) is given; if it is written "
+            "for your user objects, pass a user object (`flask jwt token --load-user` and "
+            "flask_jwtx.testing.user_for(app, id) load one through your user_lookup_loader; "
+            "revoke_all, list_sessions and revoke_session also take sub= for the identity "
+            "claim as tokens carry it)."
+        )
+        raise
+
+
+def identity_or_sub(identity: Any, sub: Any, caller: str, unset: Any = None) -> Any:
+    """The identity claim value for a lookup given ``identity`` (through the loader) or ``sub``.
+
+    ``revoke_all``, ``list_sessions`` and ``revoke_session`` take either what
+    ``create_access_token`` was given (``identity``: the
+    ``user_identity_loader`` maps it) or the claim as tokens carry it
+    (``sub=``: no loader runs, as in a view holding ``get_jwt_identity()``).
+    ``unset`` is the caller's marker for "not given".
+    """
+    given_identity, given_sub = identity is not unset, sub is not unset
+    if given_identity == given_sub:
+        raise TypeError(
+            f"{caller}() takes the identity (what create_access_token was given) or "
+            "sub= (the identity claim as tokens carry it): exactly one of the two"
+        )
+    if given_sub:
+        return sub
+    loader = get_state().callbacks.user_identity
+    return run_identity_loader("user_identity_loader", loader, identity)
+
+
+def load_user_for(claimed: Any) -> Any:
+    """The app's user for an identity claim value, through its ``user_lookup_loader``.
+
+    What the CLI (``--load-user``) and the testing helpers (``user_for``)
+    hand to loaders written for user objects, as a request would have it:
+    the loader is called with an empty header and the claims
+    ``{<JWT_IDENTITY_CLAIM>: claimed, "type": "access"}``.
+    """
+    state = get_state()
+    lookup = state.callbacks.user_lookup
+    if lookup is None:
+        raise TypeError(
+            "loading a user needs a @jwt.user_lookup_loader, and this app registers none: "
+            "pass the identity itself"
+        )
+    claims = {state.settings.get().identity_claim: claimed, "type": "access"}
+    user = lookup({}, claims)
+    if user is None:
+        raise LookupError(f"the user_lookup_loader found no user for {claimed!r}")
+    return user
+
+
+#: How much of an identity a loader-failure note shows.
+_SHOWN_IDENTITY: Final = 60
+
+
 def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | None]:
     """The identity as it goes in the token, and the type it was stringified from.
 
@@ -219,9 +298,14 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
     of the token then fails with a 422 "Subject must be a string". We do the
     same (apps' test fixtures mint such tokens without using them; refusing at
     creation would protect no one, since the token is refused on use) and log
-    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int and UUID
-    identities as strings and gives them back in their type; having opted in
-    to it, an identity it cannot store is an :class:`IdentityError` at once.
+    the fix once per type. ``JWT_IDENTITY_AS_STRING`` stores int, UUID and
+    other JSON identities (lists, dicts...) as strings and gives them back in
+    their type; having opted in to it, an identity it cannot store is an
+    :class:`IdentityError` at once.
+
+    Where the installed PyJWT has no ``sub`` check (before 2.10), neither has
+    Flask-JWT-Extended, and ``settings.policy.verify_sub`` is off: the identity
+    goes in as it is, and comes back as it went in.
     """
     try:
         return verifiable_identity(settings, identity)
@@ -240,15 +324,19 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
 
     What ``revoke_all`` writes its record for: a form no valid token can carry
     would log out nobody, silently.
+
+    ``JWT_IDENTITY_AS_STRING`` applies whether or not ``sub`` is checked: an
+    app that opted in mints the same tokens on every PyJWT, so tokens minted
+    before PyJWT 2.10 started checking ``sub`` keep working after an upgrade.
     """
-    if settings.identity_claim != "sub" or not settings.policy.verify_sub:
-        return identity, None
-    if isinstance(identity, str):
+    if settings.identity_claim != "sub" or isinstance(identity, str):
         return identity, None
     if settings.identity_as_string:
-        converted = stringify_identity(identity)
+        converted = stringify_identity(identity, json_default())
         if converted is not None:
             return converted
+    elif not settings.policy.verify_sub:
+        return identity, None
     text = _json_string(identity)
     if text is not None:
         # A UUID, a Decimal, a date...: the app's JSON provider writes it as a
@@ -260,8 +348,8 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
         "RFC 7519 makes 'sub' a string, and tokens carrying another type are refused when "
         "verified (422 'Subject must be a string'). Pass a string (str(user.id)), register a "
         "@jwt.user_identity_loader that returns one, set JWT_IDENTITY_AS_STRING = True to "
-        "store int and UUID identities as strings and get them back in their type from "
-        "get_jwt_identity(), or set JWT_VERIFY_SUB = False."
+        "store int, UUID and JSON (list, dict...) identities as strings and get them back "
+        "in their type from get_jwt_identity(), or set JWT_VERIFY_SUB = False."
     )
 
 
@@ -294,11 +382,8 @@ def _json_string(identity: Any) -> str | None:
     """The identity as the app's JSON provider writes it, if that is a string."""
     if isinstance(identity, _JSON_NATIVE):
         return None
-    default = getattr(current_app.json, "default", None)
-    if default is None:
-        return None
     try:
-        text = default(identity)
+        text = json_default()(identity)
     except TypeError:
         return None
     return text if isinstance(text, str) else None

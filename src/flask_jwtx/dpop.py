@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 from .claims import is_number
 from .exceptions import Claims, Header, InvalidKeyError, JWTExtendedException
 from .jws import ParsedToken, b64url_encode, verify
-from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, PreparedKey
+from .keys import ASYMMETRIC_ALGORITHMS, PreparedKey
 from .keyset import PRIVATE_MEMBERS, Key, thumbprint
 from .revocation.policy import Record, record_key
 
@@ -69,8 +69,8 @@ DEFAULT_ALGORITHMS: Final = (
     "RS512",
     "EdDSA",
 )
-#: Every algorithm a proof could use: asymmetric and supported here.
-PROOF_ALGORITHMS: Final = frozenset(SUPPORTED_ALGORITHMS - HMAC_ALGORITHMS)
+#: Every algorithm a proof could use: the key-pair ones (which need ``cryptography``).
+PROOF_ALGORITHMS: Final = ASYMMETRIC_ALGORITHMS
 #: A ``jti`` longer than this is refused: it is stored (hashed) and logged.
 MAX_JTI_LENGTH: Final = 256
 #: Bytes of the HMAC kept in a nonce: 128 bits cannot be guessed.

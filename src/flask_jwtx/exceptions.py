@@ -14,12 +14,36 @@ order, exactly as it overrode the incumbent's handler.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 import jwt
 
 Header = dict[str, Any]
+
+# PyJWT 2.10 added the two classes below, and with them its check that
+# ``sub`` is a string. On an older PyJWT our classes derive from the error
+# both descend from there (``InvalidTokenError``), so ``except`` clauses
+# written for either library still match.
+try:
+    from jwt.exceptions import InvalidJTIError as _PyJWTJTIError
+    from jwt.exceptions import InvalidSubjectError as _PyJWTSubjectError
+except ImportError:  # pragma: no cover - PyJWT < 2.10, run by scripts/test-min.sh
+    _PyJWTJTIError = _PyJWTSubjectError = jwt.InvalidTokenError  # type: ignore[assignment,misc]
+
+#: Whether the installed PyJWT checks that ``sub`` and ``jti`` are strings (2.10
+#: and later). Flask-JWT-Extended leaves both checks to PyJWT, so on an older
+#: PyJWT it never refuses a non-string ``sub`` (whatever ``JWT_VERIFY_SUB``
+#: says) or ``jti``; flask-jwtx answers the same way.
+PYJWT_CHECKS_SUB: bool = _PyJWTSubjectError is not jwt.InvalidTokenError
 Claims = dict[str, Any]
+
+#: Called, without arguments, each time one of these errors is created, before
+#: anything can raise or handle it. :mod:`flask_jwtx.integrations` registers
+#: itself here: a REST framework imported at any time (even after ``init_app``)
+#: is made to pass the error on to Flask before its error router sees it. Only
+#: the error path pays for it; a hook must be cheap and must not raise.
+on_create: list[Callable[[], object]] = []
 
 
 class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
@@ -32,6 +56,13 @@ class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public na
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_token"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # __new__ rather than __init__: it runs for every subclass, including
+        # an app's own that never calls super().__init__().
+        for hook in on_create:
+            hook()
+        return super().__new__(cls, *args, **kwargs)
 
 
 class ConfigurationError(JWTExtendedException, RuntimeError):
@@ -183,14 +214,14 @@ class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
     code: ClassVar[str] = "invalid_iat"
 
 
-class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
+class InvalidSubjectError(_PyJWTSubjectError, JWTExtendedException):
     """The token's ``sub`` is not a string while ``JWT_VERIFY_SUB`` is on (422)."""
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_sub"
 
 
-class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
+class InvalidJTIError(_PyJWTJTIError, JWTExtendedException):
     """The token's ``jti`` is not a string (422)."""
 
     status: ClassVar[int] = 422
@@ -277,6 +308,29 @@ class LoginRefusedError(JWTExtendedException):
     code: ClassVar[str] = "login_refused"
 
 
+class CrossSiteRequestError(JWTExtendedException):
+    """The browser says another site sent this request to a cookie-mode endpoint (403).
+
+    Raised by the auth blueprint in cookie mode for login and logout, from
+    ``Sec-Fetch-Site`` or ``Origin``: a foreign page must not log a victim
+    into the attacker's account (login CSRF) or out of their own.
+    """
+
+    status: ClassVar[int] = 403
+    code: ClassVar[str] = "cross_site_request"
+
+
+class UnsupportedContentTypeError(JWTExtendedException):
+    """A request body of a type the endpoint does not take (415).
+
+    The auth blueprint's cookie-mode login takes JSON only: the three types
+    an HTML form can send cross-site are refused before the login callback.
+    """
+
+    status: ClassVar[int] = 415
+    code: ClassVar[str] = "unsupported_content_type"
+
+
 class SessionNotFoundError(JWTExtendedException):
     """No live session of the current identity has that id (404).
 
@@ -292,6 +346,7 @@ __all__ = [
     "AuthorizationError",
     "CSRFError",
     "ConfigurationError",
+    "CrossSiteRequestError",
     "DecodeError",
     "ExpiredSignatureError",
     "FreshTokenRequired",
@@ -316,6 +371,7 @@ __all__ = [
     "RevokedTokenError",
     "SessionNotFoundError",
     "TokenTooLargeError",
+    "UnsupportedContentTypeError",
     "UserClaimsVerificationError",
     "UserLookupError",
     "WrongTokenError",

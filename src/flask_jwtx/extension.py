@@ -18,6 +18,7 @@ from .dpop import ProofOfPossessionError
 from .exceptions import (
     Claims,
     ConfigurationError,
+    CrossSiteRequestError,
     CSRFError,
     ExpiredSignatureError,
     FreshTokenRequired,
@@ -29,6 +30,7 @@ from .exceptions import (
     NoAuthorizationError,
     RevokedTokenError,
     SessionNotFoundError,
+    UnsupportedContentTypeError,
     UserClaimsVerificationError,
     UserLookupError,
 )
@@ -125,7 +127,9 @@ class JWTManager:
             _close_stores(previous)
         self._set_default_configuration_options(app)
 
-        resources = Resources()  # key sources and stores, shared by settings rebuilds
+        # Key sources and stores, shared by settings rebuilds; relative SQLite
+        # paths point into the instance folder, as with Flask-SQLAlchemy.
+        resources = Resources(instance_path=app.instance_path)
 
         def build() -> Settings:
             return _settings.resolve(
@@ -149,7 +153,6 @@ class JWTManager:
         # Where the incumbent kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
         app.extensions[INCUMBENT_EXTENSION_KEY] = self
-        route_rest_framework_errors()  # Flask-RESTX / Flask-RESTful: see integrations
         jwks_path = state.settings.get().jwks_path
         if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
@@ -195,20 +198,29 @@ class JWTManager:
     # --- Loader decorators (names and arity as in the incumbent) --------------
 
     def additional_claims_loader(self, callback: F) -> F:
-        """Claims to add to every new token; called with the identity."""
+        """Claims to add to every new token.
+
+        Signature: ``callback(identity) -> dict``, called with the object given
+        to ``create_*_token`` (before ``user_identity_loader`` maps it).
+        """
         self.callbacks.additional_claims = callback
         return callback
 
     def additional_headers_loader(self, callback: F) -> F:
-        """JOSE headers to add to every new token; called with the identity."""
+        """JOSE headers to add to every new token.
+
+        Signature: ``callback(identity) -> dict``, called with the object given
+        to ``create_*_token``.
+        """
         self.callbacks.additional_headers = callback
         return callback
 
     def authorization_failed_loader(self, callback: F) -> F:
         """Response when a token misses a route's ``claims``/``scope`` requirement.
 
-        Called with header, claims and the reason (which requirement failed);
-        the default is a 403 with the reason as the message. flask-jwtx only.
+        Signature: ``callback(jwt_header, jwt_data, reason) -> response``, with
+        the reason naming the requirement that failed; the default is a 403
+        with the reason as the message. flask-jwtx only.
         """
         self.callbacks.authorization_failed = callback
         return callback
@@ -216,25 +228,32 @@ class JWTManager:
     def decode_key_loader(self, callback: F) -> F:
         """Key to verify a token with, from its *unverified* header and claims.
 
-        The returned key is prepared for the token's algorithm (and cached per
-        key text), so it must be a key of that algorithm's family.
+        Signature: ``callback(jwt_header, jwt_data) -> key`` (a secret, a PEM
+        text or a ``cryptography`` key). The returned key is prepared for the
+        token's algorithm (and cached per key text), so it must be a key of
+        that algorithm's family.
         """
         self.callbacks.decode_key = callback
         return callback
 
     def encode_key_loader(self, callback: F) -> F:
-        """Key to sign a new token with; called with the identity."""
+        """Key to sign a new token with.
+
+        Signature: ``callback(identity) -> key`` (a secret, a PEM text or a
+        ``cryptography`` private key), called with the object given to
+        ``create_*_token``.
+        """
         self.callbacks.encode_key = callback
         return callback
 
     def key_set_loader(self, callback: F) -> F:
         """The app's key set, from a callable: rotation without a restart.
 
-        The callable returns a :class:`~flask_jwtx.keyset.KeySet` (or a JWKS
-        dict/JSON). It is called again every ``JWT_KEY_SET_REFRESH`` seconds
-        and, at most every ``JWT_JWKS_MIN_REFRESH_INTERVAL`` seconds, when a
-        token names an unknown ``kid``. Register it before ``init_app``.
-        flask-jwtx only.
+        Signature: ``callback() -> KeySet | dict | str``: a
+        :class:`~flask_jwtx.keyset.KeySet`, or a JWKS as a dict or JSON text.
+        It is called again every ``JWT_KEY_SET_REFRESH`` seconds and, at most
+        every ``JWT_JWKS_MIN_REFRESH_INTERVAL`` seconds, when a token names an
+        unknown ``kid``. Register it before ``init_app``. flask-jwtx only.
         """
         self.callbacks.key_set = callback
         return callback
@@ -311,69 +330,106 @@ class JWTManager:
         _close_stores(app.extensions[EXTENSION_KEY] if app is not None else get_state())
 
     def expired_token_loader(self, callback: F) -> F:
-        """Response for an expired token; called with header and claims."""
+        """Response for an expired token.
+
+        Signature: ``callback(jwt_header, jwt_data) -> response``.
+        """
         self.callbacks.expired_token = callback
         return callback
 
     def invalid_token_loader(self, callback: F) -> F:
-        """Response for an invalid token; called with the reason."""
+        """Response for an invalid token (422 by default).
+
+        Signature: ``callback(reason) -> response``, with the reason as a string.
+        """
         self.callbacks.invalid_token = callback
         return callback
 
     def needs_fresh_token_loader(self, callback: F) -> F:
-        """Response for a non-fresh token on a fresh-only route."""
+        """Response for a non-fresh token on a fresh-only route.
+
+        Signature: ``callback(jwt_header, jwt_data) -> response``.
+        """
         self.callbacks.needs_fresh_token = callback
         return callback
 
     def revoked_token_loader(self, callback: F) -> F:
-        """Response for a token the blocklist callback reported revoked."""
+        """Response for a revoked token (blocklist callback or revocation store).
+
+        Signature: ``callback(jwt_header, jwt_data) -> response``.
+        """
         self.callbacks.revoked_token = callback
         return callback
 
     def service_unavailable_loader(self, callback: F) -> F:
         """Response when a dependency of verification is down (default: 503).
 
-        Called with the reason: :data:`KEYS_UNAVAILABLE` (remote JWKS or key
-        loader failed) or :data:`STORE_UNAVAILABLE` (revocation store down,
-        under the ``"closed"`` failure policy). The request is refused
-        whatever the callback returns: it only shapes the answer, so an API
-        with its own error format keeps it. flask-jwtx only.
+        Signature: ``callback(reason) -> response``, with the reason
+        :data:`KEYS_UNAVAILABLE` (remote JWKS or key loader failed) or
+        :data:`STORE_UNAVAILABLE` (revocation store down, under the
+        ``"closed"`` failure policy). The request is refused whatever the
+        callback returns: it only shapes the answer, so an API with its own
+        error format keeps it. flask-jwtx only.
         """
         self.callbacks.service_unavailable = callback
         return callback
 
     def token_in_blocklist_loader(self, callback: F) -> F:
-        """Return ``True`` for a revoked token; called with header and claims."""
+        """Whether a verified token is revoked (``True`` refuses it).
+
+        Signature: ``callback(jwt_header, jwt_data) -> bool``.
+        """
         self.callbacks.token_in_blocklist = callback
         return callback
 
     def token_verification_failed_loader(self, callback: F) -> F:
-        """Response when the token verification callback returned ``False``."""
+        """Response when the token verification callback returned ``False``.
+
+        Signature: ``callback(jwt_header, jwt_data) -> response``.
+        """
         self.callbacks.token_verification_failed = callback
         return callback
 
     def token_verification_loader(self, callback: F) -> F:
-        """Extra check on a valid token; return ``False`` to refuse it."""
+        """Extra check on a valid token; a false value refuses it.
+
+        Signature: ``callback(jwt_header, jwt_data) -> bool``.
+        """
         self.callbacks.token_verification = callback
         return callback
 
     def unauthorized_loader(self, callback: F) -> F:
-        """Response when no token was found; called with the reason."""
+        """Response when no usable token was found (401 by default).
+
+        Signature: ``callback(reason) -> response``, with the reason as a string.
+        """
         self.callbacks.unauthorized = callback
         return callback
 
     def user_identity_loader(self, callback: F) -> F:
-        """Turn the object given to ``create_*_token`` into the identity claim."""
+        """Turn the object given to ``create_*_token`` into the identity claim.
+
+        Signature: ``callback(identity) -> str``: what goes into ``sub`` (or
+        ``JWT_IDENTITY_CLAIM``). A ``sub`` that is not a string is refused when
+        verified, unless ``JWT_IDENTITY_AS_STRING`` or ``JWT_VERIFY_SUB = False``.
+        """
         self.callbacks.user_identity = callback
         return callback
 
     def user_lookup_loader(self, callback: F) -> F:
-        """Load the user for a verified token; return ``None`` if there is none."""
+        """Load the user for a verified token (``current_user``).
+
+        Signature: ``callback(jwt_header, jwt_data) -> user | None``; ``None``
+        refuses the request through ``user_lookup_error_loader``.
+        """
         self.callbacks.user_lookup = callback
         return callback
 
     def user_lookup_error_loader(self, callback: F) -> F:
-        """Response when the user lookup callback returned ``None``."""
+        """Response when the user lookup callback returned ``None``.
+
+        Signature: ``callback(jwt_header, jwt_data) -> response``.
+        """
         self.callbacks.user_lookup_error = callback
         return callback
 
@@ -409,6 +465,11 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturn
     (ProofOfPossessionError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (LoginRefusedError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (SessionNotFoundError, lambda _, error: error_response(HTTPStatus.NOT_FOUND, str(error))),
+    (CrossSiteRequestError, lambda _, error: error_response(HTTPStatus.FORBIDDEN, str(error))),
+    (
+        UnsupportedContentTypeError,
+        lambda _, error: error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(error)),
+    ),
     (CSRFError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (ExpiredSignatureError, _token_answer("expired_token")),
     (FreshTokenRequired, _token_answer("needs_fresh_token")),

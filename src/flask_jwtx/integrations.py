@@ -13,9 +13,13 @@ plain Flask gives (status, body, the app's loaders).
 An error handler the API itself registers for one of our exception classes
 (``@api.errorhandler(NoAuthorizationError)`` in Flask-RESTX) still wins.
 
-:func:`route_rest_framework_errors` runs in ``init_app`` for the frameworks
-already imported then (the usual order: the app module imports everything
-first). Call it yourself if you import a framework after ``init_app``.
+:func:`route_rest_framework_errors` runs whenever one of flask-jwtx's errors
+is created (:data:`flask_jwtx.exceptions.on_create`), that is before any
+framework's router can see it. So the order of imports does not matter: an
+app factory that imports its resources (and with them the framework) after
+``init_app``, or builds its ``Api`` before or after ``JWTManager``, gets the
+same answers. Nothing runs on requests that raise nothing, and the framework
+is never imported by us.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, Final
 
 import jwt
 
-from .exceptions import JWTExtendedException
+from .exceptions import JWTExtendedException, on_create
 
 _SPECIFIC: Final = (JWTExtendedException, jwt.PyJWTError)
 
@@ -38,7 +42,8 @@ _MARK: Final = "__flask_jwtx_routes_errors__"
 def route_rest_framework_errors() -> list[str]:
     """Let flask-jwtx's errors through every imported framework's ``Api``.
 
-    Idempotent; frameworks that are not imported are left alone (and not
+    Idempotent and cheap (a few look-ups once the frameworks are covered);
+    frameworks that are not imported are left alone (and not
     imported). Returns the names of the frameworks that are covered.
     """
     covered = []
@@ -46,11 +51,14 @@ def route_rest_framework_errors() -> list[str]:
         module = sys.modules.get(name)
         api_class = getattr(module, "Api", None)
         if api_class is None:
-            continue
+            continue  # not imported, or still being imported (no Api yet)
         if not getattr(api_class.handle_error, _MARK, False):
             api_class.handle_error = _passing_ours_through(api_class.handle_error)
         covered.append(name)
     return covered
+
+
+on_create.append(route_rest_framework_errors)
 
 
 def _passing_ours_through(handle_error: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
+import flask.json
 from flask import Flask, current_app
 
 from .exceptions import Claims, Header
@@ -18,13 +19,13 @@ from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
 from .pipeline import check_not_revoked, check_token_type
-from .state import get_state
+from .state import get_state, json_default
 
 if TYPE_CHECKING:
     from .extension import JWTManager
 
-#: Flask >= 2.3 (which flask-jwtx requires) always has ``flask.json.provider``.
-HAS_JSON_PROVIDER: Final = True
+#: Whether Flask has JSON providers (``app.json``, Flask 2.2 and later).
+HAS_JSON_PROVIDER: Final = hasattr(flask.json, "provider")
 
 
 def get_jwt_manager() -> JWTManager:
@@ -74,15 +75,13 @@ class JSONEncoder(json.JSONEncoder):
     """A ``json.JSONEncoder`` that falls back on the current app's JSON provider.
 
     Values ``json`` cannot write natively (``UUID``, ``Decimal``, dates...)
-    are handed to ``app.json.default``, which is how flask-jwtx writes the
-    claims of the tokens it creates.
+    are handed to ``app.json.default`` (Flask's ``DefaultJSONProvider.default``
+    when the provider has none), which is how flask-jwtx writes the claims of
+    the tokens it creates.
     """
 
     def default(self, o: Any) -> Any:
-        fallback = getattr(current_app.json, "default", None)
-        if fallback is None:
-            return super().default(o)
-        return fallback(o)
+        return json_default(current_app)(o)
 
 
 def get_json_encoder(app: Flask) -> type[json.JSONEncoder]:

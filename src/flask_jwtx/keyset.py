@@ -17,6 +17,7 @@ passes here is one we would choose ourselves.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWK
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidKeyError as PyJWTInvalidKeyError
@@ -35,7 +35,14 @@ from jwt.exceptions import PyJWKError
 
 from .exceptions import ConfigurationError, InvalidKeyError
 from .jws import b64url_encode
-from .keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, PreparedKey, prepare_key
+from .keys import (
+    ASYMMETRIC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    SUPPORTED_ALGORITHMS,
+    PreparedKey,
+    cryptography_missing,
+    prepare_key,
+)
 
 #: RFC 7638 section 3.2: the members a thumbprint covers, per key type.
 _THUMBPRINT_MEMBERS: Final = {
@@ -78,8 +85,28 @@ def thumbprint(jwk: Mapping[str, Any]) -> str:
 
 def public_jwk(algorithm: str, public_key: Any) -> dict[str, Any]:
     """The public JWK of a parsed asymmetric key (no private members)."""
-    jwk: dict[str, Any] = _IMPLEMENTATIONS[algorithm].to_jwk(public_key, as_dict=True)
+    jwk = key_jwk(algorithm, public_key)
     return {k: v for k, v in jwk.items() if k not in PRIVATE_MEMBERS}
+
+
+def key_jwk(algorithm: str, key: Any) -> dict[str, Any]:
+    """The JWK of a parsed key (private members included for a private key).
+
+    An EC key's ``x``, ``y`` and ``d`` have the full length of its curve
+    (RFC 7518 section 6.2.1.2). PyJWT before 2.9 writes them as integers
+    without their leading zero bytes: the RFC 7638 thumbprint (the ``kid``)
+    of such a key would change with the PyJWT version, and PyJWT's own JWK
+    parser refuses the short coordinates (about half of all P-521 keys).
+    """
+    jwk: dict[str, Any] = _IMPLEMENTATIONS[algorithm].to_jwk(key, as_dict=True)
+    if jwk.get("kty") == "EC":
+        size = (key.curve.key_size + 7) // 8
+        for name in ("x", "y", "d"):
+            if name in jwk:
+                text = jwk[name]
+                raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+                jwk[name] = b64url_encode(raw.rjust(size, b"\0"))
+    return jwk
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +242,8 @@ def _env_text(name: str, what: str) -> str:
 def _check_algorithm(algorithm: Any) -> None:
     # A JWK's 'alg' is whatever JSON value its author wrote, hashable or not.
     if not isinstance(algorithm, str) or algorithm not in SUPPORTED_ALGORITHMS:
+        if isinstance(algorithm, str) and algorithm in ASYMMETRIC_ALGORITHMS:
+            raise InvalidKeyError(cryptography_missing(f"Algorithm {algorithm!r}"))
         raise InvalidKeyError(f"Algorithm {_shown(algorithm)} is not supported")
 
 
@@ -229,6 +258,10 @@ def check_key_strength(algorithm: str, public_key: Any) -> None:
     signed with a factorable key is forgeable by anyone who factors it, so
     such keys are refused wherever they come from.
     """
+    # Only a key-pair algorithm gets here, so cryptography is installed:
+    # imported on use, as an HMAC-only installation does not have it.
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if isinstance(public_key, rsa.RSAPublicKey):
         bits = public_key.key_size
         if bits < MIN_RSA_BITS:

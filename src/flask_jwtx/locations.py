@@ -8,6 +8,7 @@ incumbent's, typos included ("paramater"), because clients match on them.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 from flask import request
 
 from .exceptions import CSRFError, InvalidHeaderError, InvalidQueryParamError, NoAuthorizationError
-from .settings import LOCATIONS, Settings
+from .settings import LOCATIONS, CookieSettings, Settings
 
+logger = logging.getLogger("flask_jwtx")
 Extracted = tuple[Any, str | None]
 Extractor = Callable[[Settings, bool], Extracted]
 
@@ -68,8 +70,33 @@ def from_cookies(settings: Settings, refresh: bool) -> Extracted:
     if not csrf and settings.csrf_check_form:
         csrf = request.form.get(cookie.csrf_field)
     if not csrf:
+        _log_missing_csrf(settings, cookie)
         raise CSRFError("Missing CSRF token")
     return token, csrf
+
+
+def _log_missing_csrf(settings: Settings, cookie: CookieSettings) -> None:
+    """Say, for the developer, where the CSRF value was looked for (the body stays terse).
+
+    The client's answer is Flask-JWT-Extended's "Missing CSRF token"; what a
+    developer needs to fix the client (which header, copied from which
+    cookie) goes to the debug log, names only, never values.
+    """
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    form = f" or the {cookie.csrf_field!r} form field" if settings.csrf_check_form else ""
+    sent = "was sent" if cookie.csrf_name in request.cookies else "was not sent either"
+    logger.debug(
+        "Missing CSRF token on %s %r: a token in the %r cookie needs the %r header%s, "
+        "carrying the value of the %r cookie (which %s).",
+        request.method,
+        request.path,
+        cookie.name,
+        cookie.csrf_header,
+        form,
+        cookie.csrf_name,
+        sent,
+    )
 
 
 def from_query_string(settings: Settings, _refresh: bool) -> Extracted:

@@ -67,6 +67,7 @@ COOKIE: Final = "jwt_cookie"
 REFRESH_COOKIE: Final = "jwt_refresh_cookie"
 CSRF: Final = "jwt_csrf"
 REFRESH_CSRF: Final = "jwt_refresh_csrf"
+_CSRF_SCHEMES: Final = frozenset({CSRF, REFRESH_CSRF})
 QUERY: Final = "jwt_query"
 #: The response body schema of every error answer.
 ERROR_SCHEMA: Final = "JWTError"
@@ -170,10 +171,11 @@ def _query_scheme(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _csrf_name(settings: Settings, refresh: bool) -> str:
-    # One scheme per distinct header: the refresh CSRF header is usually the same.
-    same = settings.refresh.csrf_header == settings.access.csrf_header
-    return REFRESH_CSRF if refresh and not same else CSRF
+def _csrf_name(refresh: bool) -> str:
+    # One scheme per token kind, as for the cookies, even when both send the
+    # same header: the value comes from a different cookie (csrf_refresh_token
+    # on refresh routes), and a scheme shared by both would describe one only.
+    return REFRESH_CSRF if refresh else CSRF
 
 
 def _alternatives(
@@ -192,7 +194,7 @@ def _alternatives(
             name = REFRESH_COOKIE if refresh else COOKIE
             alternative = {name: _cookie_scheme(settings, refresh, dialect)}
             if settings.csrf_protect and method.upper() in settings.csrf_methods:
-                alternative[_csrf_name(settings, refresh)] = _csrf_scheme(settings, refresh)
+                alternative[_csrf_name(refresh)] = _csrf_scheme(settings, refresh)
             found.append(alternative)
         elif location == "query_string":
             found.append({QUERY: _query_scheme(settings)})
@@ -325,14 +327,16 @@ def _annotate_operation(
 ) -> None:
     roles = list(summary.scopes) if dialect == "3.1" else []
     # A fresh list each: YAML output would otherwise show anchors and aliases.
+    # The scopes are the token's: the CSRF header next to a cookie grants none.
     security: list[dict[str, list[str]]] = [
-        {name: list(roles) for name in alternative} for alternative in alternatives
+        {name: [] if name in _CSRF_SCHEMES else list(roles) for name in alternative}
+        for alternative in alternatives
     ]
     if security:  # a JSON-body-only route has no scheme: an empty list would mean "public"
         if summary.optional:
             security.append({})
         operation["security"] = security
-    csrf_applies = any(CSRF in a or REFRESH_CSRF in a for a in alternatives)
+    csrf_applies = any(_CSRF_SCHEMES.intersection(a) for a in alternatives)
     responses = operation.setdefault("responses", {})
     for status, description in _responses(summary, csrf_applies).items():
         if status in responses or int(status) in responses:

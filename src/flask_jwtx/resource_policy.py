@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from .dpop import DEFAULT_ALGORITHMS, MODES, PROOF_ALGORITHMS, DPoPPolicy, NonceSource
 from .exceptions import ConfigurationError
+from .keys import HAS_CRYPTOGRAPHY, cryptography_missing
 
 #: RFC 9728 section 3: the well-known suffix of protected resource metadata.
 METADATA_SUFFIX: Final = "/.well-known/oauth-protected-resource"
@@ -147,9 +148,15 @@ def _challenges(config: Mapping[str, Any], resource: str | None) -> bool:
 
 
 def dpop_mode(value: Any, key: str = "JWT_DPOP") -> str:
-    """``value`` if it is one of :data:`~flask_jwtx.dpop.MODES`, else a ConfigurationError."""
+    """``value`` if it is one of :data:`~flask_jwtx.dpop.MODES`, else a ConfigurationError.
+
+    DPoP proofs are signed with key pairs: a mode other than "off" needs the
+    ``cryptography`` package, and says so where it is set.
+    """
     if not isinstance(value, str) or value not in MODES:
         raise _fail(key, f"is {value!r}", f"Use one of {', '.join(map(repr, MODES))}.")
+    if value != "off" and not HAS_CRYPTOGRAPHY:
+        raise ConfigurationError(cryptography_missing(f"{key}={value!r} (DPoP proofs)"))
     return value
 
 

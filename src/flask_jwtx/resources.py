@@ -78,7 +78,10 @@ def _close(store: RevocationStore) -> None:
 class Resources:
     """The cache of one app's live objects; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, instance_path: str | None = None) -> None:
+        #: The app's instance folder, where relative SQLite paths point (see
+        #: :func:`~flask_jwtx.revocation.factory.in_instance_folder`).
+        self.instance_path = instance_path
         self._lock = threading.Lock()
         self._remote: dict[RemoteKeysSpec, CachedKeySource] = {}
         self._discovered: dict[DiscoverySpec, CachedKeySource] = {}
@@ -163,7 +166,7 @@ class Resources:
             return self._shared(
                 self._stores,
                 spec,
-                lambda: make_replica(make_store(value, table=table), replica, owns_store=owned),
+                lambda: make_replica(self._make_store(value, table), replica, owns_store=owned),
                 _close,
             )
         if isinstance(value, str):
@@ -177,7 +180,10 @@ class Resources:
         # own client, engine or store is not: closing it would cut the app's
         # (and other requests') connections under them.
         discard = _close if isinstance(value, str) else None
-        return self._shared(self._stores, spec, lambda: make_store(value, table=table), discard)
+        return self._shared(self._stores, spec, lambda: self._make_store(value, table), discard)
+
+    def _make_store(self, value: Any, table: str) -> RevocationStore:
+        return make_store(value, table=table, instance_path=self.instance_path)
 
     def _hold(self, value: Any) -> None:
         with self._lock:

@@ -20,17 +20,20 @@ from flask import has_request_context, request
 
 from . import signals
 from .context import get_jwt
-from .creation import ExpiresDelta, Fresh, identity_claim_value, issue
+from .creation import ExpiresDelta, Fresh, identity_claim_value, identity_or_sub, issue
 from .revocation.base import RevocationStore
 from .revocation.flask import require_store
 from .revocation.policy import new_family
 from .revocation.registry import (
     Session,
+    SessionContentionError,
     end_sessions,
     last_expiry,
     live_sessions,
+    locate_session,
     open_session,
-    owner_of,
+    session_is_live,
+    session_issuers,
     session_until,
 )
 from .settings import Settings
@@ -39,8 +42,14 @@ from .state import get_state
 #: ``revoke_session``'s default: any identity's session (an administrator's call).
 _ANYONE: Any = object()
 
+#: "Not given": ``identity`` and ``sub=`` are each optional, one of them needed.
+_UNSET: Any = object()
+
 #: How much of a user agent a session keeps (a header can be kilobytes).
 _MAX_USER_AGENT = 256
+#: How many sessions one login opens before giving up, when concurrent logins
+#: at ``JWT_SESSION_LIMIT`` keep ending the one it just opened.
+_LOGIN_ATTEMPTS = 5
 
 
 def create_token_pair(
@@ -62,68 +71,107 @@ def create_token_pair(
     ``metadata`` (JSON values) is kept with the session as given; with
     ``JWT_SESSION_METADATA = True`` the request's user agent and IP address
     are added. If the identity now has more than ``JWT_SESSION_LIMIT`` live
-    sessions, the oldest are ended.
+    sessions, the oldest are ended. The tokens returned belong to a session
+    that was live once the oldest were ended: when concurrent logins at the
+    cap end the new session first, the login opens another (a few times at
+    most; then :class:`~.revocation.registry.SessionContentionError`, a 503).
     """
     if additional_claims and "fam" in additional_claims:
         raise ValueError("create_token_pair() sets fam itself: it is the new session's id")
     state = get_state()
     settings = state.settings.get()
     store = _registry_store(settings)
-    session_id = new_family()  # the family id is the session id
-    extra = {**(additional_claims or {}), "fam": session_id}
-    access = issue("access", identity, fresh, access_expires_delta, extra, additional_headers)
-    refresh = issue("refresh", identity, False, refresh_expires_delta, extra, additional_headers)
-    issued = (access.claims, refresh.claims)
-    expires = last_expiry(issued)
-    session = Session(
-        id=session_id,
-        created=time.time(),
-        refreshed=None,
-        expires=expires,
-        until=session_until(expires, settings.policy.leeway),
-        metadata=_metadata(settings, metadata),
-    )
-    issuer = issued[0].get("iss")
-    claimed = issued[0].get(settings.identity_claim)
-    beyond = open_session(store, issuer, claimed, session, settings.session_limit)
     app = signals.sender()
-    signals.session_created.send(app, session=session, identity=claimed)
-    if beyond:
-        _end(settings, store, issuer, claimed, beyond, "limit")
-    return access.encoded, refresh.encoded
+    for _ in range(_LOGIN_ATTEMPTS):
+        session_id = new_family()  # the family id is the session id
+        extra = {**(additional_claims or {}), "fam": session_id}
+        access = issue("access", identity, fresh, access_expires_delta, extra, additional_headers)
+        refresh = issue(
+            "refresh", identity, False, refresh_expires_delta, extra, additional_headers
+        )
+        issued = (access.claims, refresh.claims)
+        expires = last_expiry(issued)
+        session = Session(
+            id=session_id,
+            created=time.time(),
+            refreshed=None,
+            expires=expires,
+            until=session_until(expires, settings.policy.leeway),
+            metadata=_metadata(settings, metadata),
+        )
+        # Registered under the issuer the tokens carry (a claims loader may set it).
+        issuer = issued[0].get("iss")
+        claimed = issued[0].get(settings.identity_claim)
+        beyond = open_session(
+            store,
+            issuer,
+            claimed,
+            session,
+            settings.session_limit,
+            app_issuer=settings.encode_issuer,
+        )
+        signals.session_created.send(app, session=session, identity=claimed)
+        if beyond:
+            _end(settings, store, issuer, claimed, beyond, "limit")
+        # Checked after the others were ended: the cap may have ended this very
+        # session (a concurrent login registered a newer one first), and its
+        # tokens must not leave already refused. Another try opens a newer one.
+        if all(s.id != session_id for s in beyond) and session_is_live(
+            store, issuer, claimed, session_id
+        ):
+            return access.encoded, refresh.encoded
+    raise SessionContentionError(
+        f"{_LOGIN_ATTEMPTS} sessions opened for this login were each ended at once by "
+        "concurrent logins of the same identity at JWT_SESSION_LIMIT; try again"
+    )
 
 
-def list_sessions(identity: Any) -> list[Session]:
+def list_sessions(identity: Any = _UNSET, *, sub: Any = _UNSET) -> list[Session]:
     """The live sessions of ``identity`` (as passed to ``create_token_pair``), oldest first.
+
+    ``identity`` is what ``create_token_pair`` was given (a user object, if
+    the app's ``user_identity_loader`` takes one); ``sub=`` is the identity
+    claim as the tokens carry it (``list_sessions(sub=get_jwt_identity())``
+    in a protected view), with no loader run. Pass one of the two.
 
     Each has ``id``, ``created``, ``refreshed``, ``expires`` (Unix seconds;
     ``None`` when never refreshed / never expiring) and ``metadata``;
-    ``session.as_dict()`` is its JSON.
+    ``session.as_dict()`` is its JSON. Sessions are found whatever ``iss``
+    their tokens carry (``JWT_ENCODE_ISSUER``, or one a claims loader wrote).
     """
     settings = get_state().settings.get()
     store = _registry_store(settings)
-    return live_sessions(store, settings.encode_issuer, _claimed(settings, identity))
+    claimed = _claimed(settings, identity, sub, "list_sessions")
+    found = [
+        session
+        for issuer in session_issuers(store, settings.encode_issuer, claimed)
+        for session in live_sessions(store, issuer, claimed)
+    ]
+    return sorted(found, key=lambda s: (s.created, s.id))
 
 
-def revoke_session(session_id: str, *, identity: Any = _ANYONE) -> bool:
+def revoke_session(session_id: str, *, identity: Any = _ANYONE, sub: Any = _UNSET) -> bool:
     """End one session: every token of it is refused from now on, on every instance.
 
-    With ``identity=``, only a session of that identity is ended (what an
-    end-user endpoint must pass: its own user); without, any (an
-    administrator's call). Returns whether a live session was ended; an
+    With ``identity=`` (what ``create_token_pair`` was given) or ``sub=``
+    (the identity claim as tokens carry it), only a session of that identity
+    is ended (what an end-user endpoint must pass: its own user); without
+    either, any (an administrator's call). Returns whether a live session was ended; an
     unknown id, or another identity's session, returns ``False`` and changes
-    nothing.
+    nothing. Like :func:`list_sessions`, it finds sessions whatever ``iss``
+    their tokens carry.
     """
     settings = get_state().settings.get()
     store = _registry_store(settings)
-    issuer = settings.encode_issuer
-    if identity is _ANYONE:
-        found, owner = owner_of(store, issuer, str(session_id))
-        if not found:
-            return False
-    else:
-        owner = _claimed(settings, identity)
-    return end_session_of(issuer, owner, str(session_id), "revoked")
+    session_id = str(session_id)
+    if identity is _ANYONE and sub is _UNSET:
+        found, issuer, owner = locate_session(store, settings.encode_issuer, session_id)
+        return found and end_session_of(issuer, owner, session_id, "revoked")
+    owner = _claimed(settings, _UNSET if identity is _ANYONE else identity, sub, "revoke_session")
+    return any(
+        end_session_of(issuer, owner, session_id, "revoked")
+        for issuer in session_issuers(store, settings.encode_issuer, owner)
+    )
 
 
 def current_session_id() -> str | None:
@@ -174,7 +222,15 @@ def _end(
     reason: str,
 ) -> None:
     lifetimes = (settings.access_expires, settings.refresh_expires)
-    end_sessions(store, issuer, claimed, sessions, lifetimes, settings.policy.leeway)
+    end_sessions(
+        store,
+        issuer,
+        claimed,
+        sessions,
+        lifetimes,
+        settings.policy.leeway,
+        app_issuer=settings.encode_issuer,
+    )
     app = signals.sender()
     for session in sessions:
         signals.session_ended.send(app, session_id=session.id, identity=claimed, reason=reason)
@@ -190,9 +246,9 @@ def _registry_store(settings: Settings) -> RevocationStore:
     return store
 
 
-def _claimed(settings: Settings, identity: Any) -> Any:
-    """``identity`` as ``create_token_pair`` wrote it in the identity claim."""
-    value = get_state().callbacks.user_identity(identity)
+def _claimed(settings: Settings, identity: Any, sub: Any, caller: str) -> Any:
+    """The identity claim ``create_token_pair`` wrote for ``identity``, or ``sub`` as given."""
+    value = identity_or_sub(identity, sub, caller, _UNSET)
     return identity_claim_value(settings, value)[0]
 
 

@@ -26,15 +26,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
 from .claims import VerifyPolicy, extended_conventions
-from .exceptions import ConfigurationError, InvalidKeyError
+from .exceptions import PYJWT_CHECKS_SUB, ConfigurationError, InvalidKeyError
 from .introspection import Introspector, introspection_spec
 from .jwks import CachedKeySource
 from .keys import (
+    ASYMMETRIC_ALGORITHMS,
+    CRYPTO_INSTALL,
+    HAS_CRYPTOGRAPHY,
     MIN_HMAC_KEY_BYTES,
     SUPPORTED_ALGORITHMS,
     PreparedKey,
+    describe_key,
     hmac_key_too_short,
+    is_private_key,
     is_symmetric,
+    key_family,
     prepare_key,
 )
 from .keyset import Key, KeySet, coerce_key_set, public_jwk, thumbprint
@@ -341,6 +347,8 @@ def _locations(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _algorithm(name: Any, key: str) -> str:
+    if isinstance(name, str) and name in ASYMMETRIC_ALGORITHMS and not HAS_CRYPTOGRAPHY:
+        raise _no_cryptography(key, f"is {name!r}, a key-pair algorithm")
     if not isinstance(name, str) or name not in SUPPORTED_ALGORITHMS:
         raise _fail(
             key,
@@ -348,6 +356,20 @@ def _algorithm(name: Any, key: str) -> str:
             f"Use one of {', '.join(sorted(SUPPORTED_ALGORITHMS))} ('none' is never allowed).",
         )
     return str(name)
+
+
+def _no_cryptography(key: str, what: str) -> ConfigurationError:
+    """The error for a setting that needs ``cryptography`` in an installation without it.
+
+    It is an optional dependency, as with Flask-JWT-Extended: an app that
+    signs with a shared secret never needs it, so it is not installed with
+    flask-jwtx. A setting that does need it fails at ``init_app``, saying so.
+    """
+    return _fail(
+        key,
+        f"{what}, which needs the cryptography package, and it is not installed",
+        f"Install it with: {CRYPTO_INSTALL} (HMAC algorithms such as HS256 work without it).",
+    )
 
 
 def _audience(config: Mapping[str, Any], key: str) -> str | tuple[str, ...] | None:
@@ -422,14 +444,7 @@ def _keys(
         if prepared is not None:
             decode_keys[alg] = prepared
     if missing:
-        logger.warning(
-            "No key is set yet for %s; tokens cannot be %s until it is: %s",
-            algorithm,
-            " or ".join(
-                sorted({"created" if what == SIGNING else "verified" for what in missing})
-            ),
-            " ".join(dict.fromkeys(missing.values())),
-        )
+        logger.warning("No key is set yet for %s: %s", algorithm, _not_set_yet(algorithm, missing))
     if is_symmetric(algorithm) and secret is not None:
         _warn_if_short(algorithm, secret)
     published = _published(algorithm, encode_key, decode_keys.get(algorithm))
@@ -459,9 +474,39 @@ class _Material(NamedTuple):
                 missing[SIGNING if for_signing else alg] = _missing_key(key_name, alg, for_signing)
             return None
         try:
-            return prepare_key(alg, raw)
+            prepared = prepare_key(alg, raw)
         except InvalidKeyError as exc:
-            raise _fail(key_name, f"cannot be used with {alg} ({exc})", "Check the key.") from None
+            if is_symmetric(alg):
+                raise _fail(
+                    key_name, f"cannot be used with {alg} ({exc})", "Check the key."
+                ) from None
+            raise _wrong_key(key_name, alg, raw, for_signing) from None
+        if not is_symmetric(alg) and is_private_key(prepared.key) != for_signing:
+            # A public key cannot sign (and has no public half to derive);
+            # a private one where only the public half belongs would verify,
+            # but hands the signing key to every service that only verifies.
+            raise _wrong_key(key_name, alg, raw, for_signing)
+        return prepared
+
+
+def _wrong_key(key_name: str, alg: str, raw: Any, for_signing: bool) -> ConfigurationError:
+    """A set asymmetric key that does not fit: say what it holds and what ``alg`` needs."""
+    role = "private" if for_signing else "public"
+    problem = (
+        f"cannot be used with {alg}: it holds {describe_key(raw)}, and {alg} "
+        f"{'signs' if for_signing else 'verifies'} with {key_family(alg)} {role} key"
+    )
+    if not for_signing and describe_key(raw).endswith("private key"):
+        fix = (
+            f"Set {key_name} to its public half only (openssl pkey -pubout): a service "
+            "that verifies should not hold the signing key."
+        )
+    else:
+        fix = (
+            f"Set {key_name} to the PEM text of {key_family(alg)} {role} key "
+            f"(-----BEGIN {role.upper()} KEY-----...), or JWT_ALGORITHM to the key's algorithm."
+        )
+    return _fail(key_name, problem, fix)
 
 
 def _warn_if_short(algorithm: str, secret: Any) -> None:
@@ -480,6 +525,10 @@ def _warn_if_short(algorithm: str, secret: Any) -> None:
         )
 
 
+#: The ways to provide keys other than the ``JWT_*_KEY`` settings, ending every fix.
+_OTHER_WAYS: Final = "or use JWT_KEYS, or register a key loader before init_app."
+
+
 def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
     """What to tell the developer when a key that is not set is needed."""
     if is_symmetric(algorithm):
@@ -489,8 +538,31 @@ def _missing_key(key_name: str, algorithm: str, for_signing: bool) -> str:
         fix = f"Set {key_name} to a PEM-encoded key"
     return (
         f"{key_name} must be set to {'sign' if for_signing else 'verify'} tokens "
-        f"with the {algorithm} algorithm. {fix}, or use JWT_KEYS, or register a key "
-        "loader before init_app."
+        f"with the {algorithm} algorithm. {fix}, {_OTHER_WAYS}"
+    )
+
+
+def _not_set_yet(algorithm: str, missing: Mapping[str, str]) -> str:
+    """The start-up line for keys not set yet (after its opening): what waits, the fix once.
+
+    ``missing`` holds the error each use will raise (signing, verifying);
+    joined, they would give the same advice twice, so this line says it once.
+    """
+    signing, verifying = SIGNING in missing, algorithm in missing
+    uses = " or ".join(
+        use for use, absent in (("created", signing), ("verified", verifying)) if absent
+    )
+    if is_symmetric(algorithm):
+        fix = "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string of "
+        fix += f"at least {MIN_HMAC_KEY_BYTES[algorithm]} bytes"
+    elif signing and verifying:
+        fix = "Set JWT_PRIVATE_KEY to a PEM-encoded key (it verifies too; a service that only "
+        fix += "verifies sets JWT_PUBLIC_KEY)"
+    else:
+        fix = f"Set {'JWT_PRIVATE_KEY' if signing else 'JWT_PUBLIC_KEY'} to a PEM-encoded key"
+    return (
+        f"tokens cannot be {uses} until one is, and the first attempt raises "
+        f"ConfigurationError. {fix}, {_OTHER_WAYS}"
     )
 
 
@@ -751,6 +823,12 @@ def _resolver(
     remote_url = config.get("JWT_JWKS_URL")
     trusted = config.get("JWT_TRUSTED_ISSUERS")
     verifies_remotely = bool(remote_url) or trusted is not None
+    if not HAS_CRYPTOGRAPHY:
+        # A JWKS holds public keys: verifying with them takes cryptography.
+        if trusted is not None:
+            raise _no_cryptography("JWT_TRUSTED_ISSUERS", "is set (issuers' keys are key pairs)")
+        if remote_url:
+            raise _no_cryptography("JWT_JWKS_URL", "is set (a JWKS publishes key pairs)")
 
     local: KeyResolver
     allowed = frozenset(decode_algorithms)
@@ -854,7 +932,11 @@ def resolve(
         leeway=_non_negative(config, "JWT_DECODE_LEEWAY"),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
         issuer=_optional_str(config, "JWT_DECODE_ISSUER"),
-        verify_sub=_bool(config, "JWT_VERIFY_SUB"),
+        # Flask-JWT-Extended leaves the 'sub' check to PyJWT, which has one
+        # from 2.10 on: with an older PyJWT, no app of it ever had its int or
+        # list identities refused, whatever JWT_VERIFY_SUB said.
+        verify_sub=_bool(config, "JWT_VERIFY_SUB") and PYJWT_CHECKS_SUB,
+        verify_jti=PYJWT_CHECKS_SUB,  # added to PyJWT with the 'sub' check
         max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
     )
     if isinstance(resolver, TrustedIssuers):

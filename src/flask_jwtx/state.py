@@ -9,10 +9,12 @@ only the package face imports.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import current_app
+from flask import Flask, current_app
 
 if TYPE_CHECKING:  # types only: callbacks' defaults read the state at call time
     from .callbacks import Callbacks
@@ -52,3 +54,30 @@ def get_state() -> AppState:
         raise RuntimeError(
             "You must initialize a JWTManager with this flask application before using this method"
         ) from None
+
+
+def json_default(app: Flask | None = None) -> Callable[[Any], Any]:
+    """How ``app`` (the current one by default) writes values JSON has no type for.
+
+    Tokens carry ``UUID``, ``Decimal`` or date claims the way the app's own
+    responses carry them, as with Flask-JWT-Extended. Flask 2.2 moved that
+    from ``app.json_encoder`` (a ``JSONEncoder`` class) to ``app.json`` (a
+    provider); both are read, so Flask 2.0 and 2.1 apps write what they did.
+    A provider written from scratch on ``JSONProvider`` (an orjson one, say)
+    usually has no ``default``, as its library knows those types itself;
+    claims are still encoded with the standard ``json`` module, so Flask's
+    ``DefaultJSONProvider.default`` stands in (as with Flask-JWT-Extended):
+    without it a UUID identity would raise ``TypeError`` in such an app.
+    """
+    target: Any = current_app if app is None else app
+    provider = getattr(target, "json", None)
+    if provider is None:  # pragma: no cover - Flask < 2.2, run by scripts/test-min.sh
+        encoder = getattr(target, "json_encoder", None) or json.JSONEncoder
+        fallback: Callable[[Any], Any] = encoder().default
+        return fallback
+    default: Callable[[Any], Any] | None = getattr(provider, "default", None)
+    if default is None:
+        from flask.json.provider import DefaultJSONProvider  # Flask >= 2.2, as app.json
+
+        return DefaultJSONProvider.default
+    return default

@@ -34,7 +34,7 @@ from .claimset import build_claims as build_claims
 from .claimset import jti_millis as jti_millis
 from .claimset import new_jti as new_jti
 from .csrf import check_double_submit
-from .exceptions import Claims, ExpiredSignatureError, Header
+from .exceptions import PYJWT_CHECKS_SUB, Claims, ExpiredSignatureError, Header
 from .exceptions import CSRFError as CSRFError
 from .exceptions import JWTDecodeError as JWTDecodeError
 from .jws import KeyLookup as KeyLookup
@@ -163,7 +163,8 @@ def _decode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
         leeway=leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway),
         audience=expected,
         issuer=issuer or None,
-        verify_sub=verify_sub,
+        verify_sub=verify_sub and PYJWT_CHECKS_SUB,  # no check where PyJWT has none
+        verify_jti=PYJWT_CHECKS_SUB,
         conventions=conventions,
     )
     _header, claims = decode(

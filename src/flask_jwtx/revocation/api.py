@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
-from ..creation import issue, verifiable_identity
+from ..creation import identity_or_sub, issue, verifiable_identity
 from ..decoding import decode_token
 from ..exceptions import IdentityError, JWTDecodeError
 from ..resolvers import TrustedIssuers
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 from .flask import enforce, policy_of, require_store
 from .policy import (
+    ANY_ISSUER,
     check,
     family_of,
     now_millis,
@@ -38,6 +39,8 @@ logger = logging.getLogger("flask_jwtx.revocation")
 
 #: ``revoke_all``'s default issuer: this app's own (``JWT_ENCODE_ISSUER``).
 _OWN_ISSUER: Any = object()
+#: ``revoke_all``'s "not given", for ``identity`` and ``sub=``.
+_UNSET: Any = object()
 
 
 def revoke_token(token: str | Mapping[str, Any]) -> None:
@@ -56,48 +59,77 @@ def revoke_token(token: str | Mapping[str, Any]) -> None:
     signals.token_revoked.send(signals.sender(), reason="token", claims=claims)
 
 
-def revoke_all(identity: Any, *, issuer: Any = _OWN_ISSUER) -> None:
+def revoke_all(identity: Any = _UNSET, *, sub: Any = _UNSET, issuer: Any = _OWN_ISSUER) -> None:
     """Log ``identity`` out everywhere: every token issued to it before now is refused.
 
     Tokens created after the call work. ``identity`` becomes the identity
     claim exactly as ``create_access_token`` writes it (through the
-    ``user_identity_loader`` and the app's JSON provider); an ``int`` id is
+    ``user_identity_loader`` and the app's JSON provider); ``sub=`` instead
+    is the claim as tokens carry it (``revoke_all(sub=get_jwt_identity())``
+    in a view; no loader runs). Pass one of the two. An ``int`` id is
     also accepted where tokens carry it as a string (``str(user.id)``).
-    ``issuer`` is whose tokens: by default this app's (``JWT_ENCODE_ISSUER``);
-    with ``JWT_TRUSTED_ISSUERS``, name the identity provider.
+    ``issuer`` is whose tokens. By default, the app's own tokens whatever
+    ``iss`` they carry: ``JWT_ENCODE_ISSUER``, or one an
+    ``additional_claims_loader`` wrote (per user, per tenant, per request),
+    which this call cannot know; so the watermark is written once for the
+    configured issuer and once for any issuer (``policy.ANY_ISSUER``),
+    and a protected request reads both in its one round trip. With
+    ``JWT_TRUSTED_ISSUERS`` identities belong to their issuer: name the
+    identity provider (``issuer=`` is then required unless the app has
+    ``JWT_ENCODE_ISSUER``, whose tokens alone the default then covers). An
+    explicit ``issuer=`` covers that issuer's tokens only.
 
     The watermark never expires: it covers tokens of every lifetime, and a
     token's lifetime is not bounded by the configured ones (``expires_delta``
-    may be longer, or ``False``). It is one entry per identity, replaced by
-    the identity's next ``revoke_all``.
+    may be longer, or ``False``). It is one entry per identity and issuer
+    (two by default), replaced by the identity's next ``revoke_all``.
     """
     state = get_state()
     settings = state.settings.get()
     store = require_store(settings.revocation_store)
-    value = state.callbacks.user_identity(identity)
+    value = identity_or_sub(identity, sub, "revoke_all", _UNSET)
     try:
         claimed = verifiable_identity(settings, value)[0]
     except IdentityError:
         if not isinstance(value, int) or isinstance(value, bool):
             raise
         claimed = str(value)  # the only form a valid token for this id can carry
-    if issuer is _OWN_ISSUER:
-        if isinstance(settings.resolver, TrustedIssuers) and settings.encode_issuer is None:
-            # Tokens here come from identity providers: which one's user is
-            # meant? Guessing would log out nobody, silently.
-            raise TypeError(
-                "revoke_all() needs issuer=... with JWT_TRUSTED_ISSUERS: name the identity "
-                "provider whose user to log out (for the current token: get_jwt()['iss'])"
-            )
-        issuer = settings.encode_issuer
-    watermark = now_millis()
-    store.put(*revoke_all_record(issuer, claimed, watermark))
+    trusted = isinstance(settings.resolver, TrustedIssuers)
+    if issuer is _OWN_ISSUER and trusted and settings.encode_issuer is None:
+        # Tokens here come from identity providers: which one's user is
+        # meant? Guessing would log out nobody, silently.
+        raise TypeError(
+            "revoke_all() needs issuer=... with JWT_TRUSTED_ISSUERS: name the identity "
+            "provider whose user to log out (for the current token: get_jwt()['iss'])"
+        )
+    issuers = watermark_issuers(settings, issuer)
+    forms = [claimed]
     if isinstance(value, int) and not isinstance(value, bool) and claimed != str(value):
         # An int id whose tokens may carry it either way (JWT_VERIFY_SUB off,
         # or a custom JWT_IDENTITY_CLAIM): str(user.id) is the common form.
-        store.put(*revoke_all_record(issuer, str(value), watermark))
+        forms.append(str(value))
+    watermark = now_millis()
+    for form in forms:
+        for name in issuers:
+            store.put(*revoke_all_record(name, form, watermark))
     _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
+
+
+def watermark_issuers(settings: Settings, issuer: Any = _OWN_ISSUER) -> tuple[Any, ...]:
+    """Under which issuers ``revoke_all(identity, issuer=issuer)`` writes its watermark.
+
+    An explicit issuer: that one. The default: ``JWT_ENCODE_ISSUER`` and
+    :data:`~.policy.ANY_ISSUER`, since the app's tokens may carry an ``iss``
+    from a claims loader; with ``JWT_TRUSTED_ISSUERS`` identities are each
+    issuer's own, so the default is ``JWT_ENCODE_ISSUER`` alone (another
+    provider's user of the same name must not be logged out).
+    """
+    if issuer is not _OWN_ISSUER:
+        return (issuer,)
+    if isinstance(settings.resolver, TrustedIssuers):
+        return (settings.encode_issuer,)
+    return (settings.encode_issuer, ANY_ISSUER)
 
 
 #: At most this many short sleeps for the clock to leave the watermark's
@@ -188,8 +220,7 @@ def rotate_refresh_token(
             extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
     access = issue("access", subject, fresh, None, extra, identity_is_claim=as_claim)
     refresh = issue("refresh", subject, False, None, extra, identity_is_claim=as_claim)
-    issued = [access.claims, refresh.claims]
-    _touch_session(store, settings.identity_claim, claims, issued, settings.policy.leeway)
+    _touch_session(store, settings, claims, [access.claims, refresh.claims])
     return access.encoded, refresh.encoded
 
 
@@ -215,10 +246,9 @@ def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> An
 
 def _touch_session(
     store: RevocationStore,
-    identity_claim: str,
+    settings: Settings,
     claims: Mapping[str, Any],
     issued: list[dict[str, Any]],
-    leeway: float,
 ) -> None:
     """A registered session was refreshed: note when, and how long it now lasts.
 
@@ -232,7 +262,13 @@ def _touch_session(
     expires = last_expiry(issued)
     try:
         touch_session(
-            store, claims.get("iss"), claims.get(identity_claim), family, expires, leeway
+            store,
+            claims.get("iss"),
+            claims.get(settings.identity_claim),
+            family,
+            expires,
+            settings.policy.leeway,
+            app_issuer=settings.encode_issuer,
         )
     except (StoreUnavailableError, NotImplementedError) as exc:
         logger.warning("Session %s: refresh not recorded in the registry (%s)", family, exc)

@@ -18,11 +18,17 @@ if ``JWT_REVOCATION_FAILURE_POLICY = "open"``), never a 500.
 
 from __future__ import annotations
 
+import logging
+import math
+import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
+from typing import ClassVar, Final, NamedTuple, Protocol, runtime_checkable
 
 from ..exceptions import JWTExtendedException
+
+logger = logging.getLogger("flask_jwtx.revocation")
 
 
 class StoreUnavailableError(JWTExtendedException):
@@ -30,6 +36,38 @@ class StoreUnavailableError(JWTExtendedException):
 
     status: ClassVar[int] = 503
     code: ClassVar[str] = "store_unavailable"
+
+
+class StoreCredentialsError(StoreUnavailableError):
+    """The store's server refused this client's credentials: none given, or wrong ones (503).
+
+    Apart from its parent so that the start-up error can say what to fix (a
+    password in the URL) instead of telling to start a server that is running.
+    """
+
+    code: ClassVar[str] = "store_credentials_refused"
+
+
+#: The last instant an expiry is kept as a number: the end of year 9999 (UTC),
+#: the last second ``datetime`` can show. A record that must outlive it is, for
+#: every practical purpose, permanent: it is written as never expiring.
+MAX_EXPIRY: Final = 253402300799.0
+
+
+def clamp_expiry(expires_at: float | None) -> float | None:
+    """``expires_at`` as the stores write it: past :data:`MAX_EXPIRY` (or NaN), never.
+
+    A token may carry any ``exp`` (a foreign issuer's, or an ``expires_delta``
+    of millennia), and a record about it must outlive it. Writing the time
+    itself would overflow Redis's ``PX`` and every date printed from it; so
+    any expiry from the end of year 9999 on is written as ``None`` (never),
+    which still outlives the token: the revocation rule (no record expires
+    while a token it covers can verify) holds. A time before 1970 (already
+    past) is written as 0, which every store reads as expired.
+    """
+    if expires_at is None or math.isnan(expires_at) or expires_at >= MAX_EXPIRY:
+        return None
+    return max(float(expires_at), 0.0)
 
 
 class RevocationStore(ABC):
@@ -85,7 +123,12 @@ _NO_REGISTRY = (
 
 
 class Change(NamedTuple):
-    """One write a store made: ``key`` now holds ``value`` until ``expires_at``."""
+    """What the store holds for ``key``: ``value`` until ``expires_at``.
+
+    Always read from the store itself (a snapshot, or a read made because a
+    message named the key), never taken from a message: a message on a
+    change channel is only a hint, and anyone who can publish one could lie.
+    """
 
     key: str
     value: str
@@ -106,6 +149,14 @@ class Feed(ABC):
     :meth:`beacon` comes back from :meth:`receive` (as an :class:`Ack`) only
     after every change committed before the beacon was sent. The time a beacon
     was sent is therefore a moment up to which the replica is provably complete.
+
+    What travels on the store's channel names at most which key changed; a
+    feed turns it into a :class:`Change` by reading that key from the store
+    before it returns anything received after it. A message it cannot read
+    (malformed, oversized, naming nothing) is ignored and logged, never
+    raised: whoever can publish on the channel must not be able to stop the
+    follower. A beacon's token is random (122 bits): a message that was not
+    our own beacon cannot acknowledge one.
     """
 
     @abstractmethod
@@ -140,3 +191,64 @@ class FollowableStore(Protocol):
 
     def follow_problem(self) -> str | None:
         """``None`` if :meth:`follow` can work with this store's driver, else why not."""
+
+
+# -- What a change message may say ----------------------------------------------
+
+#: The longest change message a feed looks at; longer ones are ignored unread.
+#: Ours are a key (under 60 bytes) or a change-log number.
+MAX_HINT_BYTES: Final = 512
+#: The most messages one :meth:`Feed.receive` takes: a flood of messages
+#: cannot keep the follower from sending its beacons.
+MAX_RECEIVE: Final = 1024
+#: The shape of every key :func:`~.policy.record_key` makes: a kind and a digest.
+_HINT_KEY = re.compile(r"[a-z]{1,16}:[A-Za-z0-9_-]{1,128}")
+#: How often, at most, ignored messages are reported.
+_REPORT_EVERY = 60.0
+
+
+def parse_hint(payload: bytes | str) -> str | int | None:
+    """What a change message names: a key (``str``), a change-log number (``int``), or nothing.
+
+    Ours are a bare key (Redis) or a decimal change-log number (PostgreSQL).
+    Anything else, including anything over :data:`MAX_HINT_BYTES` and any
+    JSON, names nothing: a message never carries a value or an expiry to
+    believe.
+    """
+    if len(payload) > MAX_HINT_BYTES:
+        return None
+    try:
+        text = payload.decode("ascii") if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError:
+        return None
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return text if _HINT_KEY.fullmatch(text) else None
+
+
+class IgnoredMessages:
+    """Reports messages a feed ignored: the first at once, then at most one line a minute.
+
+    Someone publishing garbage on the channel must not be able to flood the
+    log either; what they sent is never echoed.
+    """
+
+    def __init__(self, channel: str) -> None:
+        self._channel = channel
+        self._count = 0
+        self._next_report = -math.inf
+
+    def note(self, why: str) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if now >= self._next_report:
+            logger.warning(
+                "Revocation replica ignored %d message(s) on %s (%s): the channel carries only "
+                "hints, so this changes nothing, but something other than flask-jwtx publishes "
+                "on it",
+                self._count,
+                self._channel,
+                why,
+            )
+            self._count = 0
+            self._next_report = now + _REPORT_EVERY

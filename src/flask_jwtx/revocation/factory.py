@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..exceptions import ConfigurationError
-from .base import RevocationStore, StoreUnavailableError
+from .base import RevocationStore, StoreCredentialsError, StoreUnavailableError
 from .memory import MemoryStore
 from .replica import Replica
 
@@ -36,14 +36,36 @@ _INSTALL = {
 }
 
 
-def make_store(value: Any, *, table: str = "jwtx_revocations") -> RevocationStore:
-    """Build (and reach once) the store ``value`` describes; errors say what to fix."""
-    shown = _shown(value)
+def make_store(
+    value: Any, *, table: str = "jwtx_revocations", instance_path: str | None = None
+) -> RevocationStore:
+    """Build (and reach once) the store ``value`` describes; errors say what to fix.
+
+    ``instance_path`` is the app's instance folder: a relative SQLite path
+    (``sqlite:///revocations.db``) names a file there, created if missing,
+    as Flask-SQLAlchemy 3 reads the same URL. Without it (outside an app),
+    the path is relative to the working directory.
+    """
+    if isinstance(value, str) and instance_path is not None:
+        try:
+            value = in_instance_folder(value, instance_path)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{_KEY} is {_shown(value)}, a path relative to the instance folder "
+                f"{instance_path}, which cannot be created ({exc.strerror}). Create it, or "
+                "give an absolute path: sqlite:////path/to/revocations.db"
+            ) from None
+    shown = _shown(value)  # a relative SQLite path as resolved: messages say where it is
     try:
         store = _build(value, table)
         _reach(store, owned=isinstance(value, str))
     except ImportError as exc:
         raise ConfigurationError(f"{_KEY} is {shown}: {_missing(exc)}") from None
+    except StoreCredentialsError as exc:
+        raise ConfigurationError(
+            f"{_KEY} ({shown}): the server answers but refused this client "
+            f"({_scrub(str(exc), value).rstrip('.')}). {_credentials_hint(value)}"
+        ) from None
     except StoreUnavailableError as exc:
         raise ConfigurationError(
             f"{_KEY} ({shown}) cannot be reached: {_scrub(str(exc), value).rstrip('.')}. "
@@ -123,6 +145,19 @@ def _missing(exc: ImportError) -> str:
     return f"{module} is not installed: {_INSTALL.get(module, f'pip install {module}')}"
 
 
+def _credentials_hint(value: Any) -> str:
+    """What to fix when the server is up but refused the credentials (or their absence)."""
+    if not isinstance(value, str):
+        return "The server wants a password: give the client its password (password=...)."
+    if _secrets(value):
+        return "Check the user name and password the URL gives."
+    return (
+        "The server wants a password: put it in the URL, as redis://:PASSWORD@host:6379/0 "
+        "(redis://USER:PASSWORD@host:6379/0 for an ACL user, rediss:// alike), or "
+        "unix:///path/to/redis.sock?password=PASSWORD."
+    )
+
+
 def _unreachable_hint(value: Any) -> str:
     if isinstance(value, str) and value.startswith("sqlite:"):
         return _sqlite_hint(value)
@@ -144,6 +179,30 @@ def _sqlite_hint(url: str) -> str:
             f"{folder}) write permission, or point the URL elsewhere."
         )
     return "Check the file is an SQLite database this process can write."
+
+
+def in_instance_folder(url: str, instance_path: str) -> str:
+    """``url`` with a relative SQLite database path moved into ``instance_path``.
+
+    Flask-SQLAlchemy 3 resolves ``sqlite:///name.db`` against the app's
+    instance folder, not the working directory, which depends on how the
+    app was started (``flask run`` from another folder, a service manager):
+    the same URL in both settings must mean the same file. The folder is
+    created if missing, as Flask-SQLAlchemy does. Absolute paths
+    (``sqlite:////var/lib/app/revocations.db``), in-memory URLs and other
+    schemes are returned unchanged.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or _sqlite_in_memory(url):
+        return url
+    path, question, query = url.removeprefix(prefix).partition("?")
+    is_uri = "uri=true" in query.lower().split("&")
+    name = path.removeprefix("file:") if is_uri else path
+    if os.path.isabs(name):
+        return url
+    os.makedirs(instance_path, exist_ok=True)
+    resolved = os.path.join(instance_path, name)
+    return f"{prefix}{'file:' if is_uri else ''}{resolved}{question}{query}"
 
 
 def _sqlite_in_memory(url: str) -> bool:

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from .base import RevocationStore
+from .base import RevocationStore, clamp_expiry
 
 #: Expired entries are swept after this many writes, so memory stays bounded
 #: by the number of live revocations.
@@ -46,14 +46,14 @@ class MemoryStore(RevocationStore):
 
     def put(self, key: str, value: str, expires_at: float | None) -> None:
         with self._lock:
-            self._write(key, value, expires_at)
+            self._write(key, value, clamp_expiry(expires_at))
 
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         with self._lock:
             existing = self._live(key, time.time())
             if existing is not None:
                 return existing
-            self._write(key, value, expires_at)
+            self._write(key, value, clamp_expiry(expires_at))
             return None
 
     def registry_put(
@@ -61,7 +61,7 @@ class MemoryStore(RevocationStore):
     ) -> None:
         with self._lock:
             members = self._registries.setdefault(registry, {})
-            members[member] = (value, expires_at)
+            members[member] = (value, clamp_expiry(expires_at))
             now = time.time()
             # Expired members go at every write: a registry is small (capped).
             for name in [m for m, (_, at) in members.items() if at is not None and at <= now]:

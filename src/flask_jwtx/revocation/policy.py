@@ -6,7 +6,8 @@ issuer and the value):
 
 * ``jti``: that token is revoked;
 * ``sub``: every token of that identity issued before this time (ms) is
-  revoked ("log out everywhere");
+  revoked ("log out everywhere"), either from one issuer or, under
+  :data:`ANY_ISSUER`, whatever ``iss`` the token carries;
 * ``fam``: a refresh-token family is revoked (reuse was detected);
 * ``used``: a refresh token was used for rotation, and when (ms).
 
@@ -41,11 +42,18 @@ from datetime import timedelta
 from typing import Any, Final, NamedTuple
 
 from ..claimset import jti_millis
-from .base import RevocationStore
+from .base import RevocationStore, clamp_expiry
 
 #: Added to every record's lifetime: app instances' clocks differ a little,
 #: and a record that outlives its tokens by a minute costs nothing.
 CLOCK_MARGIN: Final = 60.0
+
+#: The issuer of a "log out everywhere" watermark that covers an identity's
+#: tokens whatever ``iss`` they carry: the app's own tokens may get theirs
+#: from a claims loader, per user or per request, where ``revoke_all`` cannot
+#: know it. No token verifies with this value as its ``iss`` (it is a list),
+#: and if one did, it would only be checked against the same record twice.
+ANY_ISSUER: Final = ("any issuer",)
 
 
 # -- Keys and times ------------------------------------------------------------
@@ -114,12 +122,13 @@ def token_expiry(claims: Mapping[str, Any], leeway: float) -> float | None:
 
     The token still verifies for ``JWT_DECODE_LEEWAY`` seconds after its
     ``exp``; a record that expired at ``exp`` would let a revoked token, or a
-    used refresh token, back in for that long.
+    used refresh token, back in for that long. Past the end of year 9999,
+    forever (:func:`~.base.clamp_expiry`: what every store writes).
     """
     if "exp" not in claims:
         return None  # a token that never expires is revoked for good
     exp = _numeric(claims.get("exp"))
-    return None if exp is None else exp + leeway + CLOCK_MARGIN
+    return None if exp is None else clamp_expiry(exp + leeway + CLOCK_MARGIN)
 
 
 def family_expiry(
@@ -142,7 +151,7 @@ def family_expiry(
     own = token_expiry(claims, leeway)
     if own is None:
         return None
-    return max(own, time.time() + longest + leeway + CLOCK_MARGIN)
+    return clamp_expiry(max(own, time.time() + longest + leeway + CLOCK_MARGIN))
 
 
 # -- Reuse grace ---------------------------------------------------------------
@@ -216,19 +225,25 @@ def _reuse_verdict(
     return Verdict(Outcome.REUSED, family_of(claims), expires_at)
 
 
+#: ``check`` reads two watermarks first: the token's issuer's and :data:`ANY_ISSUER`'s.
+_WATERMARKS: Final = 2
+
+
 def check(store: RevocationStore, claims: Mapping[str, Any], policy: RevocationPolicy) -> Verdict:
     """What the store says about a presented token, in one ``get_many``.
 
     ``REVOKED`` when its ``jti`` or its family is revoked, or when its
-    identity was logged out everywhere at or after the moment it was issued
-    (or it carries no issue time at all). With rotation on, a refresh token
-    already used is ``REUSED`` once the grace window has passed (within it,
-    ``OK``: a client's own concurrent refresh). Nothing is written.
+    identity was logged out everywhere (by its issuer, or by any:
+    :data:`ANY_ISSUER`) at or after the moment it was issued (or it carries
+    no issue time at all). With rotation on, a refresh token already used is
+    ``REUSED`` once the grace window has passed (within it, ``OK``: a
+    client's own concurrent refresh). Nothing is written.
     """
     jti = claims.get("jti")
     family = claims.get("fam")
     issuer = claims.get("iss")
-    keys = [record_key("sub", issuer, claims.get(policy.identity_claim))]
+    identity = claims.get(policy.identity_claim)
+    keys = [record_key("sub", issuer, identity), record_key("sub", ANY_ISSUER, identity)]
     if jti is not None:
         keys.append(record_key("jti", issuer, jti))
     if family is not None:
@@ -237,12 +252,12 @@ def check(store: RevocationStore, claims: Mapping[str, Any], policy: RevocationP
     if watch_reuse:
         keys.append(record_key("used", issuer, jti))
     values = store.get_many(keys)
-    watermark = values[0]
-    if watermark is not None:
-        issued = issued_millis(claims)
-        if issued is None or issued <= int(watermark):
-            return REVOKED
-    if any(value is not None for value in values[1 : -1 if watch_reuse else None]):
+    for watermark in values[:_WATERMARKS]:
+        if watermark is not None:
+            issued = issued_millis(claims)
+            if issued is None or issued <= int(watermark):
+                return REVOKED
+    if any(value is not None for value in values[_WATERMARKS : -1 if watch_reuse else None]):
         return REVOKED
     return _reuse_verdict(claims, values[-1] if watch_reuse else None, policy)
 

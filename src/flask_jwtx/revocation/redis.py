@@ -1,20 +1,31 @@
 """Redis store: shared by every app instance; entries expire with their tokens.
 
-Keys are prefixed (``jwtx:`` by default) and written with ``EXAT``, so Redis
-itself drops a revocation when the token it revokes would have expired.
+Keys are prefixed (``jwtx:`` by default) and written with the time they have
+left by the app's clock (``PX``), so Redis itself drops a revocation when the
+token it revokes would have expired, whatever Redis's own clock says.
 Needs ``pip install flask-jwtx[redis]``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
+from .base import (
+    MAX_RECEIVE,
+    Ack,
+    Change,
+    Feed,
+    IgnoredMessages,
+    RevocationStore,
+    StoreCredentialsError,
+    StoreUnavailableError,
+    clamp_expiry,
+    parse_hint,
+)
 
 T = TypeVar("T")
 #: How many keys one snapshot round trip reads.
@@ -26,6 +37,20 @@ try:
     from redis.retry import Retry
 except ImportError:  # pragma: no cover - exercised by the factory's error message
     _redis = None  # type: ignore[assignment]
+
+
+def _unavailable(exc: Exception) -> StoreUnavailableError:
+    """The store error for a redis-py error; a refused password is told apart.
+
+    ``NOAUTH`` (no password sent, or ``HELLO`` before ``AUTH``), ``WRONGPASS``,
+    and ``AUTH`` sent to a server that has no password all mean the server is
+    up and the URL's credentials are what to fix.
+    """
+    message = f"Redis revocation store: {exc}"
+    refused = (_redis.AuthenticationError, _redis.exceptions.AuthenticationWrongNumberOfArgsError)
+    if isinstance(exc, refused):
+        return StoreCredentialsError(message)
+    return StoreUnavailableError(message)
 
 
 class RedisStore(RevocationStore):
@@ -54,7 +79,7 @@ class RedisStore(RevocationStore):
             return getattr(self._client, method)(*args, **kwargs)
         except Exception as exc:
             if _redis is not None and isinstance(exc, _redis.RedisError):
-                raise StoreUnavailableError(f"Redis revocation store: {exc}") from None
+                raise _unavailable(exc) from None
             raise
 
     @staticmethod
@@ -64,7 +89,7 @@ class RedisStore(RevocationStore):
             return operation()
         except Exception as exc:
             if _redis is not None and isinstance(exc, _redis.RedisError):
-                raise StoreUnavailableError(f"Redis revocation store: {exc}") from None
+                raise _unavailable(exc) from None
             raise
 
     @staticmethod
@@ -89,23 +114,23 @@ class RedisStore(RevocationStore):
     def put(self, key: str, value: str, expires_at: float | None) -> None:
         # The write and its announcement to replicas (:mod:`.replica`) in one
         # MULTI/EXEC: one round trip, and no replica can miss a write that landed.
-        expiry = self._expiry(expires_at)
+        # The announcement is the key alone: replicas read the value from here.
+        expiry = self._expiry(clamp_expiry(expires_at))
         if expiry is None:  # already past: the key must not hold an older value either
             self._call("delete", self._prefix + key)
             return
-        message = json.dumps([key, value, expires_at])
 
         def run() -> None:
             pipe = self._client.pipeline(transaction=True)
             pipe.set(self._prefix + key, value, **expiry)
-            pipe.publish(self.changes_channel, message)
+            pipe.publish(self.changes_channel, key)
             pipe.execute()
 
         self._guarded(run)
 
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         name = self._prefix + key
-        expiry = self._expiry(expires_at)
+        expiry = self._expiry(clamp_expiry(expires_at))
         if expiry is None:  # dead on arrival: as if written and expired at once
             return None
         if self._call("set", name, value, nx=True, **expiry):
@@ -125,7 +150,8 @@ class RedisStore(RevocationStore):
     def registry_put(
         self, registry: str, member: str, value: str, expires_at: float | None
     ) -> None:
-        score = "+inf" if expires_at is None else repr(float(expires_at))
+        expires_at = clamp_expiry(expires_at)
+        score = "+inf" if expires_at is None else repr(expires_at)
         keys = self._registry_keys(registry)
         self._call("eval", _REGISTRY_PUT, 2, *keys, member, value, score, repr(time.time()))
 
@@ -167,28 +193,43 @@ class RedisStore(RevocationStore):
             names: list[bytes] = []
             for prefix in prefixes:
                 names.extend(self._client.scan_iter(match=self._prefix + prefix + "*", count=1000))
-            changes: list[Change] = []
-            for start in range(0, len(names), _SNAPSHOT_BATCH):
-                batch = names[start : start + _SNAPSHOT_BATCH]
-                pipe = self._client.pipeline(transaction=False)
-                for name in batch:
-                    pipe.get(name)
-                    pipe.pttl(name)
-                replies = pipe.execute()
-                arrived = time.time()
-                for index, name in enumerate(batch):
-                    value, ttl = replies[2 * index], replies[2 * index + 1]
-                    if value is None or ttl == -2:  # noqa: PLR2004 - Redis: "no such key"
-                        continue
-                    expires_at = None if ttl < 0 else arrived + ttl / 1000
-                    key = name.decode()[len(self._prefix) :]
-                    changes.append(Change(key, value.decode(), expires_at))
-            return changes
+            return self._read([name.decode()[len(self._prefix) :] for name in names])
 
         return self._guarded(run)
 
+    def _read(self, keys: Iterable[str]) -> list[Change]:
+        """The live ones among ``keys``, with their values: ``GET`` and ``PTTL`` in batches.
+
+        Expiry is rebuilt from the remaining time as the moment the answer
+        arrived plus that time: never earlier than Redis's own. Not guarded:
+        callers run it inside :meth:`_guarded`.
+        """
+        keys = list(keys)
+        changes: list[Change] = []
+        for start in range(0, len(keys), _SNAPSHOT_BATCH):
+            batch = keys[start : start + _SNAPSHOT_BATCH]
+            pipe = self._client.pipeline(transaction=False)
+            for key in batch:
+                pipe.get(self._prefix + key)
+                pipe.pttl(self._prefix + key)
+            # An error reply (a key of another type: a message may name any
+            # key) stands for that key alone, which is then skipped.
+            replies = pipe.execute(raise_on_error=False)
+            arrived = time.time()
+            for index, key in enumerate(batch):
+                value, ttl = replies[2 * index], replies[2 * index + 1]
+                gone = ttl == -2  # noqa: PLR2004 - Redis: "no such key"
+                if gone or not isinstance(value, bytes | str) or not isinstance(ttl, int):
+                    continue
+                expires_at = None if ttl < 0 else arrived + ttl / 1000
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                changes.append(Change(key, text, expires_at))
+        return changes
+
     def follow(self) -> Feed:
-        return _RedisFeed(self._client, self.changes_channel, self._prefix, self._guarded)
+        return _RedisFeed(
+            self._client, self.changes_channel, self._prefix, self._guarded, self._read
+        )
 
 
 class _RedisFeed(Feed):
@@ -198,15 +239,28 @@ class _RedisFeed(Feed):
     the order the ``PUBLISH`` commands ran, whatever their channel; so our
     beacon, published after a write's ``EXEC`` returned, reaches us after that
     write's announcement.
+
+    An announcement names a key and nothing else; :meth:`receive` reads the
+    keys named (one pipelined round trip for all of them) before returning
+    anything that came after them, so a beacon still proves what it proved.
+    Any client allowed to ``PUBLISH`` can send us messages: what they name
+    is read from the store like the rest, and what names nothing is ignored.
     """
 
     def __init__(
-        self, client: Any, channel: str, prefix: str, guard: Callable[[Callable[[], Any]], Any]
+        self,
+        client: Any,
+        channel: str,
+        prefix: str,
+        guard: Callable[[Callable[[], Any]], Any],
+        read: Callable[[Iterable[str]], list[Change]],
     ) -> None:
         self._guard = guard
+        self._read = read
         self._client = client
         self._channel = channel
         self._beacons = f"{prefix}beacon:{uuid.uuid4().hex}"
+        self._ignored = IgnoredMessages(f"Redis channel {channel}")
         self._pubsub = client.pubsub()
         try:
             self._guard(self._subscribe)
@@ -227,40 +281,58 @@ class _RedisFeed(Feed):
                 confirmed += 1
 
     def beacon(self) -> str:
-        token = uuid.uuid4().hex
+        token = uuid.uuid4().hex  # random: nobody can send it back before we publish it
         self._guard(lambda: self._client.publish(self._beacons, token))
         return token
 
     def receive(self, timeout: float) -> list[Change | Ack]:
         def run() -> list[Change | Ack]:
             items: list[Change | Ack] = []
+            #: Keys named since the last beacon, read together before it is passed on.
+            named: dict[str, None] = {}
             message = self._pubsub.get_message(timeout=timeout)
+            taken = 0
             while message is not None:
+                taken += 1
                 if message["type"] == "message":
-                    items.append(self._parse(message["channel"], message["data"]))
+                    if _text(message["channel"]) == self._beacons:
+                        items.extend(self._read(named))
+                        named.clear()
+                        items.append(Ack(_text(message["data"])))
+                    else:
+                        key = parse_hint(message["data"])
+                        if isinstance(key, str):
+                            named[key] = None
+                        else:
+                            self._ignored.note("not a key")
                 elif message["type"] == "subscribe":
                     # redis-py reconnected and subscribed again on its own:
                     # whatever was published in between is lost. Start over.
                     raise StoreUnavailableError("Redis revocation store: subscription was lost")
+                if taken >= MAX_RECEIVE:
+                    break  # let the follower send its beacon; the rest waits in the socket
                 message = self._pubsub.get_message(timeout=0)
+            items.extend(self._read(named))
             return items
 
         items: list[Change | Ack] = self._guard(run)
         return items
 
-    def _parse(self, channel: bytes, data: bytes) -> Change | Ack:
-        if channel.decode() == self._beacons:
-            return Ack(data.decode())
-        key, value, expires_at = json.loads(data)
-        return Change(str(key), str(value), None if expires_at is None else float(expires_at))
-
     def close(self) -> None:
         self._pubsub.close()
 
 
+def _text(data: bytes | str) -> str:
+    """A pub/sub field as text (clients built with ``decode_responses=True`` give ``str``)."""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+
 #: After a change: drop expired members, then make both keys expire with the
 #: longest-lived member left (or never, if one never expires), so Redis drops
-#: a registry no earlier than its last session, and no later either.
+#: a registry no earlier than its last session, and no later either. NOW is
+#: the app's clock, and so is the expiry: what is left until the last member
+#: expires (``PEXPIRE``), never an instant read on Redis's own clock (as the
+#: revocation records, see ``RedisStore._expiry``).
 _REGISTRY_EXPIRE = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', NOW)
 for _, m in ipairs(expired) do redis.call('HDEL', KEYS[1], m) end
@@ -272,9 +344,9 @@ elseif top[2] == 'inf' then
   redis.call('PERSIST', KEYS[1])
   redis.call('PERSIST', KEYS[2])
 else
-  local at = math.floor(tonumber(top[2])) + 1
-  redis.call('EXPIREAT', KEYS[1], at)
-  redis.call('EXPIREAT', KEYS[2], at)
+  local left = string.format('%.0f', math.ceil((tonumber(top[2]) - tonumber(NOW)) * 1000))
+  redis.call('PEXPIRE', KEYS[1], left)
+  redis.call('PEXPIRE', KEYS[2], left)
 end
 """
 

@@ -27,6 +27,14 @@ How it stays correct:
   not replicated (refresh-token ``used`` markers: one per rotation, and read
   only when a refresh token is presented) are always read from the store, so
   reuse detection stays atomic across instances.
+* **The feed is only a hint.** Anyone who can publish on the store's
+  channel (any Redis client allowed to ``PUBLISH``, any PostgreSQL role at
+  all) could send a message; so a message names at most a key, the feed
+  reads that key's value from the store (:class:`~.base.Feed`), and the copy
+  merges it monotonically (:func:`merged`): a later expiry, a higher
+  watermark, never less than it held. A forged message costs a read; it can
+  neither weaken a revocation nor, since beacon tokens are random, prove the
+  copy fresh. Messages that name nothing are ignored and logged.
 * **Expiry.** An entry is absent from its ``expires_at`` on, which is never
   earlier than the store's; expired entries are swept by the follower.
 * **Fork safety.** Nothing is started until the first ``get_many`` in a
@@ -94,6 +102,8 @@ class Replica(RevocationStore):
         self._kinds = kinds
         self._owns_store = owns_store
         self._data: dict[str, tuple[str, float | None]] = {}
+        #: Serialises merges (the follower's and our own writes'): a merge reads, then writes.
+        self._merging = threading.Lock()
         #: Monotonic time up to which the data is provably complete.
         self._fresh_at = _NEVER
         self._lock = threading.Lock()
@@ -108,6 +118,11 @@ class Replica(RevocationStore):
     @property
     def max_staleness(self) -> float:
         return self._bound
+
+    @property
+    def store(self) -> RevocationStore:
+        """The store replicated: for the rare read that must not be stale at all."""
+        return self._store
 
     def fresh(self) -> bool:
         """Whether the replica may answer now (its proof is within the bound)."""
@@ -174,9 +189,11 @@ class Replica(RevocationStore):
     # -- The follower -------------------------------------------------------------
 
     def _apply(self, change: Change) -> None:
+        """Merge ``change`` into the copy: it may add, lengthen or raise, never less."""
         if change.key.startswith(self._kinds):
-            # Our own write is in the store: showing it at once can only be newer.
-            self._data[change.key] = (change.value, change.expires_at)
+            with self._merging:
+                data = self._data
+                data[change.key] = merged(change.key, data.get(change.key), change)
 
     def _ensure_following(self) -> None:
         """Start the follower in this process if it is not running (lazily, fork-safe)."""
@@ -230,7 +247,8 @@ class Replica(RevocationStore):
         feed = self._followable.follow()
         self._feed = feed
         snapshot = {c.key: (c.value, c.expires_at) for c in self._followable.records(self._kinds)}
-        self._data = snapshot
+        with self._merging:
+            self._data = snapshot
         pending: dict[str, float] = {}
         next_beacon = 0.0
         while not stop.is_set():
@@ -259,3 +277,33 @@ class Replica(RevocationStore):
             # Re-read: a write since the list was made may have renewed it.
             if entry is not None and entry[1] is not None and entry[1] <= now:
                 data.pop(key, None)
+
+
+def merged(
+    key: str, held: tuple[str, float | None] | None, change: Change
+) -> tuple[str, float | None]:
+    """What the replica holds for ``key`` after ``change``: never less than it held.
+
+    A record only ever grows stricter in the store: a later expiry, a higher
+    "log out everywhere" watermark. So the merge keeps the later expiry
+    (``None``, never, beats any time) and, for a ``sub:`` watermark, the
+    higher value. Nothing that reaches the follower, a stale read included,
+    can shorten an entry, lower a watermark or remove one; entries leave only
+    by expiring (or with a new snapshot, read from the store).
+    """
+    if held is None:
+        return change.value, change.expires_at
+    value, expires_at = held
+    if change.expires_at is None or (expires_at is not None and change.expires_at > expires_at):
+        expires_at = change.expires_at
+    if key.startswith("sub:"):
+        value = max(value, change.value, key=_watermark)
+    return value, expires_at
+
+
+def _watermark(value: str) -> int:
+    """A watermark's value for comparison (what :func:`~.policy.check` reads: an int)."""
+    try:
+        return int(value)
+    except ValueError:
+        return -1

@@ -2,8 +2,9 @@
 
 One table, ``jwtx_revocations (key, value, expires_at)``, created if missing,
 and beside it ``jwtx_revocations_sessions (registry, member, value,
-expires_at)`` for the session registry (listing only, never the request path).
-Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
+expires_at)`` for the session registry (listing only, never the request path)
+and ``jwtx_revocations_changes`` (the change log replicas follow: see
+:func:`_change_log`). Reads are one ``SELECT ... WHERE key IN (...)``; first-use writes are an
 ``INSERT ... ON CONFLICT DO NOTHING``, atomic in both databases. Expired rows
 are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
 (and a driver such as ``psycopg`` for PostgreSQL).
@@ -12,7 +13,6 @@ are deleted now and then by writers. Needs ``pip install flask-jwtx[sql]``
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
 import time
@@ -21,7 +21,17 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from .base import Ack, Change, Feed, RevocationStore, StoreUnavailableError
+from .base import (
+    MAX_RECEIVE,
+    Ack,
+    Change,
+    Feed,
+    IgnoredMessages,
+    RevocationStore,
+    StoreUnavailableError,
+    clamp_expiry,
+    parse_hint,
+)
 
 try:
     import sqlalchemy as sa
@@ -30,11 +40,13 @@ except ImportError:  # pragma: no cover - exercised by the factory's error messa
     sa = None  # type: ignore[assignment]
 
 _SWEEP_EVERY = 512
-#: Seconds an SQLite change-log row is kept: a replica that has not polled for
+#: Seconds a change-log row is kept: an SQLite replica that has not polled for
 #: half of it takes a new snapshot instead of trusting the log.
 CHANGE_RETENTION: Final = 86400.0
 #: The longest PostgreSQL channel name is 63 bytes; beacons use a short one.
 _BEACON_CHANNEL = "jwtx_beacon_{}"
+#: A change-log number is a PostgreSQL ``bigint``: a larger one names nothing.
+_MAX_SEQ: Final = 2**63 - 1
 
 
 def _forget_pool(engine: weakref.ref[Any]) -> None:
@@ -45,15 +57,25 @@ def _forget_pool(engine: weakref.ref[Any]) -> None:
 
 
 def _change_log(metadata: Any, table: str) -> Any:
-    """SQLite's change log: every ``put`` appends a row; replicas poll past the last ``seq``.
+    """The change log: every ``put`` appends a row naming the key it wrote.
 
-    SQLite has one writer at a time, so ``seq`` (AUTOINCREMENT: never reused)
-    grows in commit order: the change counter replicas follow.
+    SQLite: replicas poll past the last ``seq`` they saw. SQLite has one
+    writer at a time, so ``seq`` (AUTOINCREMENT: never reused) grows in
+    commit order: the change counter replicas follow.
+
+    PostgreSQL: the row's ``seq`` is all its ``NOTIFY`` says; a replica reads
+    the row, and the key's value from the table. Sequence numbers are not
+    handed out in commit order there, which is why each notification names
+    its own row rather than "everything up to".
+
+    Replicas read only ``seq`` and ``key`` and take the value from the table;
+    ``value`` and ``expires_at`` are still written, as older SQLite readers
+    expect them.
     """
     return sa.Table(
         f"{table}_changes",
         metadata,
-        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
         sa.Column("key", sa.String(320), nullable=False),
         sa.Column("value", sa.String(64), nullable=False),
         sa.Column("expires_at", sa.Float, nullable=True),
@@ -101,7 +123,8 @@ class SQLStore(RevocationStore):
             columns.key.in_(sa.bindparam("keys", expanding=True)),
             sa.or_(columns.expires_at.is_(None), columns.expires_at > sa.bindparam("now")),
         )
-        self._changes = _change_log(self._metadata, table) if dialect == "sqlite" else None
+        self._changes = _change_log(self._metadata, table)
+        self._polled = dialect == "sqlite"
         self._writes = 0
         self._lock = threading.Lock()
         self._guard(lambda: self._metadata.create_all(engine, checkfirst=True))
@@ -157,11 +180,11 @@ class SQLStore(RevocationStore):
         if due:
             table = self._table
             connection.execute(sa.delete(table).where(table.c.expires_at <= time.time()))
-            if self._changes is not None:
-                log = self._changes
-                connection.execute(sa.delete(log).where(log.c.at < time.time() - CHANGE_RETENTION))
+            log = self._changes
+            connection.execute(sa.delete(log).where(log.c.at < time.time() - CHANGE_RETENTION))
 
     def put(self, key: str, value: str, expires_at: float | None) -> None:
+        expires_at = clamp_expiry(expires_at)
         statement = self._insert(self._table).values(key=key, value=value, expires_at=expires_at)
         statement = statement.on_conflict_do_update(
             index_elements=["key"], set_={"value": value, "expires_at": expires_at}
@@ -177,6 +200,7 @@ class SQLStore(RevocationStore):
 
     def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
         table = self._table
+        expires_at = clamp_expiry(expires_at)
 
         def run() -> str | None:
             with self._engine.begin() as connection:
@@ -204,6 +228,7 @@ class SQLStore(RevocationStore):
         self, registry: str, member: str, value: str, expires_at: float | None
     ) -> None:
         table = self._registry
+        expires_at = clamp_expiry(expires_at)
         statement = self._insert(table).values(
             registry=registry, member=member, value=value, expires_at=expires_at
         )
@@ -269,21 +294,67 @@ class SQLStore(RevocationStore):
     def _announce(self, connection: Any, key: str, value: str, expires_at: float | None) -> None:
         """Tell replicas about a write, inside the write's own transaction.
 
-        PostgreSQL delivers ``NOTIFY`` on commit, in commit order; SQLite gets
-        a change-log row the replicas poll for.
+        A change-log row names the key. SQLite's replicas poll for it;
+        PostgreSQL's are sent its number with ``NOTIFY``, delivered on commit,
+        in commit order. The notification says nothing more: any role that
+        can connect can ``LISTEN`` (and ``NOTIFY``), whatever its grants.
         """
-        if self._changes is not None:
-            connection.execute(
-                sa.insert(self._changes).values(
-                    key=key, value=value, expires_at=expires_at, at=time.time()
-                )
-            )
+        log = self._changes
+        row = sa.insert(log).values(key=key, value=value, expires_at=expires_at, at=time.time())
+        if self._polled:
+            connection.execute(row)
+            return
+        written = row.returning(log.c.seq).cte("written")
+        connection.execute(
+            sa.select(
+                sa.func.pg_notify(self.changes_channel, sa.cast(written.c.seq, sa.Text))
+            ).select_from(written)
+        )
+
+    def _last_change(self) -> int:
+        """The newest change-log ``seq`` (0: none yet)."""
+        log = self._changes
+
+        def run() -> int:
+            with self._reader.connect() as connection:
+                return int(connection.execute(sa.select(sa.func.max(log.c.seq))).scalar() or 0)
+
+        last: int = self._guard(run)
+        return last
+
+    def _changed(self, after: int | None, seqs: Sequence[int] = ()) -> tuple[int, list[Change]]:
+        """What the change-log rows past ``after`` (or numbered ``seqs``) name, from the table.
+
+        Returns the highest ``seq`` seen and the live records of the keys the
+        rows name; a key no longer in the table (expired) gives nothing.
+        """
+        log, table = self._changes, self._table
+        query = sa.select(log.c.seq, log.c.key, table.c.value, table.c.expires_at).select_from(
+            log.outerjoin(table, log.c.key == table.c.key)
+        )
+        if after is not None:
+            query = query.where(log.c.seq > after).order_by(log.c.seq)
         else:
-            message = json.dumps([key, value, expires_at])
-            connection.execute(sa.select(sa.func.pg_notify(self.changes_channel, message)))
+            query = query.where(log.c.seq.in_(list(seqs)))
+
+        def run() -> list[Any]:
+            with self._reader.connect() as connection:
+                return list(connection.execute(query).all())
+
+        rows = self._guard(run)
+        now = time.time()
+        last = after or 0
+        changes: dict[str, Change] = {}
+        for seq, key, value, expires_at in rows:
+            last = max(last, int(seq))
+            if value is not None and (expires_at is None or expires_at > now):
+                changes[str(key)] = Change(
+                    str(key), str(value), None if expires_at is None else float(expires_at)
+                )
+        return last, list(changes.values())
 
     def follow_problem(self) -> str | None:
-        if self._changes is None and self._engine.dialect.driver != "psycopg":
+        if not self._polled and self._engine.dialect.driver != "psycopg":
             return (
                 "the replica follows PostgreSQL with psycopg 3: use a postgresql+psycopg:// URL "
                 f"(this engine's driver is {self._engine.dialect.driver})"
@@ -306,32 +377,41 @@ class SQLStore(RevocationStore):
         return result
 
     def follow(self) -> Feed:
-        if self._changes is not None:
-            return _PollingFeed(self._reader, self._changes, self._guard)
+        if self._polled:
+            return _PollingFeed(self._changed, self._last_change)
         raw = self._guard(self._engine.raw_connection)
         raw.detach()  # LISTEN state must not go back into the pool
-        return _NotifyFeed(raw.dbapi_connection, self.changes_channel)
+        return _NotifyFeed(raw.dbapi_connection, self.changes_channel, self._changed)
 
 
 def _unavailable(exc: Exception) -> StoreUnavailableError:
     return StoreUnavailableError(f"SQL revocation store: {type(exc).__name__}: {exc}")
 
 
+#: Reads what change-log rows name: :meth:`SQLStore._changed`.
+_Reader = Callable[..., tuple[int, list[Change]]]
+
+
 class _NotifyFeed(Feed):
-    """PostgreSQL ``LISTEN``: changes on the table's channel, beacons on our own.
+    """PostgreSQL ``LISTEN``: change-log numbers on the table's channel, beacons on our own.
 
     Notifications from different transactions arrive in commit order, so a
     beacon (itself a committed ``NOTIFY``) sent after a write committed comes
-    back after that write's notification.
+    back after that write's notification; the rows named before a beacon are
+    read (one query) before the beacon is passed on. Any role can ``NOTIFY``
+    on our channel: a number it sends makes us read a row of the log (which
+    it cannot write) and the table; anything else is ignored.
     """
 
-    def __init__(self, connection: Any, channel: str) -> None:
+    def __init__(self, connection: Any, channel: str, read: _Reader) -> None:
         import psycopg
         from psycopg import sql
 
         self._psycopg = psycopg
         self._connection = connection
         self._channel = channel
+        self._read = read
+        self._ignored = IgnoredMessages(f"PostgreSQL channel {channel}")
         self._beacons = _BEACON_CHANNEL.format(uuid.uuid4().hex[:16])
         try:
             connection.autocommit = True
@@ -342,7 +422,7 @@ class _NotifyFeed(Feed):
             raise _unavailable(exc) from None
 
     def beacon(self) -> str:
-        token = uuid.uuid4().hex
+        token = uuid.uuid4().hex  # random: nobody can send it back before we do
         try:
             self._connection.execute("SELECT pg_notify(%s, %s)", (self._beacons, token))
         except self._psycopg.Error as exc:
@@ -351,21 +431,34 @@ class _NotifyFeed(Feed):
 
     def receive(self, timeout: float) -> list[Change | Ack]:
         items: list[Change | Ack] = []
+        named: dict[int, None] = {}
+        taken = 0
         try:
-            for wait in (timeout, 0.0):
-                for notify in self._connection.notifies(timeout=wait, stop_after=1):
-                    items.append(self._parse(notify.channel, notify.payload))
-                if not items:
+            wait = timeout
+            while taken < MAX_RECEIVE:
+                arrived = list(self._connection.notifies(timeout=wait, stop_after=1))
+                if not arrived:
                     break
+                wait = 0.0
+                for notify in arrived:
+                    taken += 1
+                    if notify.channel == self._beacons:
+                        items.extend(self._resolve(named))
+                        named.clear()
+                        items.append(Ack(notify.payload))
+                        continue
+                    seq = parse_hint(notify.payload)
+                    if isinstance(seq, int) and 0 < seq <= _MAX_SEQ:
+                        named[seq] = None
+                    else:
+                        self._ignored.note("not a change-log number")
         except self._psycopg.Error as exc:
             raise _unavailable(exc) from None
+        items.extend(self._resolve(named))
         return items
 
-    def _parse(self, channel: str, payload: str) -> Change | Ack:
-        if channel == self._beacons:
-            return Ack(payload)
-        key, value, expires_at = json.loads(payload)
-        return Change(str(key), str(value), None if expires_at is None else float(expires_at))
+    def _resolve(self, named: dict[int, None]) -> list[Change]:
+        return self._read(None, list(named))[1] if named else []
 
     def close(self) -> None:
         self._connection.close()
@@ -375,20 +468,17 @@ class _PollingFeed(Feed):
     """SQLite: poll the change log past the last ``seq`` seen, once per beacon.
 
     A poll that starts after a beacon was sent sees every change committed
-    before it, so it answers that beacon.
+    before it, so it answers that beacon. The log names keys; their values
+    are read from the table in the same query. Whoever can write the log can
+    write the table itself (both are in the database file), so the log is no
+    weaker a point than the table.
     """
 
-    def __init__(self, reader: Any, log: Any, guard: Callable[[Callable[[], Any]], Any]) -> None:
-        self._guard = guard
-        self._reader = reader
-        self._log = log
+    def __init__(self, read: _Reader, last: Callable[[], int]) -> None:
+        self._read = read
         self._pending: list[str] = []
-        self._last_seq = self._guard(self._max_seq)
+        self._last_seq = last()
         self._last_poll = time.monotonic()
-
-    def _max_seq(self) -> int:
-        with self._reader.connect() as connection:
-            return int(connection.execute(sa.select(sa.func.max(self._log.c.seq))).scalar() or 0)
 
     def beacon(self) -> str:
         token = uuid.uuid4().hex
@@ -401,23 +491,9 @@ class _PollingFeed(Feed):
             return []
         if time.monotonic() - self._last_poll > CHANGE_RETENTION / 2:
             raise StoreUnavailableError("SQL revocation store: the change log moved on; resyncing")
-        log = self._log
-        query = sa.select(log.c.seq, log.c.key, log.c.value, log.c.expires_at).where(
-            log.c.seq > self._last_seq
-        )
-
-        def run() -> list[Any]:
-            with self._reader.connect() as connection:
-                return list(connection.execute(query.order_by(log.c.seq)).all())
-
-        rows = self._guard(run)
+        self._last_seq, changes = self._read(self._last_seq)
         self._last_poll = time.monotonic()
-        items: list[Change | Ack] = []
-        for seq, key, value, expires_at in rows:
-            self._last_seq = int(seq)
-            items.append(
-                Change(str(key), str(value), None if expires_at is None else float(expires_at))
-            )
+        items: list[Change | Ack] = list(changes)
         items.extend(Ack(token) for token in self._pending)
         self._pending = []
         return items
