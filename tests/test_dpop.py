@@ -546,6 +546,19 @@ class TestSettings:
         with pytest.raises(ConfigurationError, match=message):
             make_app(**settings)
 
+    def test_without_cryptography_dpop_fails_where_it_is_turned_on(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An HMAC-only installation refuses JWT_DPOP and dpop= at once, naming the extra."""
+        from flask_jwtx import resource_policy
+
+        monkeypatch.setattr(resource_policy, "HAS_CRYPTOGRAPHY", False)
+        with pytest.raises(ConfigurationError, match="asymmetric_crypto"):
+            make_app(JWT_DPOP="allowed", JWT_REVOCATION_STORE="memory://")
+        with pytest.raises(ConfigurationError, match="asymmetric_crypto"):
+            flask_jwtx.jwt_required(dpop="required")
+        assert make_app(JWT_DPOP="off") is not None  # nothing changes for apps without DPoP
+
     def test_an_unknown_route_mode_fails_when_declared(self) -> None:
         """jwt_required(dpop='maybe') is refused where the route is declared."""
         with pytest.raises(ConfigurationError, match="dpop"):
