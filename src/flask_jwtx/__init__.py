@@ -32,6 +32,7 @@ from .decoding import get_jti as get_jti
 from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
 from .decorators import jwt_required as jwt_required
 from .decorators import verify_jwt_in_request as verify_jwt_in_request
+from .exceptions import WeakSecretWarning as WeakSecretWarning
 from .extension import JWTManager as JWTManager
 from .revocation.api import revoke_all as revoke_all
 from .revocation.api import revoke_token as revoke_token
@@ -40,7 +41,6 @@ from .sessions import create_token_pair as create_token_pair
 from .sessions import current_session_id as current_session_id
 from .sessions import list_sessions as list_sessions
 from .sessions import revoke_session as revoke_session
-from .settings import WeakSecretWarning as WeakSecretWarning
 
 __version__ = "0.1.0"
 

@@ -12,7 +12,7 @@ from typing import Any, Final, Literal, NamedTuple
 from . import claimset, jws, signals
 from .context import IDENTITY_TYPE_CLAIM, stringify_identity
 from .decoding import decode
-from .exceptions import IdentityError
+from .exceptions import ConfigurationError, IdentityError
 from .keys import PreparedKey
 from .resolvers import not_signing
 from .revocation.policy import new_family
@@ -101,6 +101,23 @@ def issue(
         return Issued(token, context.claims[-1])
     # The hook minted it without our core: read it back the way requests will.
     return Issued(token, decode(state, state.settings.get(), token)[1])
+
+
+def require_family(family: str, *issued: Issued) -> None:
+    """Refuse tokens that lost the ``fam`` claim a session or a rotation gave them.
+
+    A session is ended, and a reused refresh token's family revoked, through
+    the ``fam`` every token of it carries. A subclass's encode hook that signs
+    a fixed set of claims (a JWE wrapper, say) may drop it: its tokens would
+    then outlive ``revoke_session`` and reuse detection. They are not handed
+    out; the error names the fix.
+    """
+    if any(token.claims.get("fam") != family for token in issued):
+        raise ConfigurationError(
+            "The JWTManager subclass's _encode_jwt_from_config dropped the 'fam' claim "
+            "it was given: sessions and refresh-token rotation end tokens through it. "
+            "Keep every claim of the claims argument in the tokens it makes."
+        )
 
 
 def create_access_token(

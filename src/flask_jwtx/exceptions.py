@@ -376,3 +376,58 @@ __all__ = [
     "UserLookupError",
     "WrongTokenError",
 ]
+
+
+# --- Revocation stores and sessions ---------------------------------------------
+
+
+class StoreUnavailableError(JWTExtendedException):
+    """The revocation store could not be reached or answered with an error (503)."""
+
+    status: ClassVar[int] = 503
+    code: ClassVar[str] = "store_unavailable"
+
+
+class StoreCredentialsError(StoreUnavailableError):
+    """The store's server refused this client's credentials: none given, or wrong ones (503).
+
+    Apart from its parent so that the start-up error can say what to fix (a
+    password in the URL) instead of telling to start a server that is running.
+    """
+
+    code: ClassVar[str] = "store_credentials_refused"
+
+
+class SessionContentionError(StoreUnavailableError):
+    """Concurrent logins at ``JWT_SESSION_LIMIT`` ended each session a login opened (503).
+
+    A login tries again when that happens, with a newer session; this is
+    raised only after several tries, rather than hand out tokens of a session
+    that is already ended.
+    """
+
+    code = "session_contention"
+
+
+class RefreshTokenReusedError(RevokedTokenError):
+    """A refresh token was presented again after it was used: its family is revoked (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "refresh_token_reused"
+
+
+# --- Warnings -----------------------------------------------------------------------
+
+try:  # PyJWT >= 2.11 warns about short HMAC keys with its own class
+    from jwt.warnings import InsecureKeyLengthWarning as _PyJWTKeyLengthWarning
+except ImportError:  # pragma: no cover - older PyJWT
+    _PyJWTKeyLengthWarning = UserWarning  # type: ignore[assignment,misc]
+
+
+class WeakSecretWarning(_PyJWTKeyLengthWarning):
+    """The HMAC secret is shorter than its hash, so tokens are easier to forge.
+
+    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which the incumbent's
+    users saw for the same secret: a warnings filter written for that class
+    (``ignore::jwt.warnings.InsecureKeyLengthWarning``) covers ours too.
+    """

@@ -20,7 +20,14 @@ from flask import has_request_context, request
 
 from . import signals
 from .context import get_jwt
-from .creation import ExpiresDelta, Fresh, identity_claim_value, identity_or_sub, issue
+from .creation import (
+    ExpiresDelta,
+    Fresh,
+    identity_claim_value,
+    identity_or_sub,
+    issue,
+    require_family,
+)
 from .revocation.base import RevocationStore
 from .revocation.flask import require_store
 from .revocation.policy import new_family
@@ -89,6 +96,7 @@ def create_token_pair(
         refresh = issue(
             "refresh", identity, False, refresh_expires_delta, extra, additional_headers
         )
+        require_family(session_id, access, refresh)
         issued = (access.claims, refresh.claims)
         expires = last_expiry(issued)
         session = Session(

@@ -27,6 +27,7 @@ from typing import Any, Final, NamedTuple
 
 from .claims import VerifyPolicy, extended_conventions
 from .exceptions import PYJWT_CHECKS_SUB, ConfigurationError, InvalidKeyError
+from .exceptions import WeakSecretWarning as WeakSecretWarning
 from .introspection import Introspector, introspection_spec
 from .jwks import CachedKeySource
 from .keys import (
@@ -151,21 +152,6 @@ WATCHED_KEYS: Final = (*DEFAULTS, "SECRET_KEY")
 PERSISTENT_COOKIE_MAX_AGE: Final = 31540000
 
 _SAMESITE: Final = {"lax": "Lax", "strict": "Strict", "none": "None"}
-
-
-try:  # PyJWT >= 2.11 warns about short HMAC keys with its own class
-    from jwt.warnings import InsecureKeyLengthWarning as _PyJWTKeyLengthWarning
-except ImportError:  # pragma: no cover - older PyJWT
-    _PyJWTKeyLengthWarning = UserWarning  # type: ignore[assignment,misc]
-
-
-class WeakSecretWarning(_PyJWTKeyLengthWarning):
-    """The HMAC secret is shorter than its hash, so tokens are easier to forge.
-
-    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which the incumbent's
-    users saw for the same secret: a warnings filter written for that class
-    (``ignore::jwt.warnings.InsecureKeyLengthWarning``) covers ours too.
-    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import signals
 from ..context import IDENTITY_TYPE_CLAIM, get_current_user, get_jwt, get_jwt_header
-from ..creation import identity_or_sub, issue, verifiable_identity
+from ..creation import identity_or_sub, issue, require_family, verifiable_identity
 from ..decoding import decode_token
-from ..exceptions import IdentityError, JWTDecodeError
+from ..exceptions import IdentityError, JWTDecodeError, RevokedTokenError
 from ..resolvers import TrustedIssuers
 from ..state import get_state
 from .base import RevocationStore, StoreUnavailableError
@@ -205,8 +205,11 @@ def rotate_refresh_token(
     policy = policy_of(settings)
     # The whole check first, whatever the route skipped: a refresh token that is
     # revoked, logged out everywhere or of an ended family must not mint new tokens.
-    enforce(check(store, claims, policy), store, get_jwt_header(), claims)
-    enforce(use_refresh_token(store, claims, policy), store, get_jwt_header(), claims)
+    header = get_jwt_header()
+    enforce(check(store, claims, policy), store, header, claims)
+    if state.callbacks.token_in_blocklist(header, claims):  # the app's own list, too
+        raise RevokedTokenError(header, claims)
+    enforce(use_refresh_token(store, claims, policy), store, header, claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
     identity = claims.get(settings.identity_claim)
     user = _login_object(state.callbacks, settings, identity)
@@ -220,6 +223,7 @@ def rotate_refresh_token(
             extra[IDENTITY_TYPE_CLAIM] = claims[IDENTITY_TYPE_CLAIM]
     access = issue("access", subject, fresh, None, extra, identity_is_claim=as_claim)
     refresh = issue("refresh", subject, False, None, extra, identity_is_claim=as_claim)
+    require_family(extra["fam"], access, refresh)
     _touch_session(store, settings, claims, [access.claims, refresh.claims])
     return access.encoded, refresh.encoded
 

@@ -24,28 +24,12 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Final, NamedTuple, Protocol, runtime_checkable
+from typing import Final, NamedTuple, Protocol, runtime_checkable
 
-from ..exceptions import JWTExtendedException
+from ..exceptions import StoreCredentialsError as StoreCredentialsError
+from ..exceptions import StoreUnavailableError as StoreUnavailableError
 
 logger = logging.getLogger("flask_jwtx.revocation")
-
-
-class StoreUnavailableError(JWTExtendedException):
-    """The revocation store could not be reached or answered with an error (503)."""
-
-    status: ClassVar[int] = 503
-    code: ClassVar[str] = "store_unavailable"
-
-
-class StoreCredentialsError(StoreUnavailableError):
-    """The store's server refused this client's credentials: none given, or wrong ones (503).
-
-    Apart from its parent so that the start-up error can say what to fix (a
-    password in the URL) instead of telling to start a server that is running.
-    """
-
-    code: ClassVar[str] = "store_credentials_refused"
 
 
 #: The last instant an expiry is kept as a number: the end of year 9999 (UTC),

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from .. import signals
 from ..exceptions import Claims, ConfigurationError, Header, RevokedTokenError
+from ..exceptions import RefreshTokenReusedError as RefreshTokenReusedError
 from .base import RevocationStore, StoreUnavailableError
 from .policy import (
     Outcome,
@@ -35,13 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("flask_jwtx.revocation")
 #: The request path's logger, which reports a store let through under the "open" policy.
 _request_logger = logging.getLogger("flask_jwtx")
-
-
-class RefreshTokenReusedError(RevokedTokenError):
-    """A refresh token was presented again after it was used: its family is revoked (401)."""
-
-    status: ClassVar[int] = 401
-    code: ClassVar[str] = "refresh_token_reused"
 
 
 def policy_of(settings: Settings) -> RevocationPolicy:

@@ -48,12 +48,23 @@ from .base import RevocationStore, clamp_expiry
 #: and a record that outlives its tokens by a minute costs nothing.
 CLOCK_MARGIN: Final = 60.0
 
+
+class _AnyIssuer:
+    """The type of :data:`ANY_ISSUER`: one object, no JSON value equal to it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY_ISSUER"
+
+
 #: The issuer of a "log out everywhere" watermark that covers an identity's
 #: tokens whatever ``iss`` they carry: the app's own tokens may get theirs
 #: from a claims loader, per user or per request, where ``revoke_all`` cannot
-#: know it. No token verifies with this value as its ``iss`` (it is a list),
-#: and if one did, it would only be checked against the same record twice.
-ANY_ISSUER: Final = ("any issuer",)
+#: know it. It is no JSON value, and :func:`record_key` hashes it apart from
+#: every one, so no ``iss`` a token carries (a list ``["any issuer"]``
+#: included) can name its record.
+ANY_ISSUER: Final = _AnyIssuer()
 
 
 # -- Keys and times ------------------------------------------------------------
@@ -73,7 +84,13 @@ def record_key(kind: str, issuer: Any, value: Any) -> str:
     * two issuers' tokens never share one (user ``1001`` of one trusted
       issuer cannot log out user ``1001`` of another).
     """
-    material = json.dumps([issuer, value], sort_keys=True, separators=(",", ":"), default=repr)
+    if issuer is ANY_ISSUER:
+        # Not a JSON array, unlike every other material: no claim value hashes here.
+        material = "any-issuer:" + json.dumps(
+            value, sort_keys=True, separators=(",", ":"), default=repr
+        )
+    else:
+        material = json.dumps([issuer, value], sort_keys=True, separators=(",", ":"), default=repr)
     digest = hashlib.sha256(material.encode("ascii")).digest()
     return f"{kind}:{base64.urlsafe_b64encode(digest).rstrip(b'=').decode('ascii')}"
 

@@ -9,6 +9,7 @@ Needs ``pip install flask-jwtx[redis]``.
 from __future__ import annotations
 
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +29,21 @@ from .base import (
 )
 
 T = TypeVar("T")
+
+#: What Redis's ``SCAN MATCH`` reads as glob syntax rather than as itself.
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` as a ``MATCH`` pattern that matches exactly itself.
+
+    A key prefix is the app's choice (``prefix="app[1]:"``): unescaped, its
+    brackets would make the snapshot miss every record, and a replica would
+    accept revoked tokens while counting itself fresh.
+    """
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
 #: How many keys one snapshot round trip reads.
 _SNAPSHOT_BATCH = 500
 
@@ -192,7 +208,8 @@ class RedisStore(RevocationStore):
         def run() -> list[Change]:
             names: list[bytes] = []
             for prefix in prefixes:
-                names.extend(self._client.scan_iter(match=self._prefix + prefix + "*", count=1000))
+                pattern = _glob_escaped(self._prefix + prefix) + "*"
+                names.extend(self._client.scan_iter(match=pattern, count=1000))
             return self._read([name.decode()[len(self._prefix) :] for name in names])
 
         return self._guarded(run)

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .base import RevocationStore, StoreUnavailableError, clamp_expiry
+from ..exceptions import SessionContentionError as SessionContentionError
+from .base import RevocationStore, clamp_expiry
 from .policy import CLOCK_MARGIN, Record, record_key
 from .replica import Replica
 
@@ -41,17 +42,6 @@ logger = logging.getLogger("flask_jwtx.revocation")
 _SAME: Any = object()
 #: What :func:`_from_json` returns for a value we did not write.
 _INVALID: Any = object()
-
-
-class SessionContentionError(StoreUnavailableError):
-    """Concurrent logins at ``JWT_SESSION_LIMIT`` ended each session a login opened (503).
-
-    A login tries again when that happens, with a newer session; this is
-    raised only after several tries, rather than hand out tokens of a session
-    that is already ended.
-    """
-
-    code = "session_contention"
 
 
 @dataclass(frozen=True, slots=True)
