@@ -19,6 +19,11 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
         -e '.[test,docs]'
     echo "$stamp" >.venv/.installed
 fi
+# The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
+# on the machine's Node.js), at the versions tests/oidc/package-lock.json pins.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/lint-imports --no-cache

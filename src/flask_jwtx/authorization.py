@@ -274,6 +274,8 @@ class RouteRequirement:
     verify_type: bool = True
     skip_revocation_check: bool = False
     authorization: Requirements | None = None
+    #: The route's own DPoP mode ("off", "allowed", "required"); ``None``: ``JWT_DPOP``.
+    dpop: str | None = None
 
 
 def declared_requirements(view: object) -> tuple[RouteRequirement, ...]:

@@ -9,6 +9,7 @@ from flask import current_app, has_app_context
 from . import tokens
 from .csrf import check_double_submit
 from .exceptions import Claims, DecodeError, Header
+from .introspection import is_opaque
 from .settings import DEFAULTS, Settings
 from .state import EXTENSION_KEY, AppState, get_state
 
@@ -56,6 +57,12 @@ def decode(
         except DecodeError:  # the subclass's own format (a JWE's header is readable)
             header = {}
         return header, claims
+    introspector = settings.introspector
+    if introspector is not None and isinstance(encoded_token, str) and is_opaque(encoded_token):
+        # An opaque token: the authorization server's answer (flask_jwtx.introspection).
+        resource = settings.resource.resource
+        audience = (resource,) if resource is not None else None
+        return {}, introspector.claims(encoded_token, settings.policy, audience)
     return decode_with_settings(settings, encoded_token, csrf_value, allow_expired)
 
 

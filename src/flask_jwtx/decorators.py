@@ -23,6 +23,7 @@ from .exceptions import Claims, Header
 from .locations import normalize
 from .pipeline import EXEMPT_METHODS as EXEMPT_METHODS
 from .pipeline import enforce_declared, verify_request
+from .resource_policy import dpop_mode
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,6 +42,7 @@ def verify_jwt_in_request(
     claims: Mapping[str, Any] | None = None,
     scope: ScopeRequirement = None,
     override: Mapping[str, Any] | None = None,
+    dpop: str | None = None,
 ) -> tuple[Header, Claims] | None:
     """Require a valid token in this request; return ``(header, claims)``.
 
@@ -52,6 +54,10 @@ def verify_jwt_in_request(
     ``claims``, ``scope`` and ``override`` declare what the token must hold
     (see :mod:`flask_jwtx.authorization`); a token that does not is refused
     with a 403 through the ``authorization_failed_loader``.
+
+    ``dpop`` ("off", "allowed" or "required") overrides ``JWT_DPOP`` for this
+    check: whether a DPoP-bound token and proof (RFC 9449) are accepted, or
+    required (see ``docs/resource-server.md``).
     """
     return _bind(
         _declare(
@@ -64,6 +70,7 @@ def verify_jwt_in_request(
             claims,
             scope,
             override,
+            dpop,
         )
     )()
 
@@ -78,6 +85,7 @@ def _declare(
     claims: Mapping[str, Any] | None,
     scope: ScopeRequirement,
     override: Mapping[str, Any] | None,
+    dpop: str | None = None,
 ) -> RouteRequirement:
     """Validate a declaration's arguments once, into plain data."""
     return RouteRequirement(
@@ -88,6 +96,7 @@ def _declare(
         verify_type=verify_type,
         skip_revocation_check=skip_revocation_check,
         authorization=Requirements.build(claims, scope, override),
+        dpop=None if dpop is None else dpop_mode(dpop, "dpop"),
     )
 
 
@@ -141,6 +150,7 @@ def jwt_required(
     claims: Mapping[str, Any] | None = None,
     scope: ScopeRequirement = None,
     override: Mapping[str, Any] | None = None,
+    dpop: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Protect a view: it runs only for a request carrying a valid token.
 
@@ -159,6 +169,7 @@ def jwt_required(
         claims,
         scope,
         override,
+        dpop,
     )
     bound = _bind(requirement)
 

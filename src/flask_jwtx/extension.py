@@ -14,6 +14,7 @@ from . import settings as _settings
 from . import signals
 from .authorization import AuthorizationError
 from .callbacks import Callbacks, error_response
+from .dpop import ProofOfPossessionError
 from .exceptions import (
     Claims,
     ConfigurationError,
@@ -34,6 +35,8 @@ from .exceptions import (
     UserLookupError,
 )
 from .integrations import route_rest_framework_errors
+from .resource_server import challenge
+from .resource_server import register as register_metadata
 from .resources import Resources
 from .revocation.base import StoreUnavailableError
 from .settings import LiveSettings, Settings
@@ -153,6 +156,7 @@ class JWTManager:
         jwks_path = state.settings.get().jwks_path
         if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)
+        register_metadata(app, state.settings.get().resource)
         if add_context_processor:
             from .context import current_user_context_processor
 
@@ -180,6 +184,11 @@ class JWTManager:
                 reason=str(error),
                 error=error,
             )
+        # RFC 6750 / RFC 9449 challenges next to the loaders' answer (resource_server).
+        return challenge(self._answer(error), error)
+
+    def _answer(self, error: JWTExtendedException) -> ResponseReturnValue:
+        """The loader callback's response to ``error`` (:data:`_ANSWERS`)."""
         callbacks = self.callbacks
         for kind, answer in _ANSWERS:
             if isinstance(error, kind):
@@ -453,6 +462,7 @@ def _token_answer(field: str) -> Callable[[Callbacks, Any], ResponseReturnValue]
 #: listed are invalid tokens (422 through ``invalid_token_loader``).
 _ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturnValue]], ...] = (
     (NoAuthorizationError, lambda callbacks, error: callbacks.unauthorized(str(error))),
+    (ProofOfPossessionError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (LoginRefusedError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (SessionNotFoundError, lambda _, error: error_response(HTTPStatus.NOT_FOUND, str(error))),
     (CrossSiteRequestError, lambda _, error: error_response(HTTPStatus.FORBIDDEN, str(error))),

@@ -220,6 +220,13 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, TimeoutError | ReadTimeoutError | ConnectTimeoutError)
 
 
+class _Request(NamedTuple):
+    """What one fetch sends: a GET, or with ``form`` a form POST, and extra headers."""
+
+    form: bytes | None
+    headers: dict[str, str]
+
+
 class JWKSFetcher:
     """GET a JWKS document over HTTP(S), within ``timeout`` seconds and ``max_bytes``.
 
@@ -279,11 +286,16 @@ class JWKSFetcher:
     def __call__(self) -> KeySet:
         return parse_remote_jwks(self._get(), algorithm=self.algorithm, url=self.url)
 
-    def _get(self) -> bytes:
+    def _get(self, *, form: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+        """The body of a GET (or, with ``form``, a form POST: token introspection)."""
         cutoff = _Cutoff()
         outcome = _Outcome()
+        request = _Request(form, headers or {})
         worker = threading.Thread(
-            target=self._work, args=(cutoff, outcome), name="flask-jwtx-jwks-fetch", daemon=True
+            target=self._work,
+            args=(cutoff, outcome, request),
+            name="flask-jwtx-jwks-fetch",
+            daemon=True,
         )
         worker.start()
         if not outcome.done.wait(self.timeout):
@@ -295,11 +307,11 @@ class JWKSFetcher:
             raise outcome.error
         return outcome.body
 
-    def _work(self, cutoff: _Cutoff, outcome: _Outcome) -> None:
+    def _work(self, cutoff: _Cutoff, outcome: _Outcome, request: _Request) -> None:
         """The worker thread: fetch, and hand back the body or the error."""
         _running.cutoff = cutoff
         try:
-            outcome.body = self._fetch()
+            outcome.body = self._fetch(request)
         except KeySourceUnavailableError as exc:
             outcome.error = exc
         except (HTTPError, http.client.HTTPException, OSError, ValueError) as exc:
@@ -326,13 +338,17 @@ class JWKSFetcher:
         manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
         return manager
 
-    def _fetch(self) -> bytes:
+    def _fetch(self, request: _Request) -> bytes:
         manager = self._manager()
+        headers = {"Accept": "application/json", **request.headers}
+        if request.form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
             response = manager.urlopen(
-                "GET",
+                "GET" if request.form is None else "POST",
                 self._request_url,
-                headers={"Accept": "application/json"},
+                body=request.form,
+                headers=headers,
                 redirect=False,
                 retries=False,
                 timeout=urllib3.Timeout(total=self.timeout),

@@ -1,6 +1,7 @@
 """The verification pipeline: every check a token passes, defined once.
 
-    locate -> decode (signature, registered claims, CSRF; a subclass's
+    locate (or, where DPoP is on, :func:`locate_dpop`: the token under the
+    ``DPoP`` scheme and its proof) -> decode (signature, registered claims, CSRF; a subclass's
     ``_decode_jwt_from_config`` when it overrides ours) -> type -> freshness
     -> revocation (the store, then ``token_in_blocklist_loader``) -> custom
     verification (``token_verification_loader``) -> declared requirements
@@ -36,6 +37,7 @@ from .authorization import RouteRequirement
 from .callbacks import Callbacks
 from .context import G_CLAIMS, G_HEADER, NO_TOKEN, VerifiedRequest, publish
 from .decoding import decode as decode
+from .dpop import refuse_bearer_binding
 from .exceptions import (
     Claims,
     FreshTokenRequired,
@@ -47,6 +49,7 @@ from .exceptions import (
     WrongTokenError,
 )
 from .locations import EXTRACTORS, missing_message
+from .resource_server import bearer_refused, dpop_token, verify_dpop
 from .revocation.flask import verify_not_revoked
 from .settings import Settings
 from .state import AppState, get_state
@@ -76,12 +79,15 @@ def verify_request(requirement: RouteRequirement) -> tuple[Header, Claims] | Non
     state = get_state()
     settings = state.settings.get()
     try:
-        found = locate(
-            state,
-            settings,
-            requirement.locations or settings.token_location,
-            requirement.refresh,
-        )
+        if requirement.dpop is None and settings.resource.dpop.mode == "off":
+            found = locate(
+                state,
+                settings,
+                requirement.locations or settings.token_location,
+                requirement.refresh,
+            )
+        else:
+            found = locate_dpop(state, settings, requirement)
     except NoAuthorizationError:
         if requirement.optional:
             publish(NO_TOKEN)
@@ -107,8 +113,32 @@ def locate(state: AppState, settings: Settings, where: Sequence[str], refresh: b
             errors.append(str(exc))
             continue
         header, claims = decode(state, settings, encoded, csrf_value)
+        if "cnf" in claims:  # a DPoP-bound token is never a bearer token
+            refuse_bearer_binding(claims)
         return Found(header, claims, location, encoded)
     raise NoAuthorizationError(missing_message(tuple(where), errors))
+
+
+def locate_dpop(state: AppState, settings: Settings, requirement: RouteRequirement) -> Found:
+    """:func:`locate` on a route where DPoP (RFC 9449) is allowed or required.
+
+    The one step the DPoP modes add (:mod:`flask_jwtx.resource_server`): an
+    ``Authorization: DPoP <token>`` credential is decoded and its request's
+    proof checked; any other request goes through :func:`locate`, and on a
+    route that requires DPoP a token found there is refused.
+    """
+    mode = requirement.dpop or settings.resource.dpop.mode
+    encoded = dpop_token(settings) if mode != "off" else None
+    if encoded is None:
+        found = locate(
+            state, settings, requirement.locations or settings.token_location, requirement.refresh
+        )
+        if mode == "required":
+            raise bearer_refused()
+        return found
+    header, claims = decode(state, settings, encoded, None)
+    verify_dpop(settings, encoded, claims)
+    return Found(header, claims, "headers", encoded)
 
 
 def check(

@@ -26,6 +26,8 @@ from .exceptions import (
     Header,
     InvalidAlgorithmError,
     InvalidIssuerError,
+    JWTDecodeError,
+    MissingRequiredClaimError,
 )
 from .jwks import CachedKeySource
 from .jws import ParsedToken
@@ -153,6 +155,34 @@ class TrustedIssuer:
     keys: CachedKeySource
     audience: tuple[str, ...] | None
     algorithms: frozenset[str]
+    #: The ``typ`` values its tokens must carry (media types, lower case, without
+    #: ``application/``); ``None``: not checked. RFC 9068 access tokens: ``at+jwt``.
+    token_types: frozenset[str] | None = None
+    #: Claims its tokens must carry (RFC 9068 section 2.2), besides the checks' own.
+    required_claims: tuple[str, ...] = ()
+
+
+def media_type(value: Any) -> str | None:
+    """A ``typ`` header as compared (RFC 7515 section 4.1.9): lower case, no ``application/``."""
+    if not isinstance(value, str):
+        return None
+    lowered = value.lower()
+    return lowered.removeprefix("application/") if "/" in lowered else lowered
+
+
+def _requiring(
+    names: tuple[str, ...], conventions: Callable[[Claims], None] | None
+) -> Callable[[Claims], None]:
+    """``conventions`` preceded by a check that each of ``names`` is present."""
+
+    def check(claims: Claims) -> None:
+        for name in names:
+            if name not in claims:
+                raise MissingRequiredClaimError(name)
+        if conventions is not None:
+            conventions(claims)
+
+    return check
 
 
 class TrustedIssuers:
@@ -187,6 +217,11 @@ class TrustedIssuers:
             raise InvalidIssuerError("Untrusted issuer")
         if algorithm not in issuer.algorithms:
             raise InvalidAlgorithmError("The specified alg value is not allowed")
+        types = issuer.token_types
+        if types is not None and media_type(token.header.get("typ")) not in types:
+            # RFC 9068 section 4: an ID token or any other JWT the issuer signs
+            # must not pass for an access token.
+            raise JWTDecodeError(f"The token's 'typ' header must be {' or '.join(sorted(types))}")
         return issuer
 
     def requirements(self, base: VerifyPolicy) -> dict[str, VerifyPolicy]:
@@ -196,7 +231,15 @@ class TrustedIssuers:
         signature is verified; this resolver only picks the keys.
         """
         return {
-            name: replace(base, audience=issuer.audience, issuer=name, issuers=None)
+            name: replace(
+                base,
+                audience=issuer.audience,
+                issuer=name,
+                issuers=None,
+                conventions=_requiring(issuer.required_claims, base.conventions)
+                if issuer.required_claims
+                else base.conventions,
+            )
             for name, issuer in self._issuers.items()
         }
 

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
+from .discovery import DiscoveredKeys
+from .introspection import IntrospectionSpec, Introspector
 from .jwks import CachedKeySource, JWKSFetcher
 from .keyset import KeySet
 from .revocation.base import RevocationStore
@@ -36,6 +38,18 @@ class RemoteKeysSpec(NamedTuple):
     timeout: float
     max_bytes: int
     #: The algorithm a JWK without ``alg`` is bound to (when only one is allowed).
+    algorithm: str | None
+    max_stale: float | None
+
+
+class DiscoverySpec(NamedTuple):
+    """A trusted issuer whose JWKS is found through its metadata (:mod:`.discovery`)."""
+
+    issuer: str
+    ttl: float
+    min_refresh_interval: float
+    timeout: float
+    max_bytes: int
     algorithm: str | None
     max_stale: float | None
 
@@ -70,6 +84,8 @@ class Resources:
         self.instance_path = instance_path
         self._lock = threading.Lock()
         self._remote: dict[RemoteKeysSpec, CachedKeySource] = {}
+        self._discovered: dict[DiscoverySpec, CachedKeySource] = {}
+        self._introspectors: dict[tuple[IntrospectionSpec, float, int], Introspector] = {}
         self._loaders: dict[LoaderKeysSpec, CachedKeySource] = {}
         self._stores: dict[StoreSpec, RevocationStore] = {}
         #: Objects given by the user (a client, engine or store): kept alive
@@ -91,6 +107,37 @@ class Resources:
             )
 
         return self._shared(self._remote, spec, build, None)
+
+    def discovered_keys(self, spec: DiscoverySpec) -> CachedKeySource:
+        """The cached key source of an issuer found by discovery (``ValueError``: bad URL)."""
+
+        def build() -> CachedKeySource:
+            load = DiscoveredKeys(
+                spec.issuer,
+                timeout=spec.timeout,
+                max_bytes=spec.max_bytes,
+                algorithm=spec.algorithm,
+            )
+            return CachedKeySource(
+                load,
+                ttl=spec.ttl,
+                min_refresh_interval=spec.min_refresh_interval,
+                max_stale=spec.max_stale,
+                first_load_wait=spec.timeout,
+            )
+
+        return self._shared(self._discovered, spec, build, None)
+
+    def introspector(
+        self, spec: IntrospectionSpec, timeout: float, max_bytes: int
+    ) -> Introspector:
+        """The introspection client for ``spec`` (its cache survives settings rebuilds)."""
+        return self._shared(
+            self._introspectors,
+            (spec, timeout, max_bytes),
+            lambda: Introspector(spec, timeout=timeout, max_bytes=max_bytes),
+            None,
+        )
 
     def loader_keys(self, spec: LoaderKeysSpec) -> CachedKeySource:
         """The cached key source for the app's ``key_set_loader``."""
@@ -164,7 +211,7 @@ class Resources:
     def key_sources(self) -> list[CachedKeySource]:
         """Every key source opened (for ``refresh_keys``)."""
         with self._lock:
-            return [*self._remote.values(), *self._loaders.values()]
+            return [*self._remote.values(), *self._discovered.values(), *self._loaders.values()]
 
     def close(self) -> None:
         """Close the stores built from URLs; forget every store (they are rebuilt when needed).

@@ -28,6 +28,7 @@ from typing import Any, Final, NamedTuple
 from .claims import VerifyPolicy, extended_conventions
 from .exceptions import PYJWT_CHECKS_SUB, ConfigurationError, InvalidKeyError
 from .exceptions import WeakSecretWarning as WeakSecretWarning
+from .introspection import Introspector, introspection_spec
 from .jwks import CachedKeySource
 from .keys import (
     ASYMMETRIC_ALGORITHMS,
@@ -56,7 +57,14 @@ from .resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
-from .resources import LoaderKeysSpec, RemoteKeysSpec, Resources
+from .resource_policy import (
+    RESOURCE_DEFAULTS,
+    ResourcePolicy,
+    issuer_profile,
+    resolve_resource_policy,
+    resource_identifier,
+)
+from .resources import DiscoverySpec, LoaderKeysSpec, RemoteKeysSpec, Resources
 from .revocation.base import RevocationStore
 
 logger = logging.getLogger("flask_jwtx")
@@ -133,6 +141,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "JWT_SESSION_METADATA": False,
     "JWT_REVOCATION_REPLICA": False,
     "JWT_REVOCATION_REPLICA_MAX_STALENESS": 1.0,
+    # An OAuth 2.0 protected resource: DPoP, challenges, metadata (resource_policy).
+    **RESOURCE_DEFAULTS,
 }
 
 #: The keys whose change triggers a rebuild (``SECRET_KEY`` is the fallback secret).
@@ -204,6 +214,10 @@ class Settings:
     session_limit: int = 100
     #: Whether sessions record the client's user agent and IP (``JWT_SESSION_METADATA``).
     session_metadata: bool = False
+    #: The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
+    resource: ResourcePolicy = field(default_factory=ResourcePolicy)
+    #: Opaque tokens are introspected (``JWT_INTROSPECTION``); ``None``: not configured.
+    introspector: Introspector | None = None
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
@@ -690,30 +704,66 @@ def _trusted_issuers(
 ) -> dict[str, TrustedIssuer]:
     key = "JWT_TRUSTED_ISSUERS"
     if not isinstance(entries, list | tuple) or not entries:
-        raise _fail(key, f"is {entries!r}", "Use a list of dicts with issuer and jwks_url.")
+        raise _fail(key, f"is {entries!r}", "Use a list of issuer URLs or of dicts with 'issuer'.")
+    resource = resource_identifier(config)
     issuers: dict[str, TrustedIssuer] = {}
-    for entry in entries:
-        if not isinstance(entry, Mapping) or not {"issuer", "jwks_url"} <= set(entry):
-            raise _fail(key, f"has the entry {entry!r}", "Each needs 'issuer' and 'jwks_url'.")
+    for item in entries:
+        # An issuer URL alone: its keys are found through its metadata (discovery).
+        entry = {"issuer": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping) or "issuer" not in entry:
+            raise _fail(
+                key,
+                f"has the entry {item!r}",
+                "Each is an issuer URL, or a dict with 'issuer' (and 'jwks_url', else the "
+                "issuer's metadata names it).",
+            )
         name = entry["issuer"]
         if not isinstance(name, str) or not name or name in issuers:
             raise _fail(key, f"names the issuer {name!r} twice or badly", "Use unique strings.")
         algorithms = _remote_algorithms(key, _names(entry.get("algorithms", ["RS256"]), key))
         for algorithm in algorithms:
             _algorithm(algorithm, key)
+        token_types, required = issuer_profile(entry, name, resource)
         issuers[name] = TrustedIssuer(
             issuer=name,
-            keys=_remote_source(config, entry["jwks_url"], algorithms, resources),
-            audience=_issuer_audience(config, entry, name),
+            keys=_remote_source(config, entry["jwks_url"], algorithms, resources)
+            if "jwks_url" in entry
+            else _discovered_source(config, name, algorithms, resources),
+            audience=_issuer_audience(config, entry, name, resource),
             algorithms=algorithms,
+            token_types=token_types,
+            required_claims=required,
         )
     return issuers
 
 
+def _discovered_source(
+    config: Mapping[str, Any], issuer: str, algorithms: frozenset[str], resources: Resources
+) -> CachedKeySource:
+    """The key source of an issuer named by URL alone (:mod:`.discovery`), cached like a JWKS."""
+    raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
+    spec = DiscoverySpec(
+        issuer,
+        ttl=_number(config, "JWT_JWKS_CACHE_TTL"),
+        min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
+        timeout=_number(config, "JWT_JWKS_TIMEOUT"),
+        max_bytes=_positive_int(config, "JWT_JWKS_MAX_BYTES"),
+        algorithm=next(iter(algorithms)) if len(algorithms) == 1 else None,
+        max_stale=None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE"),
+    )
+    try:
+        return resources.discovered_keys(spec)
+    except ValueError as exc:
+        raise _fail(
+            "JWT_TRUSTED_ISSUERS", f"names {issuer!r} ({exc})", "Use the issuer's https URL."
+        ) from None
+
+
 def _issuer_audience(
-    config: Mapping[str, Any], entry: Mapping[str, Any], name: str
+    config: Mapping[str, Any], entry: Mapping[str, Any], name: str, resource: str | None = None
 ) -> tuple[str, ...] | None:
-    """The audiences a trusted issuer's tokens must name: its own, else JWT_DECODE_AUDIENCE.
+    """The audiences a trusted issuer's tokens must name: its own, else ``JWT_RESOURCE``
+    (RFC 9068 section 4: the resource server's identifier), else JWT_DECODE_AUDIENCE.
 
     Services that share an identity provider receive tokens from the same
     issuer; without an audience check each would accept the tokens minted for
@@ -728,6 +778,8 @@ def _issuer_audience(
         if not names or not all(names):
             raise _fail(key, f"gives {name!r} the audience {own!r}", "Use non-empty strings.")
         return names
+    if resource is not None:
+        return (resource,)
     inherited = _audience(config, "JWT_DECODE_AUDIENCE")
     if inherited is not None:
         return (inherited,) if isinstance(inherited, str) else inherited
@@ -879,6 +931,14 @@ def resolve(
     csrf_methods = _names(
         config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]), "JWT_CSRF_METHODS"
     )
+    resource = resolve_resource_policy(config, policy.max_bytes)
+    if resource.dpop.mode != "off" and config.get("JWT_REVOCATION_STORE") is None:
+        raise _fail(
+            "JWT_DPOP",
+            f"is {resource.dpop.mode!r}, but there is no store to make each proof single-use",
+            "Set JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL "
+            "shared by every instance).",
+        )
     return Settings(
         algorithm=algorithm,
         decode_algorithms=decode_algorithms,
@@ -932,7 +992,22 @@ def resolve(
         policy=policy,
         session_limit=_positive_int(config, "JWT_SESSION_LIMIT"),
         session_metadata=_bool(config, "JWT_SESSION_METADATA"),
+        resource=resource,
+        introspector=_introspector(config, resources),
     )
+
+
+def _introspector(config: Mapping[str, Any], resources: Resources) -> Introspector | None:
+    spec = introspection_spec(config.get("JWT_INTROSPECTION"))
+    if spec is None:
+        return None
+    timeout = _number(config, "JWT_JWKS_TIMEOUT")
+    try:
+        return resources.introspector(spec, timeout, _positive_int(config, "JWT_JWKS_MAX_BYTES"))
+    except ValueError as exc:  # no host, a port out of range
+        raise _fail(
+            "JWT_INTROSPECTION", f"has an unusable endpoint ({exc})", "Check the URL."
+        ) from None
 
 
 _watched = operator.itemgetter(*WATCHED_KEYS)
