@@ -160,7 +160,7 @@ def decode_cost(app: Flask, token: str, scale: int) -> float:
 
 def jwks_comparison(rounds: int, scale: int) -> None:
     """decode_token with a local public key vs through a cached remote JWKS."""
-    from flask_jwtx.keyset import Key
+    from flask_jwtx._core.jose.keyset import Key
     from flask_jwtx.testing import serve
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

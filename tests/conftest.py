@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import flask_jwtx
+from flask_jwtx._core.jose.keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY
 from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
-from flask_jwtx.keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY
 
 if TYPE_CHECKING:
     from .stores import PostgresServer, RedisServer

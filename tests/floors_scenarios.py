@@ -27,9 +27,9 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 from flask_jwtx import testing
+from flask_jwtx._core.jose.keys import HAS_CRYPTOGRAPHY
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keys import HAS_CRYPTOGRAPHY
 
 SECRET = "floors-secret-long-enough-for-hs512-0123456789abcdef0123456789abcdef"
 RSA_JWK = {"kty": "RSA", "alg": "RS256", "kid": "k1", "n": "sXch", "e": "AQAB"}

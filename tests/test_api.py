@@ -19,7 +19,7 @@ from flask import Flask, jsonify, render_template_string
 import flask_jwtx
 from flask_jwtx import exceptions as exc
 from flask_jwtx import testing
-from flask_jwtx.callbacks import Callbacks
+from flask_jwtx._core.web.callbacks import Callbacks
 
 from .conftest import (
     SECRET,
@@ -146,7 +146,7 @@ class TestIdentityTypes:
 
     @with_sub_check
     def test_the_fix_is_logged_once_per_type(self, caplog: pytest.LogCaptureFixture) -> None:
-        creation = importlib.import_module("flask_jwtx.creation")
+        creation = importlib.import_module("flask_jwtx._core.web.creation")
         app = make_app()
         with app.app_context(), caplog.at_level("WARNING", logger="flask_jwtx"):
             creation._WARNED.discard("float")

@@ -16,9 +16,9 @@ import redis
 from flask import Flask, Request, jsonify
 
 import flask_jwtx
+from flask_jwtx._core.revocation.redis import RedisStore
+from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation.redis import RedisStore
-from flask_jwtx.revocation.replica import Replica
 
 from .conftest import SECRET
 from .stores import RedisServer

@@ -21,11 +21,12 @@ from flask import Flask, jsonify
 from flask.cli import ScriptInfo
 
 import flask_jwtx
-from flask_jwtx import create_access_token, jws, jwt_required
+from flask_jwtx import create_access_token, jwt_required
+from flask_jwtx._core.jose import jws
+from flask_jwtx._core.jose.keys import prepare_key
+from flask_jwtx._core.jose.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keys import prepare_key
-from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key

@@ -1,7 +1,7 @@
 """The generated configuration reference covers every setting, and says true things.
 
 ``docs/_ext/jwtx_settings.py`` renders docs/configuration.md's reference from
-``flask_jwtx.settings``; these tests pin what it promises.
+``flask_jwtx._core.config.settings``; these tests pin what it promises.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from docs._ext import jwtx_settings
 
 from flask_jwtx import create_access_token, decode_token
-from flask_jwtx.context import IDENTITY_TYPE_CLAIM
-from flask_jwtx.settings import DEFAULTS
+from flask_jwtx._core.config.schema import DEFAULTS
+from flask_jwtx._core.web.context import IDENTITY_TYPE_CLAIM
 
 from .conftest import make_app
 

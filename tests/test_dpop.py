@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask, jsonify
 
 import flask_jwtx
-from flask_jwtx.dpop import DPoPPolicy, NonceSource, normalize_uri, verify_proof
+from flask_jwtx._core.oauth.dpop import DPoPPolicy, NonceSource, normalize_uri, verify_proof
+from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation.replica import Replica
 
 from .conftest import SECRET, make_app
 from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
@@ -550,7 +550,7 @@ class TestSettings:
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """An HMAC-only installation refuses JWT_DPOP and dpop= at once, naming the extra."""
-        from flask_jwtx import resource_policy
+        from flask_jwtx._core.oauth import resource_policy
 
         monkeypatch.setattr(resource_policy, "HAS_CRYPTOGRAPHY", False)
         with pytest.raises(ConfigurationError, match="asymmetric_crypto"):
@@ -652,7 +652,7 @@ def test_normalize_uri_keeps_what_matters() -> None:
 
 def test_verify_proof_needs_a_jwk_object(key: ec.EllipticCurvePrivateKey) -> None:
     """A proof without a jwk (or with a non-object one) has nothing to verify with."""
-    from flask_jwtx.dpop import InvalidDPoPProofError
+    from flask_jwtx._core.oauth.dpop import InvalidDPoPProofError
 
     for jwk in (None, "key", ["a"]):
         value = proof(key, header={"jwk": jwk})
@@ -676,7 +676,7 @@ def issuing_app(**config: Any) -> Flask:
 
     @app.post("/login")
     def login() -> Any:
-        from flask_jwtx.resource_server import dpop_binding
+        from flask_jwtx._core.web.resource_server import dpop_binding
 
         binding = dpop_binding()
         token = flask_jwtx.create_access_token("alice", additional_claims=binding)

@@ -121,7 +121,7 @@ class TestInitAppMoreThanOnce:
         assert [r.rule for r in app.url_map.iter_rules()].count("/jwks") == 1
         assert (
             app.template_context_processors[None].count(
-                flask_jwtx.context.current_user_context_processor
+                flask_jwtx._core.web.context.current_user_context_processor
             )
             == 1
         )
@@ -140,7 +140,7 @@ class TestInitAppMoreThanOnce:
     def test_the_previous_registrations_store_is_closed(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from flask_jwtx.revocation.memory import MemoryStore
+        from flask_jwtx._core.revocation.memory import MemoryStore
 
         closed: list[MemoryStore] = []
         monkeypatch.setattr(MemoryStore, "close", lambda store: closed.append(store))
@@ -153,7 +153,7 @@ class TestInitAppMoreThanOnce:
         assert len(closed) == 1, "the store the first registration built from its URL"
 
     def test_a_store_wrapping_the_apps_own_object_is_not_closed(self) -> None:
-        from flask_jwtx.revocation.memory import MemoryStore
+        from flask_jwtx._core.revocation.memory import MemoryStore
 
         class OwnStore(MemoryStore):
             closed = 0

@@ -22,13 +22,13 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
-from flask_jwtx.keys import (
+from flask_jwtx._core.jose.keys import (
     ASYMMETRIC_ALGORITHMS,
     HAS_CRYPTOGRAPHY,
     HMAC_ALGORITHMS,
     SUPPORTED_ALGORITHMS,
 )
+from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
 
 from .floors_scenarios import NEEDS_KEY_PAIRS
 

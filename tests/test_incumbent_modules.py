@@ -38,8 +38,8 @@ import flask_jwtx
 from flask_jwtx import config as our_config_module
 from flask_jwtx import default_callbacks, internal_utils, view_decorators
 from flask_jwtx import tokens as our_tokens
+from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import RevokedTokenError, UserClaimsVerificationError, WrongTokenError
-from flask_jwtx.keyset import Key, KeySet
 
 from .conftest import SECRET, read_key
 
@@ -758,7 +758,7 @@ def test_flask_appbuilder_runs_on_flask_jwtx() -> None:
     facts = ours["facts"]
     assert facts["flask_jwt_extended"] == "flask_jwtx"
     assert Path(facts["flask_jwt_extended file"]) == ROOT / "src" / "flask_jwtx" / "__init__.py"
-    assert facts["fab manager class"] == "flask_jwtx.extension"
+    assert facts["fab manager class"] == "flask_jwtx._core.web.extension"
     assert facts["manager is flask_jwtx's"] is True
     assert facts["verified by flask_jwtx"] == facts["admin id"] == facts["sub"]
     assert (facts["fresh"], facts["refreshed fresh"]) == (True, False)

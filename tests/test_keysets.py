@@ -15,8 +15,8 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 from flask_jwtx import tokens
+from flask_jwtx._core.jose.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.exceptions import ConfigurationError, InvalidKeyError
-from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 
 from .conftest import KEYS as KEYS_DIR
 from .conftest import SECRET, read_key

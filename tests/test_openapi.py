@@ -24,7 +24,7 @@ from openapi_spec_validator import validate
 
 import flask_jwtx
 from flask_jwtx import create_access_token, create_refresh_token, jwt_required, route_var
-from flask_jwtx.authorization import RouteRequirement, declared_requirements
+from flask_jwtx._core.web.authorization import RouteRequirement, declared_requirements
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.openapi import Operation, annotate, document, rule_path, security_schemes
 

@@ -29,13 +29,13 @@ from flask_jwtx import (
     create_token_pair,
     decode_token,
     get_jwt,
-    jws,
     jwt_required,
     rotate_refresh_token,
     verify_jwt_in_request,
     view_decorators,
 )
 from flask_jwtx import testing as jwt_testing
+from flask_jwtx._core.jose import jws
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import JWTDecodeError, JWTExtendedException
 

@@ -29,14 +29,13 @@ from flask import Flask, jsonify
 from psycopg import sql
 
 import flask_jwtx
-from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation import StoreUnavailableError, record_key
-from flask_jwtx.revocation.base import Ack, Change, Feed
-from flask_jwtx.revocation.factory import make_replica, make_store
-from flask_jwtx.revocation.memory import MemoryStore
-from flask_jwtx.revocation.policy import ANY_ISSUER
-from flask_jwtx.revocation.redis import RedisStore
-from flask_jwtx.revocation.replica import Replica, merged
+from flask_jwtx._core.revocation.base import Ack, Change, Feed
+from flask_jwtx._core.revocation.factory import make_replica, make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import ANY_ISSUER, record_key
+from flask_jwtx._core.revocation.redis import RedisStore
+from flask_jwtx._core.revocation.replica import Replica, merged
+from flask_jwtx.exceptions import ConfigurationError, StoreUnavailableError
 
 from .conftest import SECRET
 from .stores import PostgresServer, RedisServer, sqlite_url
@@ -472,7 +471,7 @@ class TestConfiguration:
         engine.dispose()
 
     def test_the_default_bound(self) -> None:
-        from flask_jwtx.settings import DEFAULTS
+        from flask_jwtx._core.config.schema import DEFAULTS
 
         assert DEFAULTS["JWT_REVOCATION_REPLICA_MAX_STALENESS"] == 1.0
         assert DEFAULTS["JWT_REVOCATION_REPLICA"] is False

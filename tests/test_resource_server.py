@@ -19,9 +19,9 @@ from flask import Flask, jsonify
 from flask.views import MethodView
 
 import flask_jwtx
-from flask_jwtx.dpop import DEFAULT_ALGORITHMS
+from flask_jwtx._core.jose.keyset import Key, KeySet
+from flask_jwtx._core.oauth.dpop import DEFAULT_ALGORITHMS
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
 from .conftest import read_key

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask, jsonify
 
 import flask_jwtx
-from flask_jwtx import resources as resources_module
-from flask_jwtx.resources import Resources
-from flask_jwtx.revocation.memory import MemoryStore
+from flask_jwtx._core.config import resources as resources_module
+from flask_jwtx._core.config.resources import Resources
+from flask_jwtx._core.revocation.memory import MemoryStore
 
 from .conftest import SECRET
 

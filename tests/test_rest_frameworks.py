@@ -145,7 +145,7 @@ def test_an_apis_own_handler_for_our_error_still_wins() -> None:
 
 def test_the_routing_reports_the_frameworks_it_covers() -> None:
     """Both frameworks are imported here, so both are covered (and calling again is harmless)."""
-    assert flask_jwtx.integrations.route_rest_framework_errors() == [
+    assert flask_jwtx._core.web.integrations.route_rest_framework_errors() == [
         "flask_restx",
         "flask_restful",
     ]

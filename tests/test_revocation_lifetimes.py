@@ -26,10 +26,10 @@ import time_machine
 from flask import Flask
 
 import flask_jwtx
-from flask_jwtx import signals
-from flask_jwtx.revocation import RevocationStore, record_key
-from flask_jwtx.revocation.factory import make_store
-from flask_jwtx.revocation.memory import MemoryStore
+from flask_jwtx import RevocationStore, signals
+from flask_jwtx._core.revocation.factory import make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import record_key
 
 from .test_revocation import ALL_STORES, store_config
 from .test_revocation import build as revocation_app

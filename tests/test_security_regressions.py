@@ -21,8 +21,8 @@ from flask.json.provider import DefaultJSONProvider
 
 import flask_jwtx
 from flask_jwtx import tokens
+from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key

@@ -16,13 +16,11 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 from flask_jwtx import signals
-from flask_jwtx.cli import jwt_cli
-from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation.base import RevocationStore, StoreUnavailableError
-from flask_jwtx.revocation.factory import make_store
-from flask_jwtx.revocation.memory import MemoryStore
-from flask_jwtx.revocation.policy import CLOCK_MARGIN, record_key
-from flask_jwtx.revocation.registry import (
+from flask_jwtx._core.revocation.base import RevocationStore, StoreUnavailableError
+from flask_jwtx._core.revocation.factory import make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import CLOCK_MARGIN, record_key
+from flask_jwtx._core.revocation.registry import (
     Session,
     SessionContentionError,
     ended_record,
@@ -31,6 +29,8 @@ from flask_jwtx.revocation.registry import (
     parse,
     registry_name,
 )
+from flask_jwtx.cli import jwt_cli
+from flask_jwtx.exceptions import ConfigurationError
 
 from .conftest import SECRET
 from .test_revocation import ALL_STORES, SHARED_STORES, store_config
@@ -247,7 +247,7 @@ def test_without_a_store_the_error_says_what_to_configure() -> None:
 
 def test_a_store_without_a_registry_says_so() -> None:
     class Minimal(MemoryStore):
-        registry_get = flask_jwtx.revocation.RevocationStore.registry_get
+        registry_get = flask_jwtx.RevocationStore.registry_get
 
     app = build(JWT_REVOCATION_STORE=Minimal())
     with app.app_context(), pytest.raises(NotImplementedError, match="registry"):

@@ -13,8 +13,8 @@ from flask import Flask, jsonify
 from jwt.warnings import InsecureKeyLengthWarning
 
 import flask_jwtx
+from flask_jwtx._core.config.schema import DEFAULTS
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.settings import DEFAULTS
 
 from .conftest import SECRET, make_app, read_key
 
@@ -149,7 +149,7 @@ def test_key_descriptions_cover_every_kind_of_key_text_and_object() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 
-    from flask_jwtx.keys import describe_key
+    from flask_jwtx._core.jose.keys import describe_key
 
     edwards = ed448.Ed448PrivateKey.generate()
     encrypted = edwards.private_bytes(

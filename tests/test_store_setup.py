@@ -199,13 +199,13 @@ class TestMissingDrivers:
         ("module", "attribute", "url", "expected"),
         [
             (
-                "flask_jwtx.revocation.sql",
+                "flask_jwtx._core.revocation.sql",
                 "sa",
                 "sqlite:////tmp/never-created/revocations.db",
                 "sqlalchemy is not installed: pip install 'flask-jwtx[sql]'",
             ),
             (
-                "flask_jwtx.revocation.redis",
+                "flask_jwtx._core.revocation.redis",
                 "_redis",
                 "redis://localhost:1/0",
                 "redis is not installed: pip install 'flask-jwtx[redis]'",

@@ -13,7 +13,7 @@ import pytest
 
 from flask_jwtx import exceptions as exc
 from flask_jwtx import tokens
-from flask_jwtx.keys import PreparedKey, prepare_key
+from flask_jwtx._core.jose.keys import PreparedKey, prepare_key
 
 from .conftest import SECRET, algorithms, needs_cryptography, read_key
 

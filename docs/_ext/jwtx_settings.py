@@ -1,7 +1,7 @@
-"""The configuration reference, generated from ``flask_jwtx.settings`` at build time.
+"""The configuration reference, generated from ``flask_jwtx._core.config.settings`` at build time.
 
 Nothing about a setting is written twice. The key list and the defaults come
-from :data:`flask_jwtx.settings.DEFAULTS`; what ``init_app`` refuses is found
+from :data:`flask_jwtx._core.config.schema.DEFAULTS`; what ``init_app`` refuses is found
 by *asking the validation*: each key is resolved with a handful of wrong
 values (:data:`PROBES`) and every :class:`~flask_jwtx.exceptions.ConfigurationError`
 (and every warning) is quoted as it is raised. What is written here by hand is
@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from flask_jwtx._core.config.resources import Resources
+from flask_jwtx._core.config.schema import DEFAULTS
+from flask_jwtx._core.config.settings import resolve
+from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import Key, KeySet
-from flask_jwtx.resources import Resources
-from flask_jwtx.settings import DEFAULTS, resolve
 
 SECTIONS: dict[str, str] = {
     "keys": "Algorithms and keys",
@@ -189,9 +190,12 @@ META: dict[str, Meta] = {
         "claims",
         "a boolean",
         "Store non-string identities (`int`, `UUID`, lists, dicts and other JSON values) as "
-        "strings in `sub`, with the private claim `jwtx_idt` saying how to give them back in "
-        "their own type (see current-user.md); on every PyJWT version. An identity it cannot "
-        "store raises `IdentityError` at creation.",
+        'strings in `sub`, with the private claim `jwtx_idt` (`"int"`, `"uuid"` or `"json"`) '
+        "saying how `get_jwt_identity()` gives them back in their own type (see "
+        "current-user.md); services that do not know the claim see a string `sub`. On every "
+        "PyJWT version. An identity it cannot store raises `IdentityError` at creation. "
+        "Without it, a non-string identity is signed as it is and refused when verified "
+        '(422 "Subject must be a string"), as with Flask-JWT-Extended; the fix is logged once.',
         own=True,
     ),
     "JWT_MAX_TOKEN_BYTES": Meta(
@@ -707,7 +711,7 @@ def setup(app: Any) -> dict[str, Any]:
             if section == "other":
                 for key in undocumented():
                     self.state.document.reporter.warning(
-                        f"{key} is in flask_jwtx.settings.DEFAULTS but has no entry in "
+                        f"{key} is in the settings DEFAULTS but has no entry in "
                         "docs/_ext/jwtx_settings.py META: document it there."
                     )
                 for crash in crashes():

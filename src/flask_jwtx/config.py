@@ -32,13 +32,14 @@ from typing import Any, cast
 
 from flask import current_app
 
-from .decorators import EXEMPT_METHODS
+from ._core.config.schema import DEFAULTS
+from ._core.config.settings import Settings
+from ._core.jose.keys import is_symmetric
+from ._core.keysources.resolvers import StaticKeys, not_signing
+from ._core.web.decorators import EXEMPT_METHODS
+from ._core.web.state import get_state
 from .exceptions import ConfigurationError
 from .internal_utils import get_json_encoder as get_json_encoder
-from .keys import is_symmetric
-from .resolvers import StaticKeys, not_signing
-from .settings import DEFAULTS, Settings
-from .state import get_state
 from .typing import ExpiresDelta as ExpiresDelta
 
 

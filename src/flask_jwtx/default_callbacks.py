@@ -17,7 +17,7 @@ same status codes and ``{JWT_ERROR_MESSAGE_KEY: ...}`` bodies as the incumbent's
 
 from __future__ import annotations
 
-from . import callbacks
+from ._core.web import callbacks
 from .config import config as config
 
 # The very functions a new JWTManager holds (with the incumbent's parameter

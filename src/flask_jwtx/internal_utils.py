@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any, Final
 import flask.json
 from flask import Flask, current_app
 
+from ._core.web.pipeline import check_not_revoked, check_token_type
+from ._core.web.state import get_state, json_default
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
-from .pipeline import check_not_revoked, check_token_type
-from .state import get_state, json_default
 
 if TYPE_CHECKING:
-    from .extension import JWTManager
+    from ._core.web.extension import JWTManager
 
 #: Whether Flask has JSON providers (``app.json``, Flask 2.2 and later).
 HAS_JSON_PROVIDER: Final = hasattr(flask.json, "provider")

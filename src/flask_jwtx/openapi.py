@@ -5,7 +5,7 @@ and the request path enforces exactly that. Writing the same requirement a
 second time for the API documentation (``@doc(security=...)``, a list of
 error responses) is how the two drift apart, so this module reads the
 declaration that ``jwt_required`` attaches to the view
-(:func:`~flask_jwtx.authorization.declared_requirements`) and adds to a
+(:func:`~flask_jwtx._core.web.authorization.declared_requirements`) and adds to a
 generated document:
 
 - the security schemes, once: ``http``/``bearer`` (``bearerFormat: JWT``) for
@@ -20,7 +20,7 @@ generated document:
   body, and ``x-jwt`` / ``x-required-scopes`` extensions.
 
 The core (:func:`annotate`) is plain data in, plain data out: a generated
-document, the operations found, and the app's :class:`~flask_jwtx.settings.Settings`.
+document, the operations found, and the app's :class:`~flask_jwtx._core.config.settings.Settings`.
 The framework adapters behind :func:`document` only find the operations and
 hook the framework's own spec generation; the frameworks are imported only
 there, so none of them is a dependency.
@@ -45,10 +45,10 @@ from typing import Any, Final
 
 from flask import Flask, current_app, has_app_context
 
-from .authorization import RouteRequirement, declared_requirements
+from ._core.config.settings import Settings
+from ._core.web.authorization import RouteRequirement, declared_requirements
+from ._core.web.state import EXTENSION_KEY, AppState
 from .exceptions import ConfigurationError
-from .settings import Settings
-from .state import EXTENSION_KEY, AppState
 
 __all__ = [
     "ERROR_SCHEMA",

@@ -28,13 +28,12 @@ Nothing here imports pytest.
 
 from __future__ import annotations
 
-import base64
 import functools
 import inspect
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,19 +46,20 @@ from flask.testing import FlaskClient
 from jwt.algorithms import get_default_algorithms
 from werkzeug.serving import make_server
 
-from .cookies import set_access_cookies, set_refresh_cookies
-from .creation import (
+from ._core.jose.jws import b64url_encode, unverified_header
+from ._core.jose.keyset import generate_private_key
+from ._core.web.cookies import set_access_cookies, set_refresh_cookies
+from ._core.web.creation import (
     ExpiresDelta,
     Fresh,
     create_access_token,
     create_refresh_token,
     load_user_for,
 )
-from .decoding import get_csrf_token
+from ._core.web.decoding import get_csrf_token
+from ._core.web.revocation_api import revoke_token
+from ._core.web.state import get_state
 from .exceptions import ConfigurationError
-from .jws import unverified_header
-from .revocation.api import revoke_token
-from .state import get_state
 
 __all__ = [
     "CookieLogin",
@@ -421,11 +421,7 @@ def wrongly_signed_token(
     signing_input = f"{header}.{payload}".encode("ascii")
     impl = get_default_algorithms()[algorithm]
     signature = impl.sign(signing_input, _foreign_key(algorithm))
-    return f"{header}.{payload}.{_b64url(signature)}"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return f"{header}.{payload}.{b64url_encode(signature)}"
 
 
 @functools.cache
@@ -433,22 +429,8 @@ def _foreign_key(algorithm: str) -> Any:
     """A key of ``algorithm``'s kind that no app has (made once per process: RSA is slow)."""
     if algorithm.startswith("HS"):
         return os.urandom(64)
-    # A key-pair algorithm: the app signs with it, so cryptography is
-    # installed. Imported here, as an HMAC-only installation does not have it.
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    curves: dict[str, Callable[[], ec.EllipticCurve]] = {
-        "ES256": ec.SECP256R1,
-        "ES256K": ec.SECP256K1,
-        "ES384": ec.SECP384R1,
-        "ES512": ec.SECP521R1,
-        "ES521": ec.SECP521R1,
-    }
-    if algorithm[:2] in {"RS", "PS"}:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if algorithm in curves:
-        return ec.generate_private_key(curves[algorithm]())
-    return ed25519.Ed25519PrivateKey.generate()  # EdDSA, the one algorithm left
+    # A key-pair algorithm: the app signs with it, so cryptography is installed.
+    return generate_private_key(algorithm)
 
 
 def revoked_token(

@@ -16,15 +16,18 @@ from typing import Any, Final
 
 from flask import request
 
-from .authorization import RouteRequirement
+from ._core.web.authorization import RouteRequirement
+from ._core.web.context import NO_TOKEN, VerifiedRequest, publish
+from ._core.web.decoding import decode_token as decode_token
+from ._core.web.decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
+from ._core.web.decorators import LocationType as LocationType
+from ._core.web.decorators import jwt_required as jwt_required
+from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
+from ._core.web.decorators import watch_patches
+from ._core.web.locations import EXTRACTORS, normalize
+from ._core.web.pipeline import EXEMPT_METHODS, Found, check, check_fresh, locate, lookup_user
+from ._core.web.state import get_state
 from .config import config as config
-from .context import NO_TOKEN, VerifiedRequest, publish
-from .decoding import decode_token as decode_token
-from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
-from .decorators import LocationType as LocationType
-from .decorators import jwt_required as jwt_required
-from .decorators import verify_jwt_in_request as verify_jwt_in_request
-from .decorators import watch_patches
 from .exceptions import Claims, Header
 from .exceptions import CSRFError as CSRFError
 from .exceptions import FreshTokenRequired as FreshTokenRequired
@@ -37,9 +40,6 @@ from .internal_utils import has_user_lookup as has_user_lookup
 from .internal_utils import user_lookup as user_lookup
 from .internal_utils import verify_token_not_blocklisted as verify_token_not_blocklisted
 from .internal_utils import verify_token_type as verify_token_type
-from .locations import EXTRACTORS, normalize
-from .pipeline import EXEMPT_METHODS, Found, check, check_fresh, locate, lookup_user
-from .state import get_state
 
 
 def _decode_jwt_from_request(
@@ -51,7 +51,7 @@ def _decode_jwt_from_request(
 ) -> tuple[Claims, Header, str]:
     """Find and verify the request's token: ``(claims, header, location)``.
 
-    The pipeline's steps up to the user lookup (:mod:`flask_jwtx.pipeline`),
+    The pipeline's steps up to the user lookup (:mod:`flask_jwtx._core.web.pipeline`),
     the subclass decode hook included. Raises :class:`NoAuthorizationError`
     when no location holds a token, and the usual errors for an invalid,
     wrong-type, stale, revoked or refused one.
