@@ -10,6 +10,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 import flask_jwtx
+import flask_jwtx._core.web.authorization
 from flask_jwtx import current_token, jwt_required, route_var, testing
 
 from .conftest import make_app

@@ -20,6 +20,8 @@ from flask import Flask, jsonify, render_template_string
 from flask.json.provider import JSONProvider
 
 import flask_jwtx
+import flask_jwtx._core.revocation.memory
+import flask_jwtx._core.web.context
 from flask_jwtx import testing
 from flask_jwtx.config import config
 

@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 
 import flask_jwtx
+import flask_jwtx._core.revocation.base
+import flask_jwtx._core.web.revocation_checks
 from flask_jwtx import exceptions
 from flask_jwtx.exceptions import RefreshTokenReusedError, StoreUnavailableError
 

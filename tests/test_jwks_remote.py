@@ -17,6 +17,8 @@ import pytest
 from flask import Flask, Response, jsonify
 
 import flask_jwtx
+import flask_jwtx._core.jose.keyset
+import flask_jwtx._core.jose.tokens
 from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 

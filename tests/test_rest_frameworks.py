@@ -24,6 +24,7 @@ import pytest
 from flask import Flask, jsonify
 
 import flask_jwtx
+import flask_jwtx._core.web.integrations
 from flask_jwtx.exceptions import NoAuthorizationError
 
 from .conftest import SECRET

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -87,7 +87,7 @@ def generate_private_key(algorithm: str, *, bits: int = 2048, curve: str = "Ed25
         if curve == "Ed448":
             return ed448.Ed448PrivateKey.generate()
         return ed25519.Ed25519PrivateKey.generate()
-    curves = {
+    curves: dict[str, Callable[[], ec.EllipticCurve]] = {
         "secp256r1": ec.SECP256R1,
         "secp256k1": ec.SECP256K1,
         "secp384r1": ec.SECP384R1,
