@@ -13,6 +13,7 @@ from ._core.fje import install_as_flask_jwt_extended as install_as_flask_jwt_ext
 from ._core.jose.keyset import Key as Key
 from ._core.jose.keyset import KeySet as KeySet
 from ._core.revocation.base import RevocationStore as RevocationStore
+from ._core.revocation.registry import Session as Session
 from ._core.web.auth_blueprint import create_auth_blueprint as create_auth_blueprint
 from ._core.web.authorization import AuthorizationError as AuthorizationError
 from ._core.web.authorization import route_var as route_var
@@ -58,6 +59,7 @@ __all__ = [
     "Key",
     "KeySet",
     "RevocationStore",
+    "Session",
     "WeakSecretWarning",
     "create_access_token",
     "create_auth_blueprint",

@@ -39,7 +39,7 @@ PYJWT_CHECKS_SUB: bool = _PyJWTSubjectError is not jwt.InvalidTokenError
 Claims = dict[str, Any]
 
 #: Called, without arguments, each time one of these errors is created, before
-#: anything can raise or handle it. :mod:`flask_jwtx._core.web.integrations` registers
+#: anything can raise or handle it. ``flask_jwtx._core.web.integrations`` registers
 #: itself here: a REST framework imported at any time (even after ``init_app``)
 #: is made to pass the error on to Flask before its error router sees it. Only
 #: the error path pays for it; a hook must be cheap and must not raise.

@@ -5,7 +5,7 @@ and the request path enforces exactly that. Writing the same requirement a
 second time for the API documentation (``@doc(security=...)``, a list of
 error responses) is how the two drift apart, so this module reads the
 declaration that ``jwt_required`` attaches to the view
-(:func:`~flask_jwtx._core.web.authorization.declared_requirements`) and adds to a
+(``declared_requirements``) and adds to a
 generated document:
 
 - the security schemes, once: ``http``/``bearer`` (``bearerFormat: JWT``) for
@@ -20,7 +20,7 @@ generated document:
   body, and ``x-jwt`` / ``x-required-scopes`` extensions.
 
 The core (:func:`annotate`) is plain data in, plain data out: a generated
-document, the operations found, and the app's :class:`~flask_jwtx._core.config.settings.Settings`.
+document, the operations found, and the app's ``Settings``.
 The framework adapters behind :func:`document` only find the operations and
 hook the framework's own spec generation; the frameworks are imported only
 there, so none of them is a dependency.

@@ -51,7 +51,7 @@ def _decode_jwt_from_request(
 ) -> tuple[Claims, Header, str]:
     """Find and verify the request's token: ``(claims, header, location)``.
 
-    The pipeline's steps up to the user lookup (:mod:`flask_jwtx._core.web.pipeline`),
+    The pipeline's steps up to the user lookup (``flask_jwtx._core.web.pipeline``),
     the subclass decode hook included. Raises :class:`NoAuthorizationError`
     when no location holds a token, and the usual errors for an invalid,
     wrong-type, stale, revoked or refused one.

@@ -106,7 +106,7 @@ def _errors_as_failures() -> Iterator[None]:
 def _loader_failures() -> Iterator[None]:
     """An app loader that fails ends the command with what failed and the fix, not a trace.
 
-    :func:`~flask_jwtx._core.web.creation.run_identity_loader` notes on the exception
+    ``run_identity_loader`` notes on the exception
     which loader failed and what to pass instead; exceptions without that
     note are not the app's loaders' and keep their traceback.
     """

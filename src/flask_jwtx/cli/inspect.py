@@ -174,7 +174,7 @@ _ANY_ROUTE: Final = RouteRequirement(verify_type=False)
 def _judge(encoded: str, settings: Settings, state: AppState) -> _Verdict:
     """The request pipeline's verdict on ``encoded``, without a request.
 
-    The same steps as a protected route (:mod:`flask_jwtx._core.web.pipeline`): the
+    The same steps as a protected route (``flask_jwtx._core.web.pipeline``): the
     decode step (a subclass's decode hook included), revocation (the store
     and the ``token_in_blocklist`` loader), the ``token_verification``
     loader and the user lookup, in a test request context for loaders that

@@ -10,9 +10,9 @@ names, config keys (``JWT_ISSUER``, ``JWT_AUTHTYPE``, ``JWT_SECRET``,
 ``flask.abort`` as before).
 
 This module is a thin layer: tokens are signed and verified by
-:mod:`flask_jwtx._core.jose.tokens` with keys parsed once by :mod:`flask_jwtx._core.jose.keys`, and
+``flask_jwtx._core.jose.tokens`` with keys parsed once by ``flask_jwtx._core.jose.keys``, and
 claim, route-variable, scope and override checks are
-:class:`flask_jwtx._core.web.authorization.Requirements`. What differs from Flask_PyJWT,
+``flask_jwtx._core.web.authorization.Requirements``. What differs from Flask_PyJWT,
 and why, is listed in ``docs/flask-pyjwt.md``.
 """
 

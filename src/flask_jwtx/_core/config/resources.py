@@ -80,7 +80,7 @@ class Resources:
 
     def __init__(self, instance_path: str | None = None) -> None:
         #: The app's instance folder, where relative SQLite paths point (see
-        #: :func:`~flask_jwtx._core.revocation.factory.in_instance_folder`).
+        #: ``in_instance_folder``).
         self.instance_path = instance_path
         self._lock = threading.Lock()
         self._remote: dict[RemoteKeysSpec, CachedKeySource] = {}
@@ -154,7 +154,7 @@ class Resources:
         """The revocation store ``value`` describes (reached once when first built).
 
         With ``replica`` (a staleness bound in seconds), the store wrapped in a
-        local :class:`~flask_jwtx._core.revocation.replica.Replica`, which is always
+        local ``Replica``, which is always
         ours to close (it stops its follower, and closes the store only if
         the store was built from a URL).
         """

@@ -1,7 +1,7 @@
 """Key sets: several keys, each with a ``kid`` and bound to one algorithm.
 
 A :class:`Key` is parsed once into prepared signing and verifying keys (see
-:mod:`flask_jwtx._core.jose.keys`). A :class:`KeySet` holds keys by ``kid`` and names the
+``flask_jwtx._core.jose.keys``). A :class:`KeySet` holds keys by ``kid`` and names the
 one new tokens are signed with; verification picks a key by the token's
 ``kid`` and nothing else, so a retired key keeps verifying until it is
 removed, and an unknown ``kid`` is refused without trying other keys.

@@ -11,8 +11,8 @@ document at that address could name their own keys for an issuer we trust.
 Its ``jwks_uri`` is then fetched.
 
 :class:`DiscoveredKeys` is a key source's ``load`` like
-:class:`~flask_jwtx._core.keysources.jwks.JWKSFetcher`, and is cached the same way by
-:class:`~flask_jwtx._core.keysources.jwks.CachedKeySource`: the metadata is read again with
+``JWKSFetcher``, and is cached the same way by
+``CachedKeySource``: the metadata is read again with
 each refresh, so an issuer that moves its JWKS is followed. The whole load
 (metadata and JWKS) runs within one deadline, ``JWT_JWKS_TIMEOUT``; any
 failure is :class:`~flask_jwtx.exceptions.KeySourceUnavailableError`, so a

@@ -10,14 +10,14 @@ verified locally, as before.
 What comes back is held to the same rules as a JWT's claims:
 
 * ``active`` must be ``true`` (anything else, or no answer, refuses);
-* the claims then pass the app's claim checks (:func:`flask_jwtx._core.jose.claims.verify_claims`)
+* the claims then pass the app's claim checks (``flask_jwtx._core.jose.claims.verify_claims``)
   with ``exp``, ``nbf``, ``iat`` and the audience (``JWT_RESOURCE``, else
   ``JWT_DECODE_AUDIENCE``), and the issuer the configuration names;
 * a ``cnf.jkt`` in the answer binds the token to a DPoP key (RFC 9449
   section 6.2), which the DPoP step then requires like a JWT's;
 * without ``sub``, the subject is ``client_id`` (a client-credentials token).
 
-The request goes through :class:`~flask_jwtx._core.keysources.jwks.JWKSFetcher`'s HTTP code:
+The request goes through ``JWKSFetcher``'s HTTP code:
 one deadline (``JWT_JWKS_TIMEOUT``) for the whole exchange, a size cap, no
 redirects. A server that cannot be reached or answers anything but a JSON
 object is :class:`~flask_jwtx.exceptions.KeySourceUnavailableError` (503):

@@ -2,7 +2,7 @@
 
 A resolver answers two questions. ``signing()``: which key (and ``kid``)
 signs a new token. ``lookup(alg, header, token)``: which key verifies this
-token; it is a :data:`flask_jwtx._core.jose.tokens.KeyLookup` and refuses rather than
+token; it is a ``flask_jwtx._core.jose.tokens.KeyLookup`` and refuses rather than
 guesses: an unknown ``kid`` is refused, a key is used only with the one
 algorithm it is bound to, and nothing is ever taken from the token itself
 (``jwk``, ``jku``, ``x5u`` and ``x5c`` headers are ignored).

@@ -1,10 +1,10 @@
 """The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
 
 Flask-free: :func:`resolve_resource_policy` validates the keys once, in
-``init_app`` (through :func:`flask_jwtx._core.config.settings.resolve`), into a frozen
+``init_app`` (through ``flask_jwtx._core.config.settings.resolve``), into a frozen
 :class:`ResourcePolicy` that the request path reads. What the service does
-with it lives in :mod:`flask_jwtx._core.web.resource_server` (challenges, metadata, the
-DPoP step) and :mod:`flask_jwtx._core.oauth.dpop` (the proof checks).
+with it lives in ``flask_jwtx._core.web.resource_server`` (challenges, metadata, the
+DPoP step) and ``flask_jwtx._core.oauth.dpop`` (the proof checks).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def decode(
     *,
     allow_expired: bool = False,
 ) -> tuple[Header, Claims]:
-    """The decode step of every entry point (:mod:`flask_jwtx._core.web.pipeline`): header, claims.
+    """The decode step of every entry point (``flask_jwtx._core.web.pipeline``): header, claims.
 
     A ``JWTManager`` subclass that overrides ``_decode_jwt_from_config``
     (JWE, introspection) decodes every token, as with Flask-JWT-Extended; the

@@ -1,8 +1,8 @@
 """``verify_jwt_in_request`` and ``jwt_required``: declaring what a route needs.
 
 A declaration is validated once, when the route is declared, into a
-:class:`~flask_jwtx._core.web.authorization.RouteRequirement`; each request then runs
-the one verification pipeline (:mod:`flask_jwtx._core.web.pipeline`) on it.
+``RouteRequirement``; each request then runs
+the one verification pipeline (``flask_jwtx._core.web.pipeline``) on it.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ class JWTManager:
     def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
         """Register with ``app``: write defaults, validate every ``JWT_*`` key.
 
-        Reads every key in :data:`flask_jwtx._core.config.schema.DEFAULTS` (the
+        Reads every key in ``flask_jwtx._core.config.schema.DEFAULTS`` (the
         incumbent's keys plus flask-jwtx's own) and ``SECRET_KEY`` as the
         fallback secret. A value that is set but wrong raises
         :class:`~flask_jwtx.exceptions.ConfigurationError` here, naming the key
@@ -252,7 +252,7 @@ class JWTManager:
         """The app's key set, from a callable: rotation without a restart.
 
         Signature: ``callback() -> KeySet | dict | str``: a
-        :class:`~flask_jwtx._core.jose.keyset.KeySet`, or a JWKS as a dict or JSON text.
+        :class:`~flask_jwtx.KeySet`, or a JWKS as a dict or JSON text.
         It is called again every ``JWT_KEY_SET_REFRESH`` seconds and, at most
         every ``JWT_JWKS_MIN_REFRESH_INTERVAL`` seconds, when a token names an
         unknown ``kid``. Register it before ``init_app``. flask-jwtx only.
@@ -265,7 +265,7 @@ class JWTManager:
     def _set_error_handler_callbacks(self, app: Any) -> None:
         """What apps call to make Flask-RESTX answer token errors (the incumbent's #86).
 
-        With flask-jwtx that is automatic (:mod:`flask_jwtx._core.web.integrations`);
+        With flask-jwtx that is automatic (``flask_jwtx._core.web.integrations``);
         this keeps such calls working: it registers the error handler on a
         Flask app (or blueprint) and routes REST frameworks' errors to Flask.
         An ``Api`` object passed here needs nothing more.

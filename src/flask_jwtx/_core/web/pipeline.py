@@ -20,7 +20,7 @@ calling "accepted" a token the app refuses. ``tests/test_pipeline.py`` runs
 every entry point against one hostile app and asserts they agree.
 
 The functions take the resolved settings and the route's
-:class:`~flask_jwtx._core.web.authorization.RouteRequirement` (plain data built when
+``RouteRequirement`` (plain data built when
 the route was declared), so the request path reads attributes, never
 ``app.config``.
 """
@@ -122,7 +122,7 @@ def locate(state: AppState, settings: Settings, where: Sequence[str], refresh: b
 def locate_dpop(state: AppState, settings: Settings, requirement: RouteRequirement) -> Found:
     """:func:`locate` on a route where DPoP (RFC 9449) is allowed or required.
 
-    The one step the DPoP modes add (:mod:`flask_jwtx._core.web.resource_server`): an
+    The one step the DPoP modes add (``flask_jwtx._core.web.resource_server``): an
     ``Authorization: DPoP <token>`` credential is decoded and its request's
     proof checked; any other request goes through :func:`locate`, and on a
     route that requires DPoP a token found there is refused.

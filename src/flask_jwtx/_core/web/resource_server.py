@@ -1,12 +1,12 @@
 """flask-jwtx as an OAuth 2.0 protected resource: DPoP requests, challenges, metadata.
 
-Three things, each switched on by settings (:mod:`flask_jwtx._core.oauth.resource_policy`)
+Three things, each switched on by settings (``flask_jwtx._core.oauth.resource_policy``)
 and each off by default, so an app that sets none of them sees no change:
 
 * **The DPoP step** of the verification pipeline (RFC 9449):
   :func:`dpop_token` finds an ``Authorization: DPoP <token>`` credential and
   :func:`verify_dpop` checks the request's ``DPoP`` proof against it (the
-  checks themselves are :mod:`flask_jwtx._core.oauth.dpop`'s, Flask-free). The ``jti``
+  checks themselves are ``flask_jwtx._core.oauth.dpop``'s, Flask-free). The ``jti``
   of each proof is written with the revocation store's atomic
   ``put_if_absent``, so a proof is accepted once across every instance that
   shares the store. Its key kind (``dpop``) is not one a local replica
@@ -124,7 +124,7 @@ def dpop_binding() -> dict[str, Any]:
 
     The tokens are then DPoP-bound: every route refuses them as bearer
     tokens, and accepts them under the ``DPoP`` scheme with a proof of the
-    same key. Raises :class:`~flask_jwtx._core.oauth.dpop.InvalidDPoPProofError` (401)
+    same key. Raises ``InvalidDPoPProofError`` (401)
     when the request has no valid proof.
     """
     settings = get_state().settings.get()
