@@ -1,6 +1,6 @@
 """One exception hierarchy for everything flask-jwtx raises.
 
-Every error derives from :class:`JWTExtendedException` (the incumbent's root
+Every error derives from :class:`JWTExtendedException` (Flask-JWT-Extended's root
 name, kept so ``except`` clauses written for Flask-JWT-Extended still match).
 The extension registers a single Flask error handler, on that root, and turns
 each error into the response its loader callback produces.
@@ -9,7 +9,7 @@ Errors about the token itself also derive from the matching PyJWT exception
 (``jwt.ExpiredSignatureError`` and friends), placed *first* in the bases: code
 that catches PyJWT's classes keeps working, and an ``app.errorhandler`` a user
 registers on a PyJWT class is found before ours in the method resolution
-order, exactly as it overrode the incumbent's handler.
+order, exactly as it overrode Flask-JWT-Extended's handler.
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ Claims = dict[str, Any]
 on_create: list[Callable[[], object]] = []
 
 
-class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
+class JWTExtendedException(Exception):  # noqa: N818 - Flask-JWT-Extended's public name
     """Root of every flask-jwtx error.
 
     Each class knows its answer: ``status`` is the HTTP status its default
     response carries, ``code`` a short machine-readable name for logs,
-    metrics and your own handlers (the body keeps the incumbent's message).
+    metrics and your own handlers (the body keeps Flask-JWT-Extended's message).
     """
 
     status: ClassVar[int] = 422
@@ -70,7 +70,7 @@ class ConfigurationError(JWTExtendedException, RuntimeError):
 
     Raised by ``init_app`` (so a bad deployment fails at start-up, not on the
     first request) and whenever changed settings are re-read. It subclasses
-    ``RuntimeError`` because that is what the incumbent raised, lazily.
+    ``RuntimeError`` because that is what Flask-JWT-Extended raised, lazily.
     """
 
     status: ClassVar[int] = 500
@@ -264,7 +264,7 @@ class RevokedTokenError(_TokenRefusedError):
         super().__init__("Token has been revoked", jwt_header, jwt_data)
 
 
-class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - the incumbent's public name
+class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - Flask-JWT-Extended's public name
     """A fresh token is required and this one is not, or no longer, fresh (401)."""
 
     status: ClassVar[int] = 401
@@ -427,7 +427,7 @@ except ImportError:  # pragma: no cover - older PyJWT
 class WeakSecretWarning(_PyJWTKeyLengthWarning):
     """The HMAC secret is shorter than its hash, so tokens are easier to forge.
 
-    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which the incumbent's
+    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which Flask-JWT-Extended's
     users saw for the same secret: a warnings filter written for that class
     (``ignore::jwt.warnings.InsecureKeyLengthWarning``) covers ours too.
     """

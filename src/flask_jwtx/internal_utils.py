@@ -49,7 +49,7 @@ def verify_token_type(decoded_token: Claims, refresh: bool) -> None:
     """Refuse a token of the wrong kind, as protected routes do.
 
     ``refresh=True`` accepts only refresh tokens; ``refresh=False`` only
-    access tokens. Unlike the incumbent, a token of any other ``type`` (an
+    access tokens. Unlike Flask-JWT-Extended, a token of any other ``type`` (an
     application's own kind) is not taken for an access token.
     """
     check_token_type(decoded_token, refresh)

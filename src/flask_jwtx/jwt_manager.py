@@ -2,7 +2,7 @@
 
 For code written against Flask-JWT-Extended's module layout, e.g.
 ``from flask_jwt_extended.jwt_manager import JWTManager`` (common in type
-hints). The other names the incumbent's module happens to import are
+hints). The other names Flask-JWT-Extended's module happens to import are
 re-exported too, so ``from ...jwt_manager import <name>`` keeps working.
 """
 

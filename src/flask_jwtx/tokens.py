@@ -39,7 +39,7 @@ from .typing import ExpiresDelta as ExpiresDelta
 from .typing import Fresh as Fresh
 
 
-def _encode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
+def _encode_jwt(  # noqa: PLR0913, PLR0917 - Flask-JWT-Extended's private signature
     algorithm: str,
     audience: str | Iterable[str] | None,
     claim_overrides: Mapping[str, Any] | None,
@@ -55,7 +55,7 @@ def _encode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
     token_type: str,
     nbf: bool,
 ) -> str:
-    """Sign a new token in the incumbent's claim layout with ``secret``."""
+    """Sign a new token in Flask-JWT-Extended's claim layout with ``secret``."""
     now = datetime.now(UTC)
     # A falsy lifetime means no ``exp``; a relativedelta becomes the span it means now.
     lifetime = (now + expires_delta) - now if expires_delta else None
@@ -80,7 +80,7 @@ def _encode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
     )
 
 
-def _decode_jwt(  # noqa: PLR0913, PLR0917 - the incumbent's private signature
+def _decode_jwt(  # noqa: PLR0913, PLR0917 - Flask-JWT-Extended's private signature
     algorithms: Sequence[str],
     allow_expired: bool,
     audience: str | Iterable[str] | None,

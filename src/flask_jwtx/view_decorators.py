@@ -3,7 +3,7 @@
 For code written against Flask-JWT-Extended's module layout. Besides the two
 public functions (flask-jwtx's own), the private helpers that custom
 decorators in the wild import from this module are provided as thin adapters
-with the incumbent's signatures: ``_decode_jwt_from_request`` runs every
+with Flask-JWT-Extended's signatures: ``_decode_jwt_from_request`` runs every
 check of a protected route except the user lookup (and sets nothing on
 ``flask.g``), and the ``_decode_jwt_from_<location>`` functions read the
 encoded token from one place in the request.

@@ -24,7 +24,7 @@ from typing import Final
 
 INCUMBENT: Final = "flask_jwt_extended"
 
-#: The incumbent's submodules; each is served by the flask-jwtx module of the same name.
+#: Flask-JWT-Extended's submodules; each is served by the flask-jwtx module of the same name.
 SUBMODULES: Final = (
     "config",
     "default_callbacks",

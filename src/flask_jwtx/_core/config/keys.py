@@ -66,7 +66,7 @@ def _keys(
     """``JWT_SECRET_KEY`` / ``JWT_PRIVATE_KEY`` / ``JWT_PUBLIC_KEY``, parsed once.
 
     Flask's ``SECRET_KEY`` stands in for ``JWT_SECRET_KEY`` only when the
-    app's own ``JWT_ALGORITHM`` is HMAC, as with the incumbent. In an
+    app's own ``JWT_ALGORITHM`` is HMAC, as with Flask-JWT-Extended. In an
     asymmetric app that also lists an HMAC algorithm in
     ``JWT_DECODE_ALGORITHMS``, the session secret never becomes a
     verification key: anyone who learned it (it signs every session cookie)
@@ -171,7 +171,7 @@ def _warn_if_short(algorithm: str, secret: Any) -> None:
         length = len(secret.encode() if isinstance(secret, str) else secret)
         minimum = MIN_HMAC_KEY_BYTES[algorithm]
         # Opens with PyJWT's wording, so the filters apps already have for the
-        # incumbent's warning (``ignore:The HMAC key is``) match this one too.
+        # Flask-JWT-Extended's warning (``ignore:The HMAC key is``) match this one too.
         warnings.warn(
             f"The HMAC key is {length} bytes long, which is below the minimum recommended "
             f"length of {minimum} bytes for SHA{algorithm[2:]}. JWT_SECRET_KEY is too short "

@@ -113,7 +113,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
 WATCHED_KEYS: Final = (*DEFAULTS, "SECRET_KEY")
 
 
-#: ``max_age`` given to non-session cookies, as the incumbent does: one year.
+#: ``max_age`` given to non-session cookies, as Flask-JWT-Extended does: one year.
 PERSISTENT_COOKIE_MAX_AGE: Final = 31540000
 
 
@@ -142,7 +142,7 @@ def _expires(config: Mapping[str, Any], key: str) -> timedelta | None:
 
 
 def never_if_zero(span: timedelta, name: str) -> timedelta | None:
-    """A zero lifetime means "never expires", as the incumbent reads it (``if expires_delta:``).
+    """A zero lifetime means "never expires", as Flask-JWT-Extended reads it (``if delta:``).
 
     Apps rely on it (LinOTP documents ``JWT_ACCESS_TOKEN_EXPIRES = 0`` as
     "indefinitely"), so it is honoured, and the explicit spelling is logged once.
@@ -166,7 +166,7 @@ _ZERO_WARNED: Final[set[str]] = set()
 def lifetime_from(value: Any, name: str) -> timedelta:
     """A ``timedelta``, or anything that adds to a datetime, as a ``timedelta``.
 
-    dateutil's ``relativedelta`` (which the incumbent documents) is turned
+    dateutil's ``relativedelta`` (which Flask-JWT-Extended documents) is turned
     into the fixed span it means from now, so ``relativedelta(months=1)``
     counts the days of this month.
     """

@@ -14,7 +14,7 @@ now)``, usable on its own; :func:`verify_claims` applies them all:
    (:func:`check_numeric_dates`);
 2. :data:`BEFORE_EXPIRY`, in order: ``iat``, ``nbf``, ``iss``, ``aud``,
    ``sub``, ``jti`` (those the policy switches on; issuer before audience, as
-   PyJWT checks them, so a token wrong in both gets the incumbent's message);
+   PyJWT checks them, so a token wrong in both gets Flask-JWT-Extended's message);
 3. the policy's ``conventions`` (the application's token format);
 4. ``exp``, last: an expired token handed to the expired-token loader has
    passed every other check.
@@ -97,7 +97,7 @@ def extended_conventions(claims: Claims, identity_claim: str = "sub") -> None:
     """Flask-JWT-Extended's token conventions, checked and completed in place.
 
     The identity claim must be present. Tokens minted elsewhere get the
-    incumbent's defaults: ``type`` ``"access"``, ``fresh`` ``False``, ``jti``
+    Flask-JWT-Extended's defaults: ``type`` ``"access"``, ``fresh`` ``False``, ``jti``
     ``None``; present values must be well-formed.
     """
     if identity_claim not in claims:

@@ -23,7 +23,7 @@ from ...exceptions import Claims
 def new_jti(moment: datetime | None = None) -> str:
     """A UUIDv7 (RFC 9562) string: unique, and carrying its creation time in ms.
 
-    Still a UUID string like the incumbent's, but time-ordered, which lets
+    Still a UUID string like Flask-JWT-Extended's, but time-ordered, which lets
     "log out everywhere" tell tokens issued before the call from those issued
     after it within the same second (``iat`` has one-second resolution).
     Python 3.14 has ``uuid.uuid7``; this is the same 48-bit-ms layout.
@@ -67,7 +67,7 @@ def build_claims(  # noqa: PLR0913 - keyword-only: one per source of a claim
     extra: Mapping[str, Any] | None,
     now: datetime | None = None,
 ) -> Claims:
-    """The claims of a new token, in the incumbent's shape.
+    """The claims of a new token, in Flask-JWT-Extended's shape.
 
     ``fresh`` may be a ``timedelta``: the token is then fresh until that long
     from now, written as a NumericDate. ``extra`` wins over every default.

@@ -22,7 +22,7 @@ JWS here, strictly:
   absent or ``true``, ``kid`` must be a string when present, and keys are
   never taken from the token (``jwk``, ``jku``, ``x5u``, ``x5c`` are ignored).
 
-Error messages reuse PyJWT's wording where the incumbent exposed it, since
+Error messages reuse PyJWT's wording where Flask-JWT-Extended exposed it, since
 clients may match on the 422 body.
 """
 

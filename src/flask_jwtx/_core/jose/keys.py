@@ -1,6 +1,6 @@
 """Key material, parsed once and bound to one algorithm.
 
-The incumbent hands the raw PEM string to PyJWT for every token, so PyJWT
+Flask-JWT-Extended hands the raw PEM string to PyJWT for every token, so PyJWT
 re-parses (and, for RSA, re-validates) the key each time: an RS256 token costs
 milliseconds to create. Here a key is turned into a :class:`PreparedKey` when
 settings are resolved, and signing or verifying is a single call into PyJWT's

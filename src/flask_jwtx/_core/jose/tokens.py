@@ -58,7 +58,7 @@ def decode(
     """Verify ``token`` (its form, signature and claims) and return its header and claims.
 
     Claims flask-jwtx relies on are filled in for tokens minted elsewhere, as
-    the incumbent does: ``type`` defaults to ``"access"``, ``fresh`` to
+    Flask-JWT-Extended does: ``type`` defaults to ``"access"``, ``fresh`` to
     ``False`` and ``jti`` to ``None`` (by the policy's conventions).
 
     ``csrf_value`` is kept for callers written before the CSRF check left the

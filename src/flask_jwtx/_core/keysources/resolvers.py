@@ -67,7 +67,7 @@ class StaticKeys:
     """``JWT_SECRET_KEY`` or ``JWT_PRIVATE_KEY``/``JWT_PUBLIC_KEY``: keys by algorithm.
 
     Asymmetric tokens carry the RFC 7638 thumbprint of the key as ``kid``.
-    A token's ``kid`` is not required here (tokens from the incumbent have
+    A token's ``kid`` is not required here (tokens from Flask-JWT-Extended have
     none), so these keys verify by algorithm, as before.
     """
 

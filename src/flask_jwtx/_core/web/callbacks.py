@@ -1,9 +1,9 @@
-"""The loader callbacks an app registers, typed, with the incumbent's defaults.
+"""The loader callbacks an app registers, typed, with Flask-JWT-Extended's defaults.
 
 One :class:`Callbacks` object per :class:`~flask_jwtx.JWTManager` holds every
 loader. The request path reads it through the app's state
 (``get_state().callbacks``), so no module reaches into the manager's private
-attributes; the manager keeps the incumbent's private names
+attributes; the manager keeps Flask-JWT-Extended's private names
 (``_expired_token_callback``...) as views onto this object, for the code that
 uses them.
 
@@ -11,7 +11,7 @@ Each loader signature is a :class:`~typing.Protocol` with positional-only
 parameters, like Flask's typed callback aliases: a user's function checks
 against it whatever it names its parameters.
 
-The defaults answer with the incumbent's status codes and
+The defaults answer with Flask-JWT-Extended's status codes and
 ``{JWT_ERROR_MESSAGE_KEY: message}`` bodies, and keep its parameter names:
 they are also :mod:`flask_jwtx.default_callbacks`' functions, so
 ``manager._expired_token_callback is default_expired_token_callback`` tells,
@@ -93,7 +93,7 @@ def error_response(status: HTTPStatus, message: str) -> ResponseReturnValue:
     return jsonify({key: safe}), status
 
 
-# --- The defaults (the incumbent's answers and parameter names) ---------------------
+# --- The defaults (Flask-JWT-Extended's answers and parameter names) ---------------------
 
 
 def default_additional_claims(userdata: Any) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def default_token_verification(_jwt_header: Header, _jwt_data: Claims) -> bool:
 
 
 def default_decode_key(jwt_header: Header, jwt_data: Claims) -> Any:
-    """The configured verification key, as the incumbent's default loader returned it.
+    """The configured verification key, as Flask-JWT-Extended's default loader returned it.
 
     flask-jwtx verifies with keys it parsed once; this is for code that calls
     the loader itself.
@@ -134,7 +134,7 @@ def default_decode_key(jwt_header: Header, jwt_data: Claims) -> Any:
 
 
 def default_encode_key(identity: Any) -> Any:
-    """The configured signing key, as the incumbent's default loader returned it."""
+    """The configured signing key, as Flask-JWT-Extended's default loader returned it."""
     config = current_app.config
     if is_symmetric(config.get("JWT_ALGORITHM", "HS256")):
         return config.get("JWT_SECRET_KEY") or config.get("SECRET_KEY")

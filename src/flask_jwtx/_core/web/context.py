@@ -1,6 +1,6 @@
 """The one per-request state object, and the getters views read it through.
 
-The incumbent scatters four attributes over ``flask.g``; here a verified
+Flask-JWT-Extended scatters four attributes over ``flask.g``; here a verified
 request holds a single :class:`VerifiedRequest` at ``g.flask_jwtx_request``.
 """
 
@@ -48,11 +48,11 @@ class VerifiedRequest(NamedTuple):
 #: The state of a request that allowed a missing token (``optional=True``).
 NO_TOKEN: Final = VerifiedRequest({}, {}, None, None, True)
 
-#: Where the incumbent keeps a verified request on ``flask.g``. Apps and their
+#: Where Flask-JWT-Extended keeps a verified request on ``flask.g``. Apps and their
 #: tests read and *write* these (fixtures that fake a verified request, custom
 #: decorators, code that sets the user after an optional check), so they are
 #: the source of truth the getters read; ``g.flask_jwtx_request`` only adds
-#: what the incumbent never kept (the encoded token).
+#: what Flask-JWT-Extended never kept (the encoded token).
 G_CLAIMS: Final = "_jwt_extended_jwt"
 G_HEADER: Final = "_jwt_extended_jwt_header"
 G_USER: Final = "_jwt_extended_jwt_user"
@@ -60,7 +60,7 @@ G_LOCATION: Final = "_jwt_extended_jwt_location"
 
 
 def publish(state: VerifiedRequest) -> None:
-    """Record a verified (or optional, tokenless) request on ``g``, as the incumbent does."""
+    """Record a verified (or optional, tokenless) request on ``g``, as Flask-JWT-Extended does."""
     claims, header = state.claims, state.header
     if state is NO_TOKEN:  # fresh dicts: a view that mutates them must not leak
         claims, header = {}, {}
@@ -83,7 +83,7 @@ def _verified() -> VerifiedRequest:
     state: VerifiedRequest | None = g.get("flask_jwtx_request")
     if state is not None and state.claims is claims:
         return state
-    # The incumbent's attributes, set by the app itself (a fixture, a decorator).
+    # Flask-JWT-Extended's attributes, set by the app itself (a fixture, a decorator).
     user = g.get(G_USER)
     return VerifiedRequest(
         g.get(G_HEADER) or {},
@@ -118,7 +118,7 @@ def get_jwt_identity(*, as_type: type[T]) -> T: ...
 def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
     """The identity claim, in its original type if it was stored as a string.
 
-    Without ``as_type`` it is typed ``Any``, as the incumbent's is. With it,
+    Without ``as_type`` it is typed ``Any``, as Flask-JWT-Extended's is. With it,
     ``get_jwt_identity(as_type=int)`` is typed ``int`` and checked: a verified token
     whose identity is of another type (one minted elsewhere, or before the
     app changed its ids) is refused with a 422, not handed to the view as
@@ -137,7 +137,7 @@ def get_jwt_identity(*, as_type: type[Any] | None = None) -> Any:
 def _claims_for_identity() -> dict[str, Any]:
     """``get_jwt()``, or what a test patched in as ``utils.get_jwt``.
 
-    The incumbent's ``get_jwt_identity`` calls ``get_jwt`` from its ``utils``
+    Flask-JWT-Extended's ``get_jwt_identity`` calls ``get_jwt`` from its ``utils``
     module at each call, so ``mock.patch("...utils.get_jwt")`` fakes the
     identity too; suites rely on it.
     """
@@ -183,7 +183,7 @@ def get_current_user(*, as_type: type[Any] | None = None) -> Any:
     return user
 
 
-#: The current user, as the incumbent has it (typed ``Any``); see :func:`user_proxy`.
+#: The current user, as Flask-JWT-Extended has it (typed ``Any``); see :func:`user_proxy`.
 current_user: Any = LocalProxy(get_current_user)
 
 

@@ -313,7 +313,7 @@ def identity_claim_value(settings: Settings, identity: Any) -> tuple[Any, str | 
     """The identity as it goes in the token, and the type it was stringified from.
 
     PyJWT 2.10 started refusing a non-string ``sub`` when *verifying*: with the
-    incumbent, ``create_access_token(identity=user.id)`` works and every use
+    Flask-JWT-Extended, ``create_access_token(identity=user.id)`` works and every use
     of the token then fails with a 422 "Subject must be a string". We do the
     same (apps' test fixtures mint such tokens without using them; refusing at
     creation would protect no one, since the token is refused on use) and log
@@ -359,7 +359,7 @@ def verifiable_identity(settings: Settings, identity: Any) -> tuple[Any, str | N
     text = _json_string(identity)
     if text is not None:
         # A UUID, a Decimal, a date...: the app's JSON provider writes it as a
-        # string, so the incumbent's token had a valid string 'sub' and
+        # string, so Flask-JWT-Extended's token had a valid string 'sub' and
         # get_jwt_identity() gave that string back. Same here.
         return text, None
     raise IdentityError(
@@ -385,7 +385,7 @@ def _lifetime(
 
 
 def _zero(value: object) -> bool:
-    """``expires_delta=0``: the incumbent's ``if expires_delta:`` reads it as "never"."""
+    """``expires_delta=0``: Flask-JWT-Extended's ``if expires_delta:`` reads it as "never"."""
     return type(value) is int and value == 0
 
 

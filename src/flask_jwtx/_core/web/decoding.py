@@ -86,7 +86,7 @@ def decode_token(
 def get_unverified_jwt_headers(encoded_token: str) -> dict[str, Any]:
     """The header of ``encoded_token``, parsed but NOT verified: do not trust it.
 
-    Like the incumbent's, it works anywhere: in an app with flask-jwtx the
+    Like Flask-JWT-Extended's, it works anywhere: in an app with flask-jwtx the
     size cap is ``JWT_MAX_TOKEN_BYTES``, elsewhere (no app context, or an app
     without a ``JWTManager``) the default.
     """

@@ -53,9 +53,9 @@ STORE_UNAVAILABLE = "Revocation store unavailable"
 
 
 class _Loader:
-    """One of the incumbent's private callback attributes, read and written through ``callbacks``.
+    """One of Flask-JWT-Extended's private callback attributes, kept in ``callbacks``.
 
-    Code written for the incumbent reads ``jwt._expired_token_callback`` or
+    Code written for Flask-JWT-Extended reads ``jwt._expired_token_callback`` or
     assigns it; flask-jwtx keeps the loaders in one typed :class:`Callbacks`
     object, and these names stay views onto it.
     """
@@ -75,12 +75,12 @@ class _Loader:
 class JWTManager:
     """Holds the loader callbacks and binds flask-jwtx to one or more apps.
 
-    Like the incumbent's, an instance is not tied to an app: create it at
+    Like Flask-JWT-Extended's, an instance is not tied to an app: create it at
     module level, decorate loaders on it, and call :meth:`init_app` in a
     factory. Settings are read and validated in ``init_app``.
     """
 
-    # The incumbent's private names, and the ones flask-jwtx used before, for
+    # Flask-JWT-Extended's private names, and the ones flask-jwtx used before, for
     # code that reads or replaces a loader directly.
     _additional_claims_callback = _Loader("additional_claims")
     _user_claims_callback = _Loader("additional_claims")
@@ -111,7 +111,7 @@ class JWTManager:
         """Register with ``app``: write defaults, validate every ``JWT_*`` key.
 
         Reads every key in ``flask_jwtx._core.config.schema.DEFAULTS`` (the
-        incumbent's keys plus flask-jwtx's own) and ``SECRET_KEY`` as the
+        Flask-JWT-Extended's keys plus flask-jwtx's own) and ``SECRET_KEY`` as the
         fallback secret. A value that is set but wrong raises
         :class:`~flask_jwtx.exceptions.ConfigurationError` here, naming the key
         and the fix; a key that is merely absent is needed only when signing
@@ -124,7 +124,7 @@ class JWTManager:
         previous = app.extensions.get(EXTENSION_KEY)
         if isinstance(previous, AppState):
             # App factories and test fixtures call init_app again: the last
-            # call wins, as with the incumbent. Release what the previous
+            # call wins, as with Flask-JWT-Extended. Release what the previous
             # registration opened; routes and handlers are not added twice.
             _close_stores(previous)
         self._set_default_configuration_options(app)
@@ -152,7 +152,7 @@ class JWTManager:
             decode_hook=self._hook("_decode_jwt_from_config"),
         )
         app.extensions[EXTENSION_KEY] = state
-        # Where the incumbent kept its manager: apps and their tests read it
+        # Where Flask-JWT-Extended kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
         app.extensions[INCUMBENT_EXTENSION_KEY] = self
         jwks_path = state.settings.get().jwks_path
@@ -197,7 +197,7 @@ class JWTManager:
                 return answer(callbacks, error)
         return callbacks.invalid_token(str(error))
 
-    # --- Loader decorators (names and arity as in the incumbent) --------------
+    # --- Loader decorators (names and arity as in Flask-JWT-Extended) --------------
 
     def additional_claims_loader(self, callback: F) -> F:
         """Claims to add to every new token.
@@ -260,10 +260,10 @@ class JWTManager:
         self.callbacks.key_set = callback
         return callback
 
-    # --- The incumbent's private methods that real code calls ------------------
+    # --- Flask-JWT-Extended's private methods that real code calls ------------------
 
     def _set_error_handler_callbacks(self, app: Any) -> None:
-        """What apps call to make Flask-RESTX answer token errors (the incumbent's #86).
+        """What apps call to make Flask-RESTX answer token errors (Flask-JWT-Extended's #86).
 
         With flask-jwtx that is automatic (``flask_jwtx._core.web.integrations``);
         this keeps such calls working: it registers the error handler on a

@@ -4,7 +4,7 @@ Flask-RESTX and Flask-RESTful replace the app's exception handling with a
 router that sends every error raised under one of their resources to
 ``Api.handle_error``. That method turns an exception it does not know into a
 500 unless ``PROPAGATE_EXCEPTIONS`` is set, so a missing token answered
-``500`` instead of ``401`` (the incumbent's long-standing issue #86). Both
+``500`` instead of ``401`` (Flask-JWT-Extended's long-standing issue #86). Both
 routers fall back to Flask's own handling when ``handle_error`` raises, so
 the fix is to let flask-jwtx's errors through: ``handle_error`` re-raises
 them, Flask finds the extension's handler, and the response is exactly what

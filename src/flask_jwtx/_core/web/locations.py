@@ -3,7 +3,7 @@
 Each extractor returns ``(token, csrf_value)`` or raises
 :class:`~flask_jwtx.exceptions.NoAuthorizationError` when its location holds
 no token (the caller then tries the next location). Messages match the
-incumbent's, typos included ("paramater"), because clients match on them.
+Flask-JWT-Extended's, typos included ("paramater"), because clients match on them.
 """
 
 from __future__ import annotations

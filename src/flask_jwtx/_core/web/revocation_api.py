@@ -231,7 +231,7 @@ def rotate_refresh_token(
 def _login_object(callbacks: Callbacks, settings: Settings, identity: Any) -> Any:
     """The loaded user, if it is what the app creates its tokens from; else ``None``.
 
-    Apps following the incumbent's user-loading pattern create tokens from a
+    Apps following Flask-JWT-Extended's user-loading pattern create tokens from a
     ``User`` (``user_identity_loader(user) -> str(user.id)``) and load that
     ``User`` back (``user_lookup_loader``): rotation then hands the loaders
     the ``User`` again. Apps that create tokens from the identity itself and

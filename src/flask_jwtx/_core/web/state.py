@@ -1,10 +1,10 @@
 """What flask-jwtx keeps for one app, and how any module finds it.
 
 ``init_app`` stores one :class:`AppState` under ``app.extensions["flask-jwtx"]``
-(and the manager itself under ``"flask-jwt-extended"``, where the incumbent
+(and the manager itself under ``"flask-jwt-extended"``, where Flask-JWT-Extended
 kept it). Every module that needs the current app's settings or callbacks
 imports :func:`get_state` from here, so none needs ``extension.py``, which
-only the package face imports.
+only the package's public modules import.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..config.resources import Resources
 from ..config.schema import EXTENSION_KEY as EXTENSION_KEY
 from .callbacks import Callbacks
 
-#: Where the incumbent kept its manager; apps and their tests read it there.
+#: Where Flask-JWT-Extended kept its manager; apps and their tests read it there.
 INCUMBENT_EXTENSION_KEY: Final = "flask-jwt-extended"
 
 
@@ -39,7 +39,7 @@ class AppState:
     #: The :class:`~flask_jwtx.JWTManager` (for code that reaches it from the app).
     manager: Any
     #: A subclass's own ``_encode_jwt_from_config`` / ``_decode_jwt_from_config``
-    #: (JWE wrappers, token introspection), which the incumbent routes every
+    #: (JWE wrappers, token introspection), which Flask-JWT-Extended routes every
     #: token through; ``None`` when the manager keeps ours (the fast path).
     encode_hook: Any = None
     decode_hook: Any = None

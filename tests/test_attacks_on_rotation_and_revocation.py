@@ -1,4 +1,4 @@
-"""The second outside security review's findings, replayed as an attacker would.
+"""Attacks on rotation, revocation, authorization headers, overrides and store URLs.
 
 Each class is one finding; every test here failed before its fix. The
 review's reproductions are the scenarios; the fixes are for the class of

@@ -1,4 +1,4 @@
-"""Defects found by the outside review of the replica feed, the cookie blueprint and the pipeline.
+"""Attacks on the replica's snapshot, logout everywhere, rotation and encode hooks.
 
 Each test asserts the secure behaviour and fails on the code it was written
 against (main at 351e9c9); none is marked xfail. Real stores: Redis from

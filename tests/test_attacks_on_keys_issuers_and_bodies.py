@@ -1,4 +1,4 @@
-"""Defects an outside security review reproduced, each pinned by the attack that found it.
+"""Attacks on trusted issuers, the session secret, keys, store records and error bodies.
 
 Revocation lifetimes and zero-grace rotation are in ``test_revocation_lifetimes``;
 remote JWKS deadlines and key hygiene in ``test_jwks_remote``.
