@@ -5,8 +5,8 @@
 # that installs below PyJWT 2.11, for the differential tests on the same PyJWT:
 #
 # * .venv-min-floor: every declared floor at once, Flask 2.0 / Werkzeug 2.0,
-#   PyJWT 2.8 (no 'sub' check), blinker 1.4 and cryptography 41 (the
-#   asymmetric_crypto extra);
+#   PyJWT 2.8 (no 'sub' check), blinker 1.4, urllib3 2.0.7 and cryptography 41
+#   (the asymmetric_crypto extra);
 # * .venv-min-hmac: a Flask 2.2 app pinned to PyJWT 2.9 that signs with HS256
 #   and has no cryptography installed: the key-pair tests skip themselves, and
 #   tests/test_floors.py checks the ConfigurationError naming the extra.
@@ -28,11 +28,12 @@ setup() {  # setup DIR REQUIREMENT...
 }
 
 setup .venv-min-floor "Flask==2.0.0" "Werkzeug==2.0.0" "PyJWT==2.8.0" "blinker==1.4" \
-    "cryptography==41.0.0"
+    "cryptography==41.0.0" "urllib3==2.0.7"
 .venv-min-floor/bin/python -m pytest -p no:cacheprovider -q \
     tests/test_api.py tests/test_tokens.py tests/test_authorization.py \
     tests/test_keysets.py tests/test_vectors.py tests/test_differential.py \
-    tests/test_floors.py tests/test_fuzz.py "$@"
+    tests/test_floors.py tests/test_fuzz.py tests/test_jwks_deadline.py \
+    tests/test_jwks_proxy.py "$@"
 
 setup .venv-min-hmac "Flask==2.2.5" "Werkzeug==2.2.3" "PyJWT==2.9.0"
 # Nothing may have brought cryptography in: this environment is the proof that

@@ -10,7 +10,15 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+# Installed again only when pyproject.toml changed since the last install. No
+# .pyc files up front: most installed modules are never imported by a run,
+# and those that are get compiled (once) when they are.
+stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+        -e '.[test,docs]'
+    echo "$stamp" >.venv/.installed
+fi
 # The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
 # on the machine's Node.js), at the versions tests/oidc/package-lock.json pins.
 if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
@@ -18,18 +26,30 @@ if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
 fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
-.venv/bin/python -m mypy
 .venv/bin/lint-imports --no-cache
 if [ "$#" -eq 0 ]; then
-    # The whole suite: branch coverage, subprocesses included, must stay >= 95%
-    # ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest --cov --cov-report=term
-    # The site, into a scratch folder, by scripts/docs.sh: in a venv with only
-    # the "docs" extra (as Read the Docs builds it), not in .venv, whose test
+    # mypy and the site side by side: each keeps one core busy, and neither
+    # needs the other. Their output is shown once both are done. The site is
+    # built by scripts/docs.sh, into a scratch folder, in a venv with only the
+    # "docs" extra (as Read the Docs builds it), not in .venv, whose test
     # packages could hide one the docs extra lacks.
-    site="$(mktemp -d)"
-    trap 'rm -rf "$site"' EXIT
-    bash scripts/docs.sh "$site"
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
+    mypy=$!
+    bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
+    sphinx=$!
+    failed=0
+    wait "$mypy" || failed=1
+    cat "$scratch/mypy.log"
+    wait "$sphinx" || failed=1
+    cat "$scratch/sphinx.log"
+    [ "$failed" -eq 0 ]
+    # The whole suite on every core (pytest-xdist; the tests marked slow are
+    # dealt first, see tests/conftest.py), with branch coverage, subprocesses
+    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
+    .venv/bin/python -m pytest -n auto --cov --cov-report=term
 else
+    .venv/bin/python -m mypy
     .venv/bin/python -m pytest "$@"
 fi

@@ -59,6 +59,17 @@ def make_app(**config: Any) -> Flask:
     return app
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the tests marked slow first (each group keeps its order).
+
+    xdist hands out tests in collection order; a slow test dealt last keeps
+    one worker busy while the others have finished. Started first, the slow
+    ones run side by side and the many quick ones fill in around them.
+    """
+    if hasattr(config, "workerinput"):  # set on xdist workers only
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One real redis-server for the session (tests flush it)."""

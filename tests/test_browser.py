@@ -35,7 +35,10 @@ HAVE_BROWSER = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 if not HAVE_BROWSER and os.environ.get("CI"):
     pytest.fail("CI must have Debian's chromium and chromium-driver", pytrace=False)
-pytestmark = pytest.mark.skipif(not HAVE_BROWSER, reason="chromium/chromedriver not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not HAVE_BROWSER, reason="chromium/chromedriver not installed"),
+]
 
 
 @pytest.fixture(scope="module")

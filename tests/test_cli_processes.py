@@ -27,6 +27,8 @@ from flask_jwtx.testing import serve
 from .conftest import SECRET, read_key
 from .stores import RedisServer
 
+pytestmark = pytest.mark.slow  # a Python process per command
+
 APP_MODULE = """
 import os
 

@@ -196,6 +196,7 @@ def _call(url: str, data: dict[str, Any] | None = None, token: str | None = None
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_python_m_demo_serves_over_http(tmp_path: Path) -> None:
     """The command the README's demo script ends with, on a real server socket."""
     port = _free_port()

@@ -13,6 +13,7 @@ import base64
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ def signed(header: bytes, payload: bytes) -> str:
     return f"{signing_input}.{b64(KEY.sign(signing_input.encode()))}"
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(), st.binary(), st.text(alphabet="ab.-_=AQgw", max_size=60)))
 def test_arbitrary_input_never_escapes_as_another_exception(token: str | bytes) -> None:
@@ -67,6 +69,7 @@ JSON = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(max_size=10), JSON, max_size=6))
 def test_signed_json_payloads_decode_or_are_refused_cleanly(payload: dict[str, Any]) -> None:
@@ -76,6 +79,7 @@ def test_signed_json_payloads_decode_or_are_refused_cleanly(payload: dict[str, A
         assert "sub" in result, "a token is accepted only with its identity claim"
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(

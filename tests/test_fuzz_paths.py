@@ -73,6 +73,7 @@ def trusting_client() -> Iterator[FlaskClient]:
         yield app.test_client()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -113,6 +114,7 @@ def facade_client() -> FlaskClient:
     return app.test_client()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

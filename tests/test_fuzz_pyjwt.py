@@ -495,12 +495,14 @@ def _hs256(header: bytes, payload: bytes) -> str:
 # --- the properties -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(token=fuzzed(HS256), policy=policies(HS256))
 def test_hs256_whatever_we_accept_pyjwt_accepts_alike(token: str, policy: Policy) -> None:
     assert_subset(token, HS256, policy)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(token=fuzzed(ES256), policy=policies(ES256))
 def test_es256_whatever_we_accept_pyjwt_accepts_alike(token: str, policy: Policy) -> None:
@@ -521,6 +523,7 @@ def around_the_boundaries(draw: st.DrawFn) -> tuple[dict[str, Any], Policy]:
     return claims, policy
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(case=around_the_boundaries())
 def test_numeric_date_boundaries_whatever_we_accept_pyjwt_accepts_alike(

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -49,6 +50,8 @@ class DripServer:
     def __init__(self, head: bytes, drip: bytes, tail: bytes = b"", *, greet: bool = False):
         self.head, self.drip, self.tail, self.greet = head, drip, tail, greet
         self.stop = threading.Event()
+        #: Set when the client went away before everything was sent.
+        self.gone = threading.Event()
         owner = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -77,7 +80,7 @@ class DripServer:
                 conn.sendall(bytes([byte]))
             conn.sendall(self.tail)
         except OSError:
-            return  # the client gave up: what the tests want
+            self.gone.set()  # the client gave up: what the tests want
 
     def __enter__(self) -> DripServer:
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
@@ -117,6 +120,31 @@ def test_a_dripping_issuer_is_cut_off_at_the_deadline(where: str) -> None:
     head, drip, tail = DRIPPERS[where]
     with DripServer(head, drip, tail) as server:
         assert_cut_off(JWKSFetcher(server.url, timeout=TIMEOUT))
+        # Closed, not left to a thread that reads on until the issuer stops.
+        assert server.gone.wait(3), "the abandoned fetch kept its connection"
+
+
+def test_a_slow_name_lookup_is_cut_off_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo takes no timeout; a resolver that takes its time still meets the deadline."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    released = threading.Event()
+    resolve = socket.getaddrinfo
+
+    def slow_resolver(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "jwks.slow-dns.test":
+            released.wait(10)
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    head, drip, tail = DRIPPERS["body"]
+    with DripServer(head + drip + tail, b"") as server:
+        url = server.url.replace("127.0.0.1", "jwks.slow-dns.test")
+        try:
+            assert_cut_off(JWKSFetcher(url, timeout=TIMEOUT))
+        finally:
+            released.set()  # the lookup ends; the late connection is shut at once
 
 
 def test_the_same_issuer_answering_promptly_is_fine() -> None:
@@ -256,3 +284,4 @@ def test_a_dripping_tls_handshake_is_cut_off_at_the_deadline(
     with DripServer(record, b"\x02" * 20, greet=True) as server:
         url = server.url.replace("http://", "https://")
         assert_cut_off(JWKSFetcher(url, timeout=TIMEOUT, ssl_context=trusting(certificate)))
+        assert server.gone.wait(3), "the abandoned handshake kept its connection"

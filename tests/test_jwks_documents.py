@@ -345,6 +345,7 @@ _documents = (
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=400,
     deadline=None,

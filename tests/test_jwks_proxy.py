@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from flask_jwtx.exceptions import KeySourceUnavailableError
+from flask_jwtx.exceptions import ConfigurationError, KeySourceUnavailableError
 from flask_jwtx.jwks import JWKSFetcher
 from flask_jwtx.testing import serve
 
 from .test_jwks_deadline import certificate, https_issuer, trusting
-from .test_jwks_remote import JWKSServer
+from .test_jwks_remote import JWKSServer, resource_app
 
 __all__ = ["certificate"]  # the module-scoped fixture, shared with the deadline tests
 
@@ -161,3 +161,11 @@ def test_a_stalling_proxy_is_cut_off_at_the_deadline(
         with pytest.raises(KeySourceUnavailableError, match="did not answer within"):
             JWKSFetcher("https://127.0.0.1:9/jwks", timeout=1)()
         assert time.monotonic() - started < 2.5
+
+
+def test_a_socks_proxy_is_a_startup_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTTP client speaks only HTTP to proxies: a SOCKS one fails at start-up, not later."""
+    use_proxy(monkeypatch, "socks5://svc:hunter2@127.0.0.1:1080")
+    with pytest.raises(ConfigurationError, match="not an http:// or https:// proxy") as caught:
+        resource_app("http://issuer.test/jwks")
+    assert "hunter2" not in str(caught.value), "the proxy's password is never shown"

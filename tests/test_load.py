@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 pytest.importorskip("gunicorn")
+pytestmark = pytest.mark.slow
 
 
 def test_bounded_load_and_fault_run(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ every token it covers, including tokens minted after the record's subject
 
 Two kinds of tests: the rule checked directly on every record written
 (through a store that remembers what it was asked to write), and the attacks
-that broke it, replayed in real time with short lifetimes.
+that broke it, replayed with short lifetimes on a clock that time-machine
+moves forward (the memory store and the tokens both read it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 
 import flask_jwtx
@@ -212,10 +214,19 @@ class TestExpiriesPastYear9999:
         assert store.registry_get("ses:far") == {"member": "value"}
 
 
-class TestTheAttacksReplayed:
-    """The reported attacks, in real time with lifetimes of seconds (memory store)."""
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The wall clock, running, for tests that skip ahead by seconds instead of sleeping."""
+    with time_machine.travel(time.time(), tick=True) as traveller:
+        yield traveller
 
-    def test_a_thiefs_rotated_token_stays_revoked_after_the_reused_one_expires(self) -> None:
+
+class TestTheAttacksReplayed:
+    """The reported attacks, with lifetimes of seconds (memory store)."""
+
+    def test_a_thiefs_rotated_token_stays_revoked_after_the_reused_one_expires(
+        self, clock: time_machine.Traveller
+    ) -> None:
         app = build(
             MemoryStore(),
             JWT_REFRESH_TOKEN_ROTATION=True,
@@ -225,27 +236,31 @@ class TestTheAttacksReplayed:
         with app.app_context():
             stolen = flask_jwtx.create_refresh_token("victim")  # day 0
             stolen_exp = flask_jwtx.decode_token(stolen)["exp"]
-        time.sleep(1.2)
+        clock.shift(1.2)
         code, thiefs = call(app, stolen, "/refresh")  # day 29: the thief rotates
         assert code == 200
         with app.app_context():
             thiefs_exp = flask_jwtx.decode_token(thiefs["refresh_token"])["exp"]
         assert call(app, stolen, "/refresh")[0] == 401  # the victim comes back: reuse
         # Day 30: the stolen token has expired (iat counts whole seconds, so
-        # wait for its exp itself), the thief's has not.
-        time.sleep(max(0.0, stolen_exp + 0.05 - time.time()))
+        # go to its exp itself), the thief's has not.
+        clock.shift(max(0.0, stolen_exp + 0.05 - time.time()))
         assert time.time() < thiefs_exp
         assert call(app, thiefs["refresh_token"], "/refresh") == REVOKED
 
-    def test_a_revoked_token_stays_revoked_through_the_leeway(self) -> None:
+    def test_a_revoked_token_stays_revoked_through_the_leeway(
+        self, clock: time_machine.Traveller
+    ) -> None:
         app = build(MemoryStore(), JWT_DECODE_LEEWAY=30)
         with app.app_context():
             token = flask_jwtx.create_access_token("alice", expires_delta=timedelta(seconds=1))
             flask_jwtx.revoke_token(token)
-        time.sleep(2.1)  # past exp, within the leeway: the token still verifies
+        clock.shift(2.1)  # past exp, within the leeway: the token still verifies
         assert call(app, token) == REVOKED
 
-    def test_a_used_refresh_token_stays_used_through_the_leeway(self) -> None:
+    def test_a_used_refresh_token_stays_used_through_the_leeway(
+        self, clock: time_machine.Traveller
+    ) -> None:
         app = build(
             MemoryStore(),
             JWT_DECODE_LEEWAY=30,
@@ -255,7 +270,7 @@ class TestTheAttacksReplayed:
         with app.app_context():
             token = flask_jwtx.create_refresh_token("alice", expires_delta=timedelta(seconds=1))
         assert call(app, token, "/refresh")[0] == 200
-        time.sleep(2.1)
+        clock.shift(2.1)
         assert call(app, token, "/refresh")[0] == 401, "reuse within the leeway is still reuse"
 
 

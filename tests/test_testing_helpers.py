@@ -521,6 +521,7 @@ def write(project: Path, name: str, text: str) -> None:
     (project / name).write_text(textwrap.dedent(text))
 
 
+@pytest.mark.slow
 def test_the_plugin_is_loaded_through_its_entry_point(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -571,6 +572,7 @@ def test_the_plugin_is_loaded_through_its_entry_point(tmp_path: Path) -> None:
     assert "fixture 'jwtx' not found" in switched_off.stdout
 
 
+@pytest.mark.slow
 def test_the_plugin_is_inert_when_unused(tmp_path: Path) -> None:
     """Loaded in every run, it imports neither Flask nor flask-jwtx until jwtx is asked for."""
     write(
@@ -594,6 +596,7 @@ def test_the_plugin_is_inert_when_unused(tmp_path: Path) -> None:
     assert "2 passed" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_fixture_says_what_it_needs(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -22,17 +22,25 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
-import ipaddress
 import logging
 import socket
 import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote, urlsplit
+
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from .exceptions import InvalidKeyError, KeySourceUnavailableError
 from .keyset import Key, KeySet
@@ -43,8 +51,6 @@ logger = logging.getLogger("flask_jwtx.jwks")
 #: loader has no timeout of its own (a ``key_set_loader``).
 FIRST_LOAD_WAIT: Final = 5.0
 _CHUNK: Final = 64 * 1024
-
-_AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
 
 
 def parse_remote_jwks(
@@ -70,157 +76,155 @@ def parse_remote_jwks(
     return keys
 
 
-class _Deadline:
-    """One fetch's time budget, enforced on whichever socket is open.
+class _Cutoff:
+    """Ends one fetch's connection when its deadline passes, from another thread.
 
-    A socket timeout bounds one operation, not their sum: a peer that sends
-    a byte just before each timeout keeps a fetch going forever. So each
-    operation is given the time *remaining* as its timeout, and, because
-    http.client reads a status or header line through a buffered file (many
-    reads we cannot re-arm one by one), a timer shuts the socket down when
-    the budget is spent, which ends any read in progress at once.
+    urllib3's ``Timeout(total=...)`` bounds the connection and then each
+    socket operation by the time left, but not their sum: an issuer that
+    sends a byte just within each read's timeout (in the TLS handshake, the
+    status line, the headers or the body) keeps a fetch going for as long
+    as it likes. The caller therefore stops waiting at the deadline and
+    shuts the connection down, which ends a read in progress at once.
+
+    The socket is watched through a duplicate of its descriptor: the one
+    urllib3 holds is handed to the TLS layer during the handshake, and a
+    shutdown through any descriptor ends the connection for all of them.
     """
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._socket: socket.socket | None = None
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self) -> float:
-        left = self._end - time.monotonic()
-        if left <= 0 or self.expired:
-            raise TimeoutError("the fetch deadline has passed")
-        return left
+        self._sockets: list[socket.socket] = []
+        self._cut = False
 
     def watch(self, sock: socket.socket) -> None:
-        """Make ``sock`` the socket the timer shuts down, and bound its next operation."""
+        twin = sock.dup()
         with self._lock:
-            self._socket = sock
-            expired = self.expired
-        if expired:
-            _shut(sock)
-        self.bound()
+            if not self._cut:
+                self._sockets.append(twin)
+                return
+        # The deadline passed while the name was still being looked up.
+        _shut(twin)
+        twin.close()
 
-    def bound(self) -> None:
-        """Give the watched socket's next operation only the time that is left."""
-        if self._socket is not None:
-            self._socket.settimeout(self.remaining())
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sock = self._socket
-        if sock is not None:
-            _shut(sock)
+    def cut(self) -> None:
+        """The deadline has passed: end every connection of the fetch."""
+        with self._lock:  # held, so that close() cannot free a descriptor in between
+            self._cut = True
+            for twin in self._sockets:
+                _shut(twin)
 
     def close(self) -> None:
-        self._timer.cancel()
-        if self._socket is not None:
-            self._socket.close()
+        """The fetch is over: drop the duplicates (never before, or they keep it open)."""
+        with self._lock:
+            self._cut = True
+            twins, self._sockets = self._sockets, []
+        for twin in twins:
+            twin.close()
 
 
 def _shut(sock: socket.socket) -> None:
-    # The plain socket's shutdown, also for a TLS socket: ssl.SSLSocket's own
-    # shutdown first drops its TLS state, which the reading thread still uses.
-    # OSError: not connected yet, or already closed; nothing left to end.
+    # OSError: not connected, or the connection is already gone.
     with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        sock.shutdown(socket.SHUT_RDWR)
 
 
-def _resolve(host: str, port: int, deadline: _Deadline) -> Sequence[_AddressInfo]:
-    """getaddrinfo within the deadline: it takes no timeout of its own.
-
-    The lookup runs in a daemon thread that is abandoned at the deadline; it
-    ends when the system resolver gives up. IP literals need no lookup.
-    """
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
-    found: list[Sequence[_AddressInfo]] = []
-    failed: list[Exception] = []
-
-    def lookup() -> None:
-        try:
-            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except Exception as exc:  # handed to the fetching thread below
-            failed.append(exc)
-
-    worker = threading.Thread(target=lookup, name="flask-jwtx-resolve", daemon=True)
-    worker.start()
-    worker.join(deadline.remaining())
-    if failed:
-        raise failed[0]
-    if not found:
-        raise TimeoutError(f"resolving {host} took longer than the fetch deadline")
-    return found[0]
+#: The cutoff of the fetch running on this thread (each fetch has a thread of its own).
+_running = threading.local()
 
 
-def _connect(host: str, port: int, deadline: _Deadline) -> socket.socket:
-    """A TCP connection to the first address of ``host`` that answers in time.
+def _watched(sock: socket.socket) -> socket.socket:
+    cutoff: _Cutoff | None = getattr(_running, "cutoff", None)
+    if cutoff is not None:
+        cutoff.watch(sock)
+    return sock
 
-    Unlike socket.create_connection, every address tried shares the one
-    deadline instead of each getting the whole timeout.
-    """
-    error: OSError = OSError(f"{host} has no address")
-    for family, kind, proto, _, address in _resolve(host, port, deadline):
-        sock = socket.socket(family, kind, proto)
-        try:
-            deadline.watch(sock)
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            error = exc
-            if deadline.expired:
-                break
-            continue
-        return sock
-    raise error
+
+class _Connection(HTTPConnection):
+    """urllib3's connection, its socket shown to the fetch's cutoff."""
+
+    def _new_conn(self) -> socket.socket:
+        return _watched(super()._new_conn())
+
+
+class _TLSConnection(HTTPSConnection):
+    """The same for HTTPS (and an HTTPS target through a proxy's tunnel)."""
+
+    def _new_conn(self) -> socket.socket:
+        return _watched(super()._new_conn())
+
+
+class _Pool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
 
 
 class _Proxy(NamedTuple):
-    host: str
-    port: int
-    #: ``Basic ...`` credentials from the proxy URL's user info, if any.
-    authorization: str | None
+    url: str
+    #: ``Proxy-Authorization`` from the proxy URL's user info, if any.
+    headers: dict[str, str]
 
 
 def _proxy_for(scheme: str, host: str) -> _Proxy | None:
-    """The proxy urllib would use for ``scheme://host`` (environment, NO_PROXY)."""
+    """The proxy urllib would use for ``scheme://host`` (``*_PROXY``, ``NO_PROXY``).
+
+    urllib3 does not read the environment itself; the standard library's
+    reading is the one every Python HTTP client agrees with.
+    """
     url = urllib.request.getproxies().get(scheme)
     if not url or urllib.request.proxy_bypass(host):
         return None
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    if not parts.hostname:
-        return None
-    authorization = None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = f"{parts.scheme}://{parts.hostname or ''}"  # without credentials
+        raise ValueError(
+            f"the {scheme} proxy from the environment, {shown}, is not an http:// or https://"
+            " proxy; set one, or exclude this host with NO_PROXY"
+        )
+    host_part = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 8080)
+    headers: dict[str, str] = {}
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
-    return _Proxy(parts.hostname, parts.port or 8080, authorization)
+        token = base64.b64encode(credentials.encode()).decode("ascii")
+        headers = {"Proxy-Authorization": f"Basic {token}"}
+    return _Proxy(f"{parts.scheme}://{host_part}:{port}", headers)
 
 
-def _tunnel(sock: socket.socket, host: str, port: int, proxy: _Proxy, deadline: _Deadline) -> None:
-    """Ask the proxy on ``sock`` for a ``CONNECT`` tunnel to ``host:port``, within the deadline."""
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
-    if proxy.authorization:
-        lines.append(f"Proxy-Authorization: {proxy.authorization}")
-    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-    deadline.bound()
-    answer = http.client.HTTPResponse(sock, method="CONNECT")
-    try:
-        answer.begin()
-    finally:
-        answer.close()  # closes the reader only: the socket carries the tunnel
-    if answer.status != HTTPStatus.OK:
-        raise OSError(f"the proxy {proxy.host}:{proxy.port} refused the tunnel ({answer.status})")
+class _Outcome:
+    """What a fetch's worker thread hands back: the body, or the error."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.body = b""
+        self.error: Exception | None = None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (urllib3 wraps socket and TLS errors)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = (
+            current.__cause__ or current.__context__ or getattr(current, "original_error", None)
+        )
+    return chain
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, NewConnectionError):
+        return False  # refused or unresolvable; urllib3 files it under timeouts
+    return isinstance(exc, TimeoutError | ReadTimeoutError | ConnectTimeoutError)
+
+
+class _Request(NamedTuple):
+    """What a fetch sends: nothing (a GET), or a form (a POST: token introspection)."""
+
+    form: bytes | None
+    headers: dict[str, str]
 
 
 class JWKSFetcher:
@@ -231,14 +235,24 @@ class JWKSFetcher:
     ``JWT_JWKS_TIMEOUT`` promises, and what bounds the wait of a request
     that finds no key set yet.
 
-    The fetch is plain :mod:`http.client` rather than urllib, whose timeout
-    bounds each socket read and cannot be made a deadline. A redirect is
-    never followed: a JWKS URL is configuration, and a redirect elsewhere
-    is refused like any answer other than 200. ``ssl_context`` defaults to
+    The HTTP is urllib3's, given ``Timeout(total=timeout)``, which bounds
+    the connection and each read by the time left. Two waits escape that
+    bound: a name lookup (``getaddrinfo`` takes no timeout at all) and an
+    issuer that drips a byte just within each read's timeout. So the fetch
+    runs in a worker thread of its own, and the caller waits for it until
+    the deadline only; then :class:`_Cutoff` shuts the worker's connection
+    down, which ends it at once. A worker stuck in a name lookup is left
+    to the system resolver's own timeout, as no Python code can interrupt
+    it; it holds no connection and no lock.
+
+    A redirect is never followed: a JWKS URL is configuration, and a
+    redirect elsewhere is refused like any answer other than 200. Each
+    fetch opens a connection of its own. ``ssl_context`` defaults to
     :func:`ssl.create_default_context` (system CAs, host name checked).
 
     Proxies are found as urllib finds them (``HTTPS_PROXY``/``HTTP_PROXY``,
-    ``NO_PROXY``), read when the fetcher is built: HTTPS goes through a
+    ``NO_PROXY``), read when the fetcher is built, and used through
+    urllib3's :class:`~urllib3.ProxyManager`: HTTPS goes through a
     ``CONNECT`` tunnel (TLS and the host name are still checked end to end),
     plain HTTP as an absolute-URI request. The proxy's part counts against
     the same deadline.
@@ -258,97 +272,105 @@ class JWKSFetcher:
             raise ValueError(f"JWKS URL must be http(s): {url!r}")
         if not parts.hostname:
             raise ValueError(f"JWKS URL has no host: {url!r}")
+        _ = parts.port  # ValueError if out of range
         self.url = url
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.algorithm = algorithm
-        self._tls = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._tls else 80)  # ValueError if out of range
-        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._request_url = parts._replace(fragment="").geturl()
         self._ssl_context = ssl_context
-        if self._tls and ssl_context is None:
+        if parts.scheme == "https" and ssl_context is None:
             self._ssl_context = ssl.create_default_context()
-        self._proxy = _proxy_for(parts.scheme, self._host)
+        self._proxy = _proxy_for(parts.scheme, parts.hostname)
 
     def __call__(self) -> KeySet:
         return parse_remote_jwks(self._get(), algorithm=self.algorithm, url=self.url)
 
     def _get(self, *, form: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
         """The body of a GET (or, with ``form``, a form POST: token introspection)."""
-        deadline = _Deadline(self.timeout)
-        connection: http.client.HTTPConnection | None = None
-        response: http.client.HTTPResponse | None = None
-        try:
-            connection, target = self._open(deadline)
-            headers = {"Accept": "application/json", **(headers or {})}
-            proxy = self._proxy
-            if proxy is not None and not self._tls and proxy.authorization:
-                headers["Proxy-Authorization"] = proxy.authorization
-            if form is None:
-                connection.request("GET", target, headers=headers)
-            else:
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                connection.request("POST", target, body=form, headers=headers)
-            deadline.bound()
-            response = connection.getresponse()
-            if response.status != HTTPStatus.OK:
-                raise KeySourceUnavailableError(
-                    f"JWKS endpoint {self.url} answered {response.status}"
-                )
-            return self._read_body(response, deadline)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            if deadline.expired or isinstance(exc, TimeoutError):
-                raise KeySourceUnavailableError(
-                    f"JWKS endpoint {self.url} did not answer within {self.timeout} s"
-                ) from None
+        cutoff = _Cutoff()
+        outcome = _Outcome()
+        request = _Request(form, headers or {})
+        worker = threading.Thread(
+            target=self._work,
+            args=(cutoff, outcome, request),
+            name="flask-jwtx-jwks-fetch",
+            daemon=True,
+        )
+        worker.start()
+        if not outcome.done.wait(self.timeout):
+            cutoff.cut()
             raise KeySourceUnavailableError(
-                f"JWKS endpoint {self.url} unreachable: {exc!r}"
-            ) from None
+                f"JWKS endpoint {self.url} did not answer within {self.timeout} s"
+            )
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.body
+
+    def _work(self, cutoff: _Cutoff, outcome: _Outcome, request: _Request) -> None:
+        """The worker thread: fetch, and hand back the body or the error."""
+        _running.cutoff = cutoff
+        try:
+            outcome.body = self._fetch(request)
+        except KeySourceUnavailableError as exc:
+            outcome.error = exc
+        except (HTTPError, http.client.HTTPException, OSError, ValueError) as exc:
+            if any(_is_timeout(cause) for cause in _chain(exc)):
+                message = f"did not answer within {self.timeout} s"
+            else:  # the innermost error says what went wrong (refused, bad certificate...)
+                message = f"unreachable: {_chain(exc)[-1]!r}"
+            outcome.error = KeySourceUnavailableError(f"JWKS endpoint {self.url} {message}")
+        except Exception as exc:  # a defect: raised again in the caller's thread
+            outcome.error = exc
         finally:
-            deadline.close()
-            # The response may own the socket (http.client hands it over when
-            # the server says it will close), so both are closed here.
-            if response is not None:
+            cutoff.close()
+            outcome.done.set()
+
+    def _manager(self) -> urllib3.PoolManager:
+        manager: urllib3.PoolManager
+        if self._proxy is None:
+            manager = urllib3.PoolManager(ssl_context=self._ssl_context)
+        else:
+            manager = urllib3.ProxyManager(
+                self._proxy.url, proxy_headers=self._proxy.headers, ssl_context=self._ssl_context
+            )
+        # Connections whose sockets the fetch's cutoff can shut down.
+        manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+        return manager
+
+    def _fetch(self, request: _Request) -> bytes:
+        manager = self._manager()
+        headers = {"Accept": "application/json", **request.headers}
+        if request.form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            response = manager.urlopen(
+                "GET" if request.form is None else "POST",
+                self._request_url,
+                body=request.form,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                timeout=urllib3.Timeout(total=self.timeout),
+                preload_content=False,
+                decode_content=False,  # as sent: no decompression bomb under max_bytes
+            )
+            try:
+                if response.status != HTTPStatus.OK:
+                    raise KeySourceUnavailableError(
+                        f"JWKS endpoint {self.url} answered {response.status}"
+                    )
+                return self._read_body(response)
+            finally:
                 response.close()
-            if connection is not None:
-                connection.close()
+        finally:
+            manager.clear()
 
-    def _open(self, deadline: _Deadline) -> tuple[http.client.HTTPConnection, str]:
-        """A connection to the issuer (through the proxy, TLS done), and the request target."""
-        proxy = self._proxy
-        target = self._target
-        if proxy is None:
-            sock = _connect(self._host, self._port, deadline)
-        else:
-            sock = _connect(proxy.host, proxy.port, deadline)
-            if self._tls:
-                _tunnel(sock, self._host, self._port, proxy, deadline)
-            else:  # a plain-HTTP proxy takes the absolute URI
-                target = self.url.split("#", 1)[0]
-        connection: http.client.HTTPConnection
-        if self._ssl_context is None:
-            connection = http.client.HTTPConnection(self._host, self._port)
-        else:
-            tls = self._ssl_context.wrap_socket(
-                sock, server_hostname=self._host, do_handshake_on_connect=False
-            )
-            deadline.watch(tls)  # wrap_socket took over sock's file descriptor
-            tls.do_handshake()
-            sock = tls
-            connection = http.client.HTTPSConnection(
-                self._host, self._port, context=self._ssl_context
-            )
-        connection.sock = sock  # connected within the deadline, not by http.client
-        deadline.bound()
-        return connection, target
-
-    def _read_body(self, response: http.client.HTTPResponse, deadline: _Deadline) -> bytes:
-        """The whole body, at most ``max_bytes``, each read bounded by the deadline."""
+    def _read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        """The whole body, at most ``max_bytes``; urllib3 checks ``Content-Length``."""
         body = bytearray()
         while len(body) <= self.max_bytes:
-            deadline.bound()
-            chunk = response.read1(min(_CHUNK, self.max_bytes + 1 - len(body)))
+            chunk = response.read(min(_CHUNK, self.max_bytes + 1 - len(body)))
             if not chunk:
                 break
             body += chunk
@@ -356,10 +378,6 @@ class JWKSFetcher:
             raise KeySourceUnavailableError(
                 f"JWKS document from {self.url} is larger than {self.max_bytes} bytes"
             )
-        if deadline.expired:  # the socket was shut down under the last read
-            raise TimeoutError("the fetch deadline has passed")
-        if response.length:  # the connection closed before Content-Length bytes
-            raise http.client.IncompleteRead(bytes(body), response.length)
         return bytes(body)
 
 
