@@ -221,7 +221,7 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 class _Request(NamedTuple):
-    """What a fetch sends: nothing (a GET), or a form (a POST: token introspection)."""
+    """What one fetch sends: a GET, or with ``form`` a form POST, and extra headers."""
 
     form: bytes | None
     headers: dict[str, str]
