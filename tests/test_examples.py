@@ -15,6 +15,7 @@ def test_two_services_walkthrough_passes(capsys: pytest.CaptureFixture[str]) -> 
     assert "new key, fetched on its unknown kid: 200" in output
 
 
+@pytest.mark.slow  # starts oidc-provider on Node.js
 def test_resource_server_walkthrough_passes(capsys: pytest.CaptureFixture[str]) -> None:
     """A client finds the authorization server from a 401 and uses bearer and DPoP tokens."""
     from examples.resource_server import run as resource_server_run

@@ -34,6 +34,9 @@ import flask_jwtx
 from .dpop_proofs import new_key, proof, public_jwk
 from .stores import PostgresServer, RedisServer
 
+#: A Node.js server per xdist worker, and real HTTP round trips for every token.
+pytestmark = pytest.mark.slow
+
 OIDC = Path(__file__).parent / "oidc"
 RESOURCE = "https://api.test/"
 OTHER_RESOURCE = "https://other.test/"
