@@ -9,7 +9,6 @@ own (``testing``, ``openapi``, ``cli``, ``signals``, ``compat``). The
 implementation lives in the private ``flask_jwtx._core`` package.
 """
 
-from ._core.fje import install_as_flask_jwt_extended as install_as_flask_jwt_extended
 from ._core.jose.keyset import Key as Key
 from ._core.jose.keyset import KeySet as KeySet
 from ._core.revocation.base import RevocationStore as RevocationStore
@@ -41,6 +40,7 @@ from ._core.web.decoding import get_unverified_jwt_headers as get_unverified_jwt
 from ._core.web.decorators import jwt_required as jwt_required
 from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
 from ._core.web.extension import JWTManager as JWTManager
+from ._core.web.fje import install_as_flask_jwt_extended as install_as_flask_jwt_extended
 from ._core.web.revocation_api import revoke_all as revoke_all
 from ._core.web.revocation_api import revoke_token as revoke_token
 from ._core.web.revocation_api import rotate_refresh_token as rotate_refresh_token

@@ -23,7 +23,7 @@ from ._core.web.decoding import get_unverified_jwt_headers as get_unverified_jwt
 from ._core.web.decorators import LocationType as LocationType
 from ._core.web.decorators import jwt_required as jwt_required
 from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
-from ._core.web.decorators import watch_patches
+from ._core.web.fje import watch_patches
 from ._core.web.locations import EXTRACTORS, normalize
 from ._core.web.pipeline import EXEMPT_METHODS, Found, check, check_fresh, locate, lookup_user
 from ._core.web.state import get_state
@@ -152,4 +152,4 @@ def _decode_jwt_from_json(refresh: bool) -> tuple[str, None]:
     return _from("json", refresh)[0], None
 
 
-watch_patches(sys.modules[__name__])
+watch_patches(sys.modules[__name__], verify_jwt_in_request)

@@ -17,6 +17,10 @@ from werkzeug.local import LocalProxy
 
 from ...exceptions import Claims, Header, JWTDecodeError
 from ...typing import Identity, JSONValue
+from .fje import G_CLAIMS as G_CLAIMS
+from .fje import G_HEADER as G_HEADER
+from .fje import G_LOCATION as G_LOCATION
+from .fje import G_USER as G_USER
 from .state import get_state
 
 T = TypeVar("T")
@@ -47,16 +51,6 @@ class VerifiedRequest(NamedTuple):
 
 #: The state of a request that allowed a missing token (``optional=True``).
 NO_TOKEN: Final = VerifiedRequest({}, {}, None, None, True)
-
-#: Where Flask-JWT-Extended keeps a verified request on ``flask.g``. Apps and their
-#: tests read and *write* these (fixtures that fake a verified request, custom
-#: decorators, code that sets the user after an optional check), so they are
-#: the source of truth the getters read; ``g.flask_jwtx_request`` only adds
-#: what Flask-JWT-Extended never kept (the encoded token).
-G_CLAIMS: Final = "_jwt_extended_jwt"
-G_HEADER: Final = "_jwt_extended_jwt_header"
-G_USER: Final = "_jwt_extended_jwt_user"
-G_LOCATION: Final = "_jwt_extended_jwt_location"
 
 
 def publish(state: VerifiedRequest) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from types import ModuleType
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ...exceptions import Claims, Header
@@ -21,6 +20,7 @@ from .authorization import (
     RouteRequirement,
     declared_requirements,
 )
+from .fje import patched_verifier
 from .locations import normalize
 from .pipeline import EXEMPT_METHODS as EXEMPT_METHODS
 from .pipeline import enforce_declared, verify_request
@@ -100,40 +100,6 @@ def _declare(
     )
 
 
-#: The module with Flask-JWT-Extended's layout whose functions test suites patch
-#: (``mock.patch("flask_jwt_extended.view_decorators.verify_jwt_in_request")``);
-#: it registers itself here when imported (:func:`watch_patches`). Until then
-#: nothing can have patched it, and the check below is one ``None`` test.
-_watched: ModuleType | None = None
-
-
-def watch_patches(module: ModuleType) -> None:
-    """Let ``jwt_required`` notice patches of ``module``'s verifier functions."""
-    global _watched
-    _watched = module
-
-
-def _patched_verifier() -> Callable[..., Any] | None:
-    """What a test patched into ``view_decorators``, if anything; else ``None``.
-
-    Flask-JWT-Extended's ``jwt_required`` looks up ``verify_jwt_in_request``
-    (and it ``_decode_jwt_from_request``) in that module at each request, so
-    ``mock.patch`` on either bypasses or fakes verification; suites rely on
-    it. Ours binds its checks when the route is declared; this is the one
-    per-request look that keeps those patches working (two identity checks).
-    """
-    face = _watched
-    if face is None:
-        return None
-    verify: Callable[..., Any] = face.verify_jwt_in_request
-    if verify is not verify_jwt_in_request:
-        return verify
-    if face._decode_jwt_from_request is not face.DECODE_FROM_REQUEST:  # noqa: SLF001
-        faked: Callable[..., Any] = face.verify_with_patched_decode
-        return faked
-    return None
-
-
 def _bind(requirement: RouteRequirement) -> Callable[[], tuple[Header, Claims] | None]:
     """Bind a validated declaration to the pipeline (the cheapest call per request)."""
     return functools.partial(verify_request, requirement)
@@ -174,7 +140,7 @@ def jwt_required(
     bound = _bind(requirement)
 
     def verify() -> None:
-        patched = _patched_verifier()
+        patched = patched_verifier()
         if patched is None:
             bound()
         else:  # a test replaced the verifier: call it as Flask-JWT-Extended does

@@ -39,6 +39,7 @@ from ..oauth.dpop import ProofOfPossessionError
 from ..revocation.base import StoreUnavailableError
 from .authorization import AuthorizationError
 from .callbacks import Callbacks, error_response
+from .fje import Loader, subclass_hook
 from .integrations import route_rest_framework_errors
 from .resource_server import challenge
 from .resource_server import register as register_metadata
@@ -52,26 +53,6 @@ KEYS_UNAVAILABLE = "Token keys are unavailable"
 STORE_UNAVAILABLE = "Revocation store unavailable"
 
 
-class _Loader:
-    """One of Flask-JWT-Extended's private callback attributes, kept in ``callbacks``.
-
-    Code written for Flask-JWT-Extended reads ``jwt._expired_token_callback`` or
-    assigns it; flask-jwtx keeps the loaders in one typed :class:`Callbacks`
-    object, and these names stay views onto it.
-    """
-
-    def __init__(self, field: str) -> None:
-        self.field = field
-
-    def __get__(self, manager: JWTManager | None, owner: type | None = None) -> Any:
-        if manager is None:
-            return self
-        return getattr(manager.callbacks, self.field)
-
-    def __set__(self, manager: JWTManager, callback: Any) -> None:
-        setattr(manager.callbacks, self.field, callback)
-
-
 class JWTManager:
     """Holds the loader callbacks and binds flask-jwtx to one or more apps.
 
@@ -82,25 +63,25 @@ class JWTManager:
 
     # Flask-JWT-Extended's private names, and the ones flask-jwtx used before, for
     # code that reads or replaces a loader directly.
-    _additional_claims_callback = _Loader("additional_claims")
-    _user_claims_callback = _Loader("additional_claims")
-    _additional_headers_callback = _Loader("additional_headers")
-    _jwt_additional_header_callback = _Loader("additional_headers")
-    _authorization_failed_callback = _Loader("authorization_failed")
-    _decode_key_callback = _Loader("decode_key")
-    _encode_key_callback = _Loader("encode_key")
-    _key_set_callback = _Loader("key_set")
-    _expired_token_callback = _Loader("expired_token")
-    _invalid_token_callback = _Loader("invalid_token")
-    _needs_fresh_token_callback = _Loader("needs_fresh_token")
-    _revoked_token_callback = _Loader("revoked_token")
-    _token_in_blocklist_callback = _Loader("token_in_blocklist")
-    _token_verification_callback = _Loader("token_verification")
-    _token_verification_failed_callback = _Loader("token_verification_failed")
-    _unauthorized_callback = _Loader("unauthorized")
-    _user_identity_callback = _Loader("user_identity")
-    _user_lookup_callback = _Loader("user_lookup")
-    _user_lookup_error_callback = _Loader("user_lookup_error")
+    _additional_claims_callback = Loader("additional_claims")
+    _user_claims_callback = Loader("additional_claims")
+    _additional_headers_callback = Loader("additional_headers")
+    _jwt_additional_header_callback = Loader("additional_headers")
+    _authorization_failed_callback = Loader("authorization_failed")
+    _decode_key_callback = Loader("decode_key")
+    _encode_key_callback = Loader("encode_key")
+    _key_set_callback = Loader("key_set")
+    _expired_token_callback = Loader("expired_token")
+    _invalid_token_callback = Loader("invalid_token")
+    _needs_fresh_token_callback = Loader("needs_fresh_token")
+    _revoked_token_callback = Loader("revoked_token")
+    _token_in_blocklist_callback = Loader("token_in_blocklist")
+    _token_verification_callback = Loader("token_verification")
+    _token_verification_failed_callback = Loader("token_verification_failed")
+    _unauthorized_callback = Loader("unauthorized")
+    _user_identity_callback = Loader("user_identity")
+    _user_lookup_callback = Loader("user_lookup")
+    _user_lookup_error_callback = Loader("user_lookup_error")
 
     def __init__(self, app: Flask | None = None, add_context_processor: bool = False) -> None:
         self.callbacks = Callbacks()
@@ -148,8 +129,8 @@ class JWTManager:
             LiveSettings(app.config, build),
             resources,
             self,
-            encode_hook=self._hook("_encode_jwt_from_config"),
-            decode_hook=self._hook("_decode_jwt_from_config"),
+            encode_hook=subclass_hook(self, JWTManager, "_encode_jwt_from_config"),
+            decode_hook=subclass_hook(self, JWTManager, "_decode_jwt_from_config"),
         )
         app.extensions[EXTENSION_KEY] = state
         # Where Flask-JWT-Extended kept its manager: apps and their tests read it
@@ -279,14 +260,6 @@ class JWTManager:
         """Write every ``JWT_*`` default into ``app.config`` (``setdefault``)."""
         for key, value in _schema.DEFAULTS.items():
             app.config.setdefault(key, list(value) if isinstance(value, list) else value)
-
-    def _hook(self, name: str) -> Any:
-        """This manager's ``name`` method if a subclass overrides ours, else ``None``."""
-        return (
-            getattr(self, name)
-            if getattr(type(self), name) is not getattr(JWTManager, name)
-            else None
-        )
 
     def _encode_jwt_from_config(
         self,
