@@ -180,10 +180,14 @@ class TestRevokeToken:
         assert status(app, token) == REVOKED
 
     def test_expired_tokens_can_still_be_revoked(self, any_store: dict[str, Any]) -> None:
-        app = build(**any_store)
+        """Revoked past its exp, it is refused as revoked while the leeway lets it verify."""
+        app = build(**any_store, JWT_DECODE_LEEWAY=60)
         with app.app_context():
             token = flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=-5))
+        assert status(app, token)[0] == 200, "within the leeway the expired token still verifies"
+        with app.app_context():
             flask_jwtx.revoke_token(token)
+        assert status(app, token) == REVOKED
 
     def test_users_blocklist_loader_keeps_working(self, any_store: dict[str, Any]) -> None:
         app = build(**any_store)

@@ -27,6 +27,20 @@ def start(store: str) -> None:
     flask_jwtx.JWTManager(app).close(app)
 
 
+def round_trip(store: str) -> None:
+    """The app starts on ``store``, and a record written through it is read back."""
+    app = Flask(__name__)
+    app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=store)
+    manager = flask_jwtx.JWTManager(app)
+    try:
+        with app.app_context():
+            revocations = app.extensions["flask-jwtx"].settings.get().revocation_store
+            revocations.put("jti:round-trip", "1", None)
+            assert revocations.get_many(["jti:round-trip"]) == ["1"]
+    finally:
+        manager.close(app)
+
+
 def refusal(store: str) -> str:
     with pytest.raises(ConfigurationError) as caught:
         start(store)
@@ -102,7 +116,7 @@ class TestRedisThatWantsAPassword:
         assert "Start the server" not in message
 
     def test_the_right_password_works(self, redis_with_password: str) -> None:
-        start(f"unix://{redis_with_password}?password=hunter22")
+        round_trip(f"unix://{redis_with_password}?password=hunter22")
 
 
 class TestSQLiteFiles:
@@ -235,7 +249,7 @@ class TestMissingDrivers:
         # SQLAlchemy 2.0 would pick psycopg2 for postgresql://; we install psycopg 3.
         url = str(postgres_server.url)  # type: ignore[attr-defined]
         plain = "postgresql://" + url.partition("://")[2]
-        start(plain)
+        round_trip(plain)
 
 
 def _can_write(path: Path) -> bool:
