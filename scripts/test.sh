@@ -22,25 +22,33 @@ fi
 .venv/bin/lint-imports --no-cache
 if [ "$#" -eq 0 ]; then
     # mypy and the site (as scripts/docs.sh and Read the Docs build it, into a
-    # scratch folder) side by side: each keeps one core busy, and neither
-    # needs the other. Their output is shown once both are done.
+    # scratch folder) run at the lowest priority beside pytest: they use the
+    # moments its workers wait (on servers, subprocesses, sleeps) and take
+    # next to no time from them otherwise. Their output is shown once pytest
+    # is done, and pytest's summary line again last.
     scratch="$(mktemp -d)"
     trap 'rm -rf "$scratch"' EXIT
-    .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
+    nice -n 19 .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
     mypy=$!
-    .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$scratch/site" \
+    nice -n 19 .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$scratch/site" \
         >"$scratch/sphinx.log" 2>&1 &
     sphinx=$!
     failed=0
+    # The whole suite on every core (pytest-xdist), one test handed out at a
+    # time so that the tests marked slow, which go first (tests/conftest.py),
+    # are spread over the workers; with branch coverage, subprocesses
+    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
+    .venv/bin/python -m pytest -n auto --maxschedchunk 1 --cov --cov-report=term |
+        tee "$scratch/pytest.log" || failed=1
+    echo "--- mypy"
     wait "$mypy" || failed=1
     cat "$scratch/mypy.log"
+    echo "--- sphinx (documentation site)"
     wait "$sphinx" || failed=1
     cat "$scratch/sphinx.log"
-    [ "$failed" -eq 0 ]
-    # The whole suite on every core (pytest-xdist; the tests marked slow are
-    # dealt first, see tests/conftest.py), with branch coverage, subprocesses
-    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest -n auto --cov --cov-report=term
+    echo "--- pytest"
+    tail -n 1 "$scratch/pytest.log"
+    exit "$failed"
 else
     .venv/bin/python -m mypy
     .venv/bin/python -m pytest "$@"
