@@ -8,13 +8,10 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# Installed again only when pyproject.toml changed since the last install. No
-# .pyc files up front: most installed modules are never imported by a run,
-# and those that are get compiled (once) when they are.
+# Installed again only when pyproject.toml changed since the last install.
 stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
-        -e '.[test,docs]'
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
     echo "$stamp" >.venv/.installed
 fi
 .venv/bin/python -m ruff check .
