@@ -17,7 +17,8 @@ Header mode:
   curl -s localhost:{port}/me -H "Authorization: Bearer $ACCESS"
   curl -s -X POST localhost:{port}/password -H "Authorization: Bearer $ACCESS"   # fresh only
   curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"  # new pair
-  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"  # 5 s on: 401
+  curl -s -X POST localhost:{port}/refresh -H "Authorization: Bearer $REFRESH"  # reuse: 401,
+  #   and the new pair is refused too (the demo's JWT_REFRESH_REUSE_GRACE is 0 s)
   curl -s -X POST localhost:{port}/logout -H "Authorization: Bearer $ACCESS"
   curl -s -X POST localhost:{port}/logout/everywhere -H "Authorization: Bearer $ACCESS"
 

@@ -15,6 +15,9 @@ Run it with ``bash demo/run.sh`` (README). Endpoints:
 * ``/auth/...``              flask-jwtx's ready-made endpoints in cookie mode
                              (``create_auth_blueprint``): login, refresh, logout,
                              logout everywhere, sessions (list, end one), me
+* ``POST /demo/other-device`` the demo plays your phone: it opens a second session
+                             for the logged-in user on the server and keeps its tokens
+                             there (the page only learns the session id)
 * ``POST /demo/replay``      the demo plays a thief: it replays the refresh token
                              this session used up last, so reuse detection ends it
 
@@ -89,7 +92,11 @@ def _defaults(secret: str | None) -> dict[str, Any]:
         # Stores int user ids as strings in 'sub' and returns ints from get_jwt_identity().
         "JWT_IDENTITY_AS_STRING": True,
         "JWT_REFRESH_TOKEN_ROTATION": True,
-        "JWT_REFRESH_REUSE_GRACE": 5,
+        # No grace window: the page's "replay" button presents a used-up refresh
+        # token a moment after its rotation, and that must show reuse detection.
+        # Apps whose users keep several tabs keep a few seconds (the default, 10),
+        # so tabs and retries racing one rotation do not end the session.
+        "JWT_REFRESH_REUSE_GRACE": 0,
         # The sessions page shows the browser each session came from.
         "JWT_SESSION_METADATA": True,
     }
@@ -216,7 +223,32 @@ def _add_auth(app: Flask, authenticate: Any) -> None:
         return None if user is None else int(user["id"])
 
     app.register_blueprint(create_auth_blueprint(check_login, mode="cookies"), url_prefix="/auth")
+    _add_other_device(app)
     _add_thief(app)
+
+
+#: What the sessions list shows for the device ``/demo/other-device`` plays.
+OTHER_DEVICE = "Phone (simulated: the demo server logged it in)"
+
+
+def _add_other_device(app: Flask) -> None:
+    """``POST /demo/other-device``: a second login of the current user, made on the server.
+
+    A real second device would log in with the password and keep its tokens
+    to itself. The demo plays that device on the server: it opens a session
+    for the logged-in user and drops the tokens, so the page, whose tokens
+    sit in HttpOnly cookies, never holds or prints anyone's raw token; it
+    only learns the new session's id, and lists the session like any other.
+    """
+
+    @app.post("/demo/other-device")
+    @jwt_required()
+    def other_device() -> Any:
+        access_token, _refresh_token = create_token_pair(
+            flask_jwtx.get_jwt_identity(), metadata={"user_agent": OTHER_DEVICE}
+        )
+        session = flask_jwtx.decode_token(access_token)["fam"]
+        return jsonify(session=session, device=OTHER_DEVICE)
 
 
 def _add_thief(app: Flask) -> None:
@@ -254,4 +286,19 @@ def _add_thief(app: Flask) -> None:
         answer = thief.post(
             "/auth/refresh", headers={"X-CSRF-TOKEN": flask_jwtx.get_csrf_token(token) or ""}
         )
-        return jsonify(replayed=True, status=answer.status_code, answer=answer.get_json())
+        # Whether reuse detection ended the session, as the registry now says;
+        # the page explains either outcome, the grace window's included.
+        live = {s.id for s in flask_jwtx.list_sessions(flask_jwtx.get_jwt_identity())}
+        return jsonify(
+            replayed=True,
+            status=answer.status_code,
+            answer=answer.get_json(),
+            session=session,
+            session_ended=session not in live,
+            grace=_seconds(app.config["JWT_REFRESH_REUSE_GRACE"]),
+        )
+
+
+def _seconds(value: float | timedelta) -> float:
+    """A duration setting, given in seconds or as a ``timedelta``, in seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -2,7 +2,9 @@
 # Set up from nothing (a .venv in the repository) and run the whole suite:
 # pytest (including the differential tests against Flask-JWT-Extended, and every
 # example in docs/*.md), ruff, mypy --strict, the import layering (import-linter,
-# contract in pyproject.toml), and the documentation site built with warnings as errors.
+# contract in pyproject.toml), and the documentation site built with warnings as errors
+# (scripts/docs.sh, in its own venv). Arguments (bash scripts/test.sh
+# tests/test_api.py -x) run those tests only, after the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -14,21 +16,27 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
     echo "$stamp" >.venv/.installed
 fi
+# The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
+# on the machine's Node.js), at the versions tests/oidc/package-lock.json pins.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/lint-imports --no-cache
 if [ "$#" -eq 0 ]; then
-    # mypy and the site (as scripts/docs.sh and Read the Docs build it, into a
-    # scratch folder) run at the lowest priority beside pytest: they use the
+    # mypy and the site run at the lowest priority beside pytest: they use the
     # moments its workers wait (on servers, subprocesses, sleeps) and take
     # next to no time from them otherwise. Their output is shown once pytest
-    # is done, and pytest's summary line again last.
+    # is done, and pytest's summary line again last. The site is built by
+    # scripts/docs.sh, into a scratch folder, in a venv with only the "docs"
+    # extra (as Read the Docs builds it), not in .venv, whose test packages
+    # could hide one the docs extra lacks.
     scratch="$(mktemp -d)"
     trap 'rm -rf "$scratch"' EXIT
     nice -n 19 .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
     mypy=$!
-    nice -n 19 .venv/bin/python -m sphinx -W -n --keep-going -q -b html docs "$scratch/site" \
-        >"$scratch/sphinx.log" 2>&1 &
+    nice -n 19 bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
     sphinx=$!
     failed=0
     # The whole suite on every core (pytest-xdist), one test handed out at a
@@ -40,7 +48,7 @@ if [ "$#" -eq 0 ]; then
     echo "--- mypy"
     wait "$mypy" || failed=1
     cat "$scratch/mypy.log"
-    echo "--- sphinx (documentation site)"
+    echo "--- documentation site (scripts/docs.sh)"
     wait "$sphinx" || failed=1
     cat "$scratch/sphinx.log"
     echo "--- pytest"

@@ -11,6 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import flask_jwtx
+from flask_jwtx._core.jose.keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY
+from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
 
 if TYPE_CHECKING:
     from .stores import PostgresServer, RedisServer
@@ -18,6 +20,30 @@ if TYPE_CHECKING:
 
 KEYS = Path(__file__).parent / "keys"
 SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
+
+
+#: Tests that sign or verify with key pairs. ``cryptography`` is optional (the
+#: ``asymmetric_crypto`` extra): the minimum-versions run without it skips them.
+needs_cryptography = pytest.mark.skipif(
+    not HAS_CRYPTOGRAPHY, reason="cryptography is not installed (the asymmetric_crypto extra)"
+)
+#: Behaviour that depends on whether the installed PyJWT checks ``sub`` (2.10+):
+#: Flask-JWT-Extended inherits that check, so flask-jwtx follows it.
+with_sub_check = pytest.mark.skipif(not PYJWT_CHECKS_SUB, reason="PyJWT < 2.10 checks no sub")
+without_sub_check = pytest.mark.skipif(PYJWT_CHECKS_SUB, reason="PyJWT >= 2.10 checks sub")
+
+
+#: Modules of key-pair tests throughout (module-level keys, cryptography
+#: imports): not collected without cryptography.
+collect_ignore = [] if HAS_CRYPTOGRAPHY else ["test_keysets.py", "test_vectors.py"]
+
+
+def algorithms(*names: str) -> list[Any]:
+    """``names`` as pytest parameters, the key-pair ones marked :data:`needs_cryptography`."""
+    return [
+        pytest.param(name, marks=needs_cryptography) if name in ASYMMETRIC_ALGORITHMS else name
+        for name in names
+    ]
 
 
 def read_key(name: str) -> str:

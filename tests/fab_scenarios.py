@@ -7,7 +7,7 @@ Flask-AppBuilder imports ``flask_jwt_extended`` itself; in ``shim`` mode
 ``flask_jwtx.install_as_flask_jwt_extended()`` runs first, so it gets
 flask-jwtx. Prints a JSON object with the HTTP outcomes of each scenario
 (``scenarios``) and facts about which library served them (``facts``).
-``test_incumbent_modules`` runs this in a virtual environment of its own,
+``test_fje_module_layout`` runs this in a virtual environment of its own,
 under both modes, and compares.
 """
 

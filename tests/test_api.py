@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
+import re
 import time
+import typing
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,8 +19,17 @@ from flask import Flask, jsonify, render_template_string
 import flask_jwtx
 from flask_jwtx import exceptions as exc
 from flask_jwtx import testing
+from flask_jwtx._core.web.callbacks import Callbacks
 
-from .conftest import SECRET, make_app, read_key
+from .conftest import (
+    SECRET,
+    algorithms,
+    make_app,
+    needs_cryptography,
+    read_key,
+    with_sub_check,
+    without_sub_check,
+)
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -92,6 +105,7 @@ class TestCreateTokens:
 
 
 class TestIdentityTypes:
+    @with_sub_check
     def test_a_non_string_identity_is_minted_and_refused_on_use_as_by_the_incumbent(
         self, app: Flask
     ) -> None:
@@ -112,8 +126,27 @@ class TestIdentityTypes:
             {"msg": "Subject must be a string"},
         )
 
+    @without_sub_check
+    @pytest.mark.parametrize("identity", [42, ["tenant", "key"], {"id": 7}])
+    def test_before_pyjwt_2_10_any_json_identity_works_as_with_flask_jwt_extended(
+        self, app: Flask, identity: Any
+    ) -> None:
+        """On a PyJWT without a sub check, an int or list identity is accepted and given back."""
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            return jsonify(identity=flask_jwtx.get_jwt_identity())
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token(identity)
+        assert claims_of(token)["sub"] == identity
+        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert (response.status_code, response.get_json()) == (200, {"identity": identity})
+
+    @with_sub_check
     def test_the_fix_is_logged_once_per_type(self, caplog: pytest.LogCaptureFixture) -> None:
-        creation = importlib.import_module("flask_jwtx.creation")
+        creation = importlib.import_module("flask_jwtx._core.web.creation")
         app = make_app()
         with app.app_context(), caplog.at_level("WARNING", logger="flask_jwtx"):
             creation._WARNED.discard("float")
@@ -142,11 +175,94 @@ class TestIdentityTypes:
         as_uuid = client.get("/me", headers=testing.auth_headers(app, user_id)).get_json()
         assert as_uuid == {"type": "UUID", "value": str(user_id), "sub": str(user_id)}
 
-    def test_identity_as_string_still_refuses_other_types(self) -> None:
+    @pytest.mark.parametrize(
+        "identity",
+        [
+            7,
+            ["tenant", "key"],
+            {"org": 3, "user": [1, 2], "name": "ana"},
+            1.5,
+            True,
+            None,
+            ["id", uuid.UUID(int=5)],
+        ],
+    )
+    def test_identity_as_string_round_trips_json_identities(self, identity: Any) -> None:
+        """A list, dict or other JSON identity is a string in 'sub' and itself in the view."""
+        app = make_app(JWT_IDENTITY_AS_STRING=True)
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            given = flask_jwtx.get_jwt_identity()
+            return jsonify(identity=given, type=type(given).__name__)
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token(identity)
+        assert isinstance(claims_of(token)["sub"], str)
+        headers = testing.auth_headers(app, token=token)
+        answer = app.test_client().get("/me", headers=headers).get_json()
+        # JSON has one way to write a UUID inside a list: as its string, as the app's
+        # own responses write it.
+        expected = json.loads(json.dumps(identity, default=str))
+        assert answer == {"identity": expected, "type": type(expected).__name__}
+
+    def test_a_json_identity_is_stored_as_compact_json_with_sorted_keys(self) -> None:
+        """The 'json' marker claim, and one text per identity whatever its key order."""
+        with make_app(JWT_IDENTITY_AS_STRING=True).app_context():
+            first = claims_of(flask_jwtx.create_access_token({"b": 1, "a": [2, 3]}))
+            second = claims_of(flask_jwtx.create_access_token({"a": [2, 3], "b": 1}))
+            as_tuple = claims_of(flask_jwtx.create_access_token(("ns", "key")))
+        assert (first["sub"], first["jwtx_idt"]) == ('{"a":[2,3],"b":1}', "json")
+        assert second["sub"] == first["sub"]
+        assert (as_tuple["sub"], as_tuple["jwtx_idt"]) == ('["ns","key"]', "json")
+
+    def test_identity_as_string_applies_whatever_pyjwt_checks(self) -> None:
+        """With the opt-in, 'sub' is a string even with JWT_VERIFY_SUB off (or PyJWT < 2.10)."""
+        with make_app(JWT_IDENTITY_AS_STRING=True, JWT_VERIFY_SUB=False).app_context():
+            token = flask_jwtx.create_access_token(42)
+        assert (claims_of(token)["sub"], claims_of(token)["jwtx_idt"]) == ("42", "int")
+
+    def test_a_list_identity_is_logged_out_everywhere_by_revoke_all(self) -> None:
+        """revoke_all on a dict identity finds its tokens, minted with the keys in any order."""
+        app = make_app(JWT_IDENTITY_AS_STRING=True, JWT_REVOCATION_STORE="memory://")
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            return jsonify(identity=flask_jwtx.get_jwt_identity())
+
+        client = app.test_client()
+        revoked = testing.auth_headers(app, {"ns": "a", "key": "k"})
+        other = testing.auth_headers(app, ["ns", "b"])
+        with app.app_context():
+            flask_jwtx.revoke_all({"key": "k", "ns": "a"})
+        assert client.get("/me", headers=revoked).status_code == 401
+        assert client.get("/me", headers=other).get_json() == {"identity": ["ns", "b"]}
+
+    @pytest.mark.parametrize("text", ["[1,", "[" * 3000, "NaN-ish"])
+    def test_an_unreadable_json_identity_is_given_back_as_its_text(self, text: str) -> None:
+        """A 'json' marker on text that is not JSON yields the text, never a 500."""
+        app = make_app(JWT_IDENTITY_AS_STRING=True)
+
+        @app.get("/me")
+        @flask_jwtx.jwt_required()
+        def me() -> Any:
+            return jsonify(identity=flask_jwtx.get_jwt_identity())
+
+        with app.app_context():
+            token = flask_jwtx.create_access_token(text, additional_claims={"jwtx_idt": "json"})
+        response = app.test_client().get("/me", headers=testing.auth_headers(app, token=token))
+        assert (response.status_code, response.get_json()) == (200, {"identity": text})
+
+    @pytest.mark.parametrize("identity", [{1, 2}, ["id", object()], {"when": object()}])
+    def test_identity_as_string_still_refuses_what_json_cannot_write(self, identity: Any) -> None:
+        """A set, or a list holding an object JSON has no form for, is refused at creation."""
         with make_app(JWT_IDENTITY_AS_STRING=True).app_context(), pytest.raises(exc.IdentityError):
-            flask_jwtx.create_access_token({"id": 1})
+            flask_jwtx.create_access_token(identity)
 
     def test_verify_sub_off_keeps_any_identity(self) -> None:
+        """With JWT_VERIFY_SUB off and no opt-in, the identity goes in as it is."""
         with make_app(JWT_VERIFY_SUB=False).app_context():
             token = flask_jwtx.create_access_token(42)
             assert flask_jwtx.decode_token(token)["sub"] == 42
@@ -227,7 +343,7 @@ ALGORITHM_KEYS: dict[str, tuple[str, str] | None] = {
 }
 
 
-@pytest.mark.parametrize("algorithm", sorted(ALGORITHM_KEYS))
+@pytest.mark.parametrize("algorithm", algorithms(*sorted(ALGORITHM_KEYS)))
 def test_every_algorithm_protects_a_route(algorithm: str) -> None:
     files = ALGORITHM_KEYS[algorithm]
     config: dict[str, Any] = {"JWT_ALGORITHM": algorithm}
@@ -244,6 +360,7 @@ def test_every_algorithm_protects_a_route(algorithm: str) -> None:
     assert response.get_json() == {"alg": algorithm}
 
 
+@needs_cryptography
 def test_mixed_decode_algorithms_use_the_key_of_each_family() -> None:
     """HS256 signing plus RS256 accepted from a trusted issuer: each with its own key."""
     app = make_app(JWT_DECODE_ALGORITHMS=["RS256"], JWT_PUBLIC_KEY=read_key("rsa_public.pem"))
@@ -253,6 +370,7 @@ def test_mixed_decode_algorithms_use_the_key_of_each_family() -> None:
         assert flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))["sub"] == "a"
 
 
+@needs_cryptography
 def test_an_allowed_algorithm_without_a_key_is_refused_not_crashed() -> None:
     app = make_app(JWT_DECODE_ALGORITHMS=["RS256"])
     foreign = jwt.encode({"sub": "svc"}, read_key("rsa_private.pem"), algorithm="RS256")
@@ -300,7 +418,7 @@ class TestGetters:
             return render_template_string("{{ current_user.name }}")
 
         response = app.test_client().get("/", headers=testing.auth_headers(app, "ann"))
-        assert response.text == "Ann"
+        assert response.get_data(as_text=True) == "Ann"
 
     def test_optional_without_token_gives_empty_state(self, app: Flask) -> None:
         with app.test_request_context():
@@ -436,8 +554,60 @@ def test_cookie_helpers_take_max_age_and_domain(app: Flask) -> None:
     assert "HttpOnly" not in cookies[1]
 
 
+@pytest.mark.parametrize("csrf_cookie_sent", [True, False], ids=["csrf-cookie", "no-csrf-cookie"])
+def test_a_missing_csrf_header_answers_tersely_and_logs_what_was_expected(
+    caplog: pytest.LogCaptureFixture, csrf_cookie_sent: bool
+) -> None:
+    """The client gets Flask-JWT-Extended's body; the debug log names the header and the cookie."""
+    app = make_app(JWT_TOKEN_LOCATION=["cookies"], JWT_ACCESS_CSRF_HEADER_NAME="X-Csrf")
+
+    @app.post("/me")
+    @flask_jwtx.jwt_required()
+    def me() -> Any:
+        return jsonify(ok=True)
+
+    client = app.test_client()
+    with app.test_request_context():
+        response = jsonify()
+        flask_jwtx.set_access_cookies(response, flask_jwtx.create_access_token("a"))
+    # Werkzeug < 2.3 (the minimum-versions job) names the server first.
+    old_werkzeug = "server_name" in inspect.signature(client.set_cookie).parameters
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == "access_token_cookie" or csrf_cookie_sent:
+            value = rest.split(";")[0]
+            set_cookie: Any = client.set_cookie  # typed for the current Werkzeug only
+            set_cookie(*(("localhost", name) if old_werkzeug else (name,)), value)
+    with caplog.at_level("DEBUG", logger="flask_jwtx"):
+        answer = client.post("/me")
+    assert (answer.status_code, answer.get_json()) == (401, {"msg": "Missing CSRF token"})
+    [line] = [
+        r.getMessage() for r in caplog.records if r.levelname == "DEBUG" and r.name == "flask_jwtx"
+    ]
+    assert "'X-Csrf' header" in line
+    assert "the 'csrf_access_token' cookie" in line
+    assert "'csrf_token' form field" not in line, "JWT_CSRF_CHECK_FORM is off"
+    assert ("was not sent" in line) is not csrf_cookie_sent
+
+
 def test_a_jwt_key_deleted_from_config_falls_back_to_its_default(app: Flask) -> None:
     del app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     with app.app_context():
         claims = flask_jwtx.decode_token(flask_jwtx.create_access_token("a"))
     assert claims["exp"] - claims["iat"] == 15 * 60
+
+
+def test_every_loader_states_the_signature_it_is_called_with() -> None:
+    """The API reference gives each loader's call, with the parameters the extension passes."""
+    hints = typing.get_type_hints(Callbacks)
+    loaders = [n for n in vars(flask_jwtx.JWTManager) if n.endswith("_loader")]
+    assert len(loaders) == len(hints) == 18
+    for name in loaders:
+        doc = inspect.getdoc(getattr(flask_jwtx.JWTManager, name)) or ""
+        stated = re.search(r"Signature: ``callback\(([^)]*)\) -> [^`]+``", doc)
+        assert stated, f"{name} does not state its signature"
+        documented = [p.strip() for p in stated.group(1).split(",") if p.strip()]
+        hint = hints[name.removesuffix("_loader")]
+        protocol = next(a for a in typing.get_args(hint) or (hint,) if a is not type(None))
+        called_with = list(inspect.signature(protocol.__call__).parameters)[1:]  # after self
+        assert documented == called_with, name

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+import time_machine
 from flask import Flask, Request, jsonify
 from flask.testing import FlaskClient
 
@@ -34,7 +37,12 @@ def check_password(request: Request) -> str | None:
     return name if isinstance(name, str) and USERS.get(name) == body.get("password") else None
 
 
-def build(mode: str, **config: Any) -> Flask:
+def build(
+    mode: str,
+    login: Any = check_password,
+    trusted_origins: tuple[str, ...] = (),
+    **config: Any,
+) -> Flask:
     app = Flask(__name__)
     app.config.update(
         TESTING=True,
@@ -45,7 +53,9 @@ def build(mode: str, **config: Any) -> Flask:
         **config,
     )
     flask_jwtx.JWTManager(app)
-    app.register_blueprint(create_auth_blueprint(check_password, mode=mode), url_prefix="/auth")  # type: ignore[arg-type]
+    options = {"trusted_origins": trusted_origins} if trusted_origins else {}
+    blueprint = create_auth_blueprint(login, mode=mode, **options)  # type: ignore[arg-type]
+    app.register_blueprint(blueprint, url_prefix="/auth")
     _BUILT.append(app)
     return app
 
@@ -246,3 +256,356 @@ def test_redis_and_postgresql_two_instances(
             one.test_client().get("/auth/me", headers=bearer(tokens["access_token"])).status_code
             == 401
         )
+
+
+# --- Logging out once the access token has expired ---------------------------------
+
+#: Past the default 15-minute access lifetime, well within the 30-day refresh one.
+IDLE = timedelta(minutes=16)
+TOKEN_COOKIES = ("access_token_cookie", "refresh_token_cookie")
+ALL_COOKIES = (*TOKEN_COOKIES, "csrf_access_token", "csrf_refresh_token")
+
+
+def later(delta: timedelta = IDLE) -> Any:
+    """The clock moved ``delta`` on (and frozen there) while the block runs."""
+    return time_machine.travel(datetime.now(UTC) + delta, tick=False)
+
+
+def cookie_login(client: FlaskClient, user: str = "alice") -> dict[str, str]:
+    """Log in in cookie mode; the cookies the browser now holds, by name."""
+    response = client.post("/auth/login", json={"username": user, "password": USERS[user]})
+    assert response.status_code == 200
+    held = {name: client.get_cookie(name) for name in ALL_COOKIES}
+    return {name: cookie.value for name, cookie in held.items() if cookie is not None}
+
+
+def csrf(held: dict[str, str], kind: str) -> dict[str, str]:
+    return {"X-CSRF-TOKEN": held[f"csrf_{kind}_token"]}
+
+
+def cleared(response: Any) -> set[str]:
+    """The cookies this response expires."""
+    names = set()
+    for line in response.headers.getlist("Set-Cookie"):
+        name, _, rest = line.partition("=")
+        if "Expires=Thu, 01 Jan 1970" in rest:
+            names.add(name)
+    return names
+
+
+def live_sessions(app: Flask, identity: str = "alice") -> list[str]:
+    with app.app_context():
+        return [s.id for s in flask_jwtx.list_sessions(identity)]
+
+
+def refresh_with(app: Flask, held: dict[str, str]) -> int:
+    """What /auth/refresh answers a browser holding only ``held``'s refresh cookie."""
+    client = app.test_client()
+    client.set_cookie("refresh_token_cookie", held["refresh_token_cookie"])
+    return client.post("/auth/refresh", headers=csrf(held, "refresh")).status_code
+
+
+def forged_like(app: Flask, token: str) -> str:
+    """The same claims as ``token``, unexpired, signed with a key the app does not hold."""
+    with app.app_context():
+        claims = flask_jwtx.decode_token(token, allow_expired=True)
+    claims["exp"] = int(datetime.now(UTC).timestamp()) + 3600
+    return jwt.encode(claims, "another-secret-of-at-least-32-bytes!!", algorithm="HS256")
+
+
+class TestCookieLogoutOnceTheAccessTokenExpired:
+    """Cookie-mode logout ends the session when the access token has expired."""
+
+    def test_an_expired_access_cookie_ends_its_session(self, store: dict[str, Any]) -> None:
+        """An expired but genuine access cookie, with its CSRF value, ends the session."""
+        app = build("cookies", **store)
+        client = app.test_client()
+        held = cookie_login(client)
+        [session] = live_sessions(app)
+        with later():
+            out = client.post("/auth/logout", headers=csrf(held, "access"))
+            assert (out.status_code, out.json) == (200, {"logout": True, "session": session})
+            assert cleared(out) == set(ALL_COOKIES)
+            assert live_sessions(app) == []
+            assert refresh_with(app, held) == 401, "the refresh cookie mints nothing more"
+
+    def test_the_refresh_cookie_alone_ends_its_session(self, store: dict[str, Any]) -> None:
+        """The refresh cookie with the refresh CSRF value ends the session."""
+        app = build("cookies", **store)
+        client = app.test_client()
+        held = cookie_login(client)
+        [session] = live_sessions(app)
+        client.delete_cookie("access_token_cookie")
+        with later():
+            out = client.post("/auth/logout", headers=csrf(held, "refresh"))
+            assert (out.status_code, out.json) == (200, {"logout": True, "session": session})
+            assert cleared(out) == set(ALL_COOKIES)
+            assert live_sessions(app) == []
+            assert refresh_with(app, held) == 401
+
+    def test_the_refresh_cookie_needs_its_own_csrf_value(self, store: dict[str, Any]) -> None:
+        """Without the refresh CSRF value nothing is ended, but the cookies are cleared."""
+        app = build("cookies", **store)
+        client = app.test_client()
+        held = cookie_login(client)
+        client.delete_cookie("access_token_cookie")
+        with later():
+            bare = client.post("/auth/logout")
+            assert (bare.status_code, bare.json) == (401, {"msg": "Missing CSRF token"})
+            assert cleared(bare) == set(ALL_COOKIES)
+            client.set_cookie("refresh_token_cookie", held["refresh_token_cookie"])
+            wrong = client.post("/auth/logout", headers=csrf(held, "access"))
+            assert wrong.status_code == 401
+            assert wrong.json == {"msg": "CSRF double submit tokens do not match"}
+            assert len(live_sessions(app)) == 1
+            assert refresh_with(app, held) == 200
+
+    def test_with_nothing_presented_the_cookies_are_cleared(self, store: dict[str, Any]) -> None:
+        """A browser holding no token cookie is answered 200 with every cookie cleared."""
+        out = build("cookies", **store).test_client().post("/auth/logout")
+        assert (out.status_code, out.json) == (200, {"logout": True, "session": None})
+        assert cleared(out) == set(ALL_COOKIES)
+
+    def test_a_forged_token_ends_nothing(self, store: dict[str, Any]) -> None:
+        """A token that does not verify ends no session, whatever its claims say."""
+        app = build("cookies", **store)
+        held = cookie_login(app.test_client())
+        for path in ("/auth/logout", "/auth/logout/everywhere"):
+            attacker = app.test_client()
+            attacker.set_cookie(
+                "access_token_cookie", forged_like(app, held["access_token_cookie"])
+            )
+            out = attacker.post(path, headers=csrf(held, "access"))
+            assert (out.status_code, out.json) == (422, {"msg": "Signature verification failed"})
+            assert cleared(out) == set(ALL_COOKIES)
+            assert len(live_sessions(app)) == 1
+        assert refresh_with(app, held) == 200
+
+    def test_an_expired_token_outside_a_live_session_proves_nothing(
+        self, store: dict[str, Any]
+    ) -> None:
+        """Once expired, a token of an ended session, or of none, ends nothing."""
+        app = build("cookies", **store)
+        old = app.test_client()
+        ended = cookie_login(old)
+        assert old.post("/auth/logout", headers=csrf(ended, "access")).status_code == 200
+        with app.test_request_context():
+            loose = flask_jwtx.create_access_token("alice")  # a token of no session
+            presented = [
+                (ended["access_token_cookie"], ended["csrf_access_token"]),
+                (loose, flask_jwtx.get_csrf_token(loose)),
+            ]
+        # Long after: even the records ending that session have lapsed.
+        with later(timedelta(days=45)):
+            cookie_login(app.test_client())  # alice's live session, which must survive
+            for token, value in presented:
+                client = app.test_client()
+                client.set_cookie("access_token_cookie", token)
+                out = client.post("/auth/logout/everywhere", headers={"X-CSRF-TOKEN": value})
+                assert (out.status_code, out.json) == (401, {"msg": "Token has expired"})
+            assert len(live_sessions(app)) == 1
+
+
+class TestCookieLogoutEverywhereOnceTheAccessTokenExpired:
+    """Logout everywhere needs an identity: a genuine expired access or refresh cookie gives it."""
+
+    def test_an_expired_access_cookie_ends_every_session(self, store: dict[str, Any]) -> None:
+        """An expired access cookie ends all of its identity's sessions, not others'."""
+        app = build("cookies", **store)
+        client = app.test_client()
+        held = cookie_login(client)
+        phone = cookie_login(app.test_client())
+        cookie_login(app.test_client(), "bob")
+        with later():
+            out = client.post("/auth/logout/everywhere", headers=csrf(held, "access"))
+            assert (out.status_code, out.json) == (200, {"logout": True, "sessions_ended": 2})
+            assert cleared(out) == set(ALL_COOKIES)
+            assert live_sessions(app) == []
+            assert refresh_with(app, phone) == 401
+            assert len(live_sessions(app, "bob")) == 1
+
+    def test_the_refresh_cookie_alone_ends_every_session(self, store: dict[str, Any]) -> None:
+        """The refresh cookie with its CSRF value is identity enough."""
+        app = build("cookies", **store)
+        client = app.test_client()
+        held = cookie_login(client)
+        phone = cookie_login(app.test_client())
+        client.delete_cookie("access_token_cookie")
+        with later():
+            out = client.post("/auth/logout/everywhere", headers=csrf(held, "refresh"))
+            assert (out.status_code, out.json) == (200, {"logout": True, "sessions_ended": 2})
+            assert refresh_with(app, phone) == 401
+
+    def test_nothing_presented_is_a_401_with_the_cookies_cleared(
+        self, store: dict[str, Any]
+    ) -> None:
+        """Without any token there is no identity to log out: 401, cookies cleared."""
+        out = build("cookies", **store).test_client().post("/auth/logout/everywhere")
+        assert (out.status_code, out.json) == (
+            401,
+            {"msg": 'Missing cookie "access_token_cookie"'},
+        )
+        assert cleared(out) == set(ALL_COOKIES)
+
+
+class TestHeaderLogoutOnceTheAccessTokenExpired:
+    """Header mode: the Authorization header's token of either kind, or refresh_token in JSON."""
+
+    def test_an_expired_access_token_ends_its_session(self, store: dict[str, Any]) -> None:
+        """An expired but genuine access token in the header ends its session."""
+        app = build("headers", **store)
+        client = app.test_client()
+        tokens = header_login(client)
+        [session] = live_sessions(app)
+        with later():
+            out = client.post("/auth/logout", headers=bearer(tokens["access_token"]))
+            assert (out.status_code, out.json) == (200, {"logout": True, "session": session})
+            assert live_sessions(app) == []
+            refused = client.post("/auth/refresh", headers=bearer(tokens["refresh_token"]))
+            assert refused.status_code == 401
+
+    def test_the_refresh_token_in_the_header_or_the_body(self, store: dict[str, Any]) -> None:
+        """The refresh token ends its session from the header or as JSON refresh_token."""
+        app = build("headers", **store)
+        client = app.test_client()
+        first, second = header_login(client), header_login(client)
+        with later():
+            by_header = client.post("/auth/logout", headers=bearer(first["refresh_token"]))
+            by_body = client.post("/auth/logout", json={"refresh_token": second["refresh_token"]})
+            assert [by_header.status_code, by_body.status_code] == [200, 200]
+            assert live_sessions(app) == []
+
+    def test_logout_everywhere_with_an_expired_access_token(self, store: dict[str, Any]) -> None:
+        """An expired but genuine access token logs its identity out everywhere."""
+        app = build("headers", **store)
+        client = app.test_client()
+        tokens, other = header_login(client), header_login(client)
+        with later():
+            out = client.post("/auth/logout/everywhere", headers=bearer(tokens["access_token"]))
+            assert out.json == {"logout": True, "sessions_ended": 2}
+            refused = client.post("/auth/refresh", headers=bearer(other["refresh_token"]))
+            assert refused.status_code == 401
+
+    def test_forged_or_absent_tokens_end_nothing(self, store: dict[str, Any]) -> None:
+        """A forged token is 422 and no token 401; no session ends either way."""
+        app = build("headers", **store)
+        client = app.test_client()
+        tokens = header_login(client)
+        forged = forged_like(app, tokens["refresh_token"])
+        for path in ("/auth/logout", "/auth/logout/everywhere"):
+            assert client.post(path, headers=bearer(forged)).status_code == 422
+            assert client.post(path, json={"refresh_token": forged}).status_code == 422
+            none = client.post(path)
+            assert (none.status_code, none.json) == (401, {"msg": "Missing Authorization Header"})
+        assert len(live_sessions(app)) == 1
+
+
+# --- Login CSRF: a cross-site page cannot log a browser in --------------------------
+
+
+def form_or_json_login(request: Request) -> str | None:
+    """A login callback reading a form post as readily as JSON (common, and the risk)."""
+    body = request.get_json(silent=True) or request.form
+    name = body.get("username")
+    return name if isinstance(name, str) and USERS.get(name) == body.get("password") else None
+
+
+ALICE = {"username": "alice", "password": "wonderland"}
+
+
+class TestCookieLoginRefusesCrossSiteRequests:
+    """In cookie mode, login refuses what a cross-site HTML form can send."""
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"data": ALICE},
+            {"data": {**ALICE, "x": (b"", "f.txt")}},
+            {
+                "data": '{"username": "alice", "password": "wonderland"}',
+                "content_type": "text/plain",
+            },
+        ],
+        ids=["urlencoded", "multipart", "text-plain"],
+    )
+    def test_a_form_post_is_a_415_and_sets_no_cookie(
+        self, store: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        """urlencoded, multipart and text/plain bodies never reach the login callback."""
+        client = build("cookies", form_or_json_login, **store).test_client()
+        out = client.post("/auth/login", **body)
+        assert out.status_code == 415
+        assert out.json == {"msg": "Login takes a JSON body here (Content-Type: application/json)"}
+        assert out.headers.getlist("Set-Cookie") == []
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"Origin": "https://evil.example"},
+            {"Origin": "null"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site", "Origin": "https://sibling.localhost"},
+        ],
+        ids=["foreign-origin", "null-origin", "cross-site", "same-site"],
+    )
+    def test_a_request_the_browser_marks_cross_site_is_a_403(
+        self, store: dict[str, Any], headers: dict[str, str]
+    ) -> None:
+        """A foreign Origin, or Sec-Fetch-Site other than same-origin, is refused."""
+        app = build("cookies", form_or_json_login, **store)
+        client = app.test_client()
+        out = client.post("/auth/login", json=ALICE, headers=headers)
+        assert (out.status_code, out.json) == (403, {"msg": "Cross-site login refused"})
+        assert out.headers.getlist("Set-Cookie") == []
+        held = cookie_login(client)
+        for path in ("/auth/logout", "/auth/logout/everywhere"):
+            refused = client.post(path, headers={**headers, **csrf(held, "access")})
+            assert (refused.status_code, refused.json) == (
+                403,
+                {"msg": "Cross-site logout refused"},
+            )
+            assert refused.headers.getlist("Set-Cookie") == []
+        assert len(live_sessions(app)) == 1
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},
+            {"Origin": "http://localhost"},
+            {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"},
+            {"Sec-Fetch-Site": "same-origin", "Origin": "https://rewritten-by-a-proxy"},
+        ],
+        ids=["no-browser-headers", "own-origin", "same-origin", "same-origin-behind-a-proxy"],
+    )
+    def test_the_apps_own_page_logs_in(
+        self, store: dict[str, Any], headers: dict[str, str]
+    ) -> None:
+        """JSON from our own origin (or from a client that is not a browser) logs in."""
+        client = build("cookies", form_or_json_login, **store).test_client()
+        out = client.post("/auth/login", json=ALICE, headers=headers)
+        assert (out.status_code, out.json) == (200, {"login": True})
+
+    def test_trusted_origins_may_log_in(self, store: dict[str, Any]) -> None:
+        """An origin listed in trusted_origins is let through, others are not."""
+        app = build("cookies", trusted_origins=("https://app.example.com",), **store)
+        client = app.test_client()
+        sibling = {"Sec-Fetch-Site": "same-site", "Origin": "https://app.example.com"}
+        assert client.post("/auth/login", json=ALICE, headers=sibling).status_code == 200
+        other = {"Sec-Fetch-Site": "same-site", "Origin": "https://other.example.com"}
+        assert client.post("/auth/login", json=ALICE, headers=other).status_code == 403
+
+    @pytest.mark.parametrize(
+        "origins",
+        ["https://app.example.com", ["app.example.com"], ["https://app.example.com/login"]],
+    )
+    def test_trusted_origins_are_checked_when_the_blueprint_is_made(self, origins: Any) -> None:
+        """A string, a bare host or a URL with a path is refused at once."""
+        with pytest.raises((TypeError, ValueError), match="trusted_origins"):
+            create_auth_blueprint(check_password, mode="cookies", trusted_origins=origins)
+
+    def test_header_mode_takes_any_body(self, store: dict[str, Any]) -> None:
+        """Header mode sets no cookie, so a login there cannot be forged into a browser."""
+        client = build("headers", form_or_json_login, **store).test_client()
+        out = client.post("/auth/login", data=ALICE, headers={"Origin": "https://evil.example"})
+        assert out.status_code == 200
+        assert out.headers.getlist("Set-Cookie") == []

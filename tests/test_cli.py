@@ -11,6 +11,7 @@ import os
 import stat
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ from flask import Flask, jsonify
 from flask.cli import ScriptInfo
 
 import flask_jwtx
-from flask_jwtx import create_access_token, jws, jwt_required
+from flask_jwtx import create_access_token, jwt_required
+from flask_jwtx._core.jose import jws
+from flask_jwtx._core.jose.keys import prepare_key
+from flask_jwtx._core.jose.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keys import prepare_key
-from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key
@@ -575,6 +577,32 @@ class TestRevoke:
         assert out.startswith("Revoked access token ")
         assert "for good (it never expires)" in out
 
+    @pytest.mark.parametrize("kind", ["memory", "redis"])
+    def test_a_token_expiring_after_year_9999_is_revoked_for_good(
+        self, kind: str, request: pytest.FixtureRequest
+    ) -> None:
+        """The command reports the revocation (no end date) and exits 0, on Redis too."""
+        url = "memory://"
+        if kind == "redis":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            server.flush()
+            url = server.url
+        app = build_app(JWT_REVOCATION_STORE=url)
+        year_12020 = mint(app, expires_delta=timedelta(days=3_650_000))
+        result = run(app, "revoke", year_12020, "--json")
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        assert document["revoked"] is True
+        assert document["until"] is None
+        assert request_status(app, year_12020)[0] == 401
+        beyond = mint(app, additional_claims={"exp": 10**17})
+        human = run(app, "revoke", beyond)
+        assert human.exit_code == 0, human.output
+        assert "for good." in human.stdout
+        assert "never expires" not in human.stdout, "it does expire, after year 9999"
+        assert request_status(app, beyond)[0] == 401
+        app.extensions["flask-jwtx"].manager.close(app)
+
     def test_an_expired_token_can_still_be_revoked(self) -> None:
         app = build_app(JWT_REVOCATION_STORE="memory://")
         assert run(app, "revoke", _expired(app)).exit_code == 0
@@ -584,6 +612,17 @@ class TestRevoke:
         result = run(app, "revoke", _foreign_signature(app))
         assert result.exit_code == 1
         assert "Signature verification failed" in result.output
+
+    @pytest.mark.parametrize("text", ["abc", "a.b.c"])
+    def test_something_that_is_not_a_jwt_is_named_so_with_what_is_expected(
+        self, text: str
+    ) -> None:
+        """Not only "Error: Not enough segments": what was given, and what to give."""
+        result = run(build_app(JWT_REVOCATION_STORE="memory://"), "revoke", text)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: That is not a JWT (")
+        assert "three base64url parts joined by dots (header.payload.signature)" in result.output
+        assert "flask jwt revoke-all IDENTITY" in result.output
 
     def test_without_a_store_the_fix_is_named(self) -> None:
         app = build_app()
@@ -597,6 +636,7 @@ class TestRevoke:
         result = run(app, "revoke-all", "alice", "--json")
         assert result.exit_code == 0
         assert json.loads(result.stdout)["identity"] == "alice"
+        assert json.loads(result.stdout)["any_issuer"] is True
         after = mint(app)
         assert request_status(app, before)[0] == 401
         assert request_status(app, bystander)[0] == 200
@@ -615,6 +655,7 @@ class TestRevoke:
         assert "--issuer" in result.output
         done = run(app, "revoke-all", "alice", "--issuer", "https://idp", "--json")
         assert json.loads(done.stdout)["issuer"] == "https://idp"
+        assert json.loads(done.stdout)["any_issuer"] is False
 
 
 # --- check ----------------------------------------------------------------------
@@ -699,11 +740,25 @@ class TestCheck:
         assert result.exit_code == 0
         warned = [line["message"] for line in lines(result) if line["status"] == "warn"]
         assert warned == [
+            "signs ES256 tokens with keys from JWT_PRIVATE_KEY/JWT_PUBLIC_KEY, but "
+            "JWT_PRIVATE_KEY is not set",
             "JWT_PRIVATE_KEY must be set to sign tokens with the ES256 algorithm. Set "
             "JWT_PRIVATE_KEY to a PEM-encoded key, or use JWT_KEYS, or register a key loader "
-            "before init_app."
+            "before init_app.",
         ]
         assert run(verify_only, "check", "--strict").exit_code == 1
+
+    def test_the_configuration_line_is_not_ok_while_its_key_is_missing(self) -> None:
+        """Never "ok ... keys from JWT_SECRET_KEY" above a failure because it is not set."""
+        result = run(build_app(JWT_SECRET_KEY=None), "check", "--json")
+        assert result.exit_code == 1
+        [configuration] = [line for line in lines(result) if line["check"] == "configuration"]
+        assert configuration == {
+            "status": "fail",
+            "check": "configuration",
+            "message": "signs HS256 tokens with keys from JWT_SECRET_KEY, but JWT_SECRET_KEY "
+            "is not set",
+        }
 
     def test_a_weak_secret_warns_and_strict_fails(self) -> None:
         with pytest.warns(flask_jwtx.WeakSecretWarning):

@@ -21,7 +21,7 @@ import pytest
 from flask import Flask
 
 import flask_jwtx
-from flask_jwtx.keyset import Key, KeySet
+from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
 from .conftest import SECRET, read_key
@@ -35,7 +35,7 @@ import os
 from flask import Flask, jsonify
 
 from flask_jwtx import JWTManager, jwt_required
-from flask_jwtx.keyset import KeySet
+from flask_jwtx._core.jose.keyset import KeySet
 
 app = Flask(__name__)
 app.config["JWT_SECRET_KEY"] = os.environ.get("APP_SECRET")

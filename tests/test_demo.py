@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,10 @@ def test_header_mode_login_me_fresh_refresh_logout(client: FlaskClient) -> None:
     assert client.get("/me", **bearer(tokens["access_token"])).status_code == 200
 
 
-def test_refresh_rotation_and_reuse_detection(demo: Flask, client: FlaskClient) -> None:
-    demo.config["JWT_REFRESH_REUSE_GRACE"] = 0
+def test_refresh_rotation_and_reuse_detection(client: FlaskClient) -> None:
+    """With the demo's own settings, a refresh token used a second time ends its session."""
     first = client.post("/login", json=ALICE).get_json()["refresh_token"]
     second = client.post("/refresh", **bearer(first)).get_json()
-    time.sleep(0.01)
     stolen = client.post("/refresh", **bearer(first))
     assert (stolen.status_code, stolen.get_json()) == (401, {"msg": "Token has been revoked"})
     assert client.post("/refresh", **bearer(second["refresh_token"])).status_code == 401
@@ -114,6 +114,69 @@ def test_cookie_mode_with_csrf(client: FlaskClient) -> None:
     assert client.post("/logout", headers={"X-CSRF-TOKEN": new_csrf.value}).status_code == 200
     assert client.get_cookie("access_token_cookie") is None
     assert client.get("/me").status_code == 401
+
+
+def cookie_login(client: FlaskClient) -> dict[str, str]:
+    """Log in as the page does (``/auth/login``, JSON); the CSRF header for later calls."""
+    assert client.post("/auth/login", json=ALICE).status_code == 200
+    return csrf(client, "csrf_access_token")
+
+
+def csrf(client: FlaskClient, name: str) -> dict[str, str]:
+    found = client.get_cookie(name)
+    assert found is not None
+    return {"X-CSRF-TOKEN": found.value}
+
+
+def test_other_device_is_a_session_whose_tokens_stay_on_the_server(client: FlaskClient) -> None:
+    """The page's other device is a second session of its user, and no token reaches the page."""
+    assert client.post("/demo/other-device").status_code == 401, "logged-in users only"
+    headers = cookie_login(client)
+    response = client.post("/demo/other-device", headers=headers)
+    assert response.status_code == 200
+    assert set(response.get_json()) == {"session", "device"}
+    assert "eyJ" not in response.get_data(as_text=True), "no raw token in the body"
+    assert "set-cookie" not in response.headers, "the page's own cookies are left alone"
+    listed = client.get("/auth/sessions").get_json()["sessions"]
+    other = next(s for s in listed if s["id"] == response.get_json()["session"])
+    assert other["current"] is False
+    assert "simulated" in other["metadata"]["user_agent"]
+    assert len(listed) == 2
+
+
+def replay_after_a_refresh(client: FlaskClient) -> dict[str, Any]:
+    """Log in, rotate once, and have the demo replay the used-up refresh token."""
+    cookie_login(client)
+    refreshed = client.post("/auth/refresh", headers=csrf(client, "csrf_refresh_token"))
+    assert refreshed.status_code == 200
+    response = client.post("/demo/replay", headers=csrf(client, "csrf_access_token"))
+    assert response.status_code == 200
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_replay_is_refused_and_ends_the_session(client: FlaskClient) -> None:
+    """The demo's replay is reuse: the thief gets a 401 and the page's session is over."""
+    body = replay_after_a_refresh(client)
+    assert body["status"] == 401
+    assert body["answer"] == {"msg": "Token has been revoked"}
+    assert body["session_ended"] is True
+    assert body["grace"] == 0
+    me = client.get("/auth/me")
+    assert (me.status_code, me.get_json()) == (401, {"msg": "Token has been revoked"})
+
+
+def test_replay_inside_the_grace_window_is_reported_as_let_in(tmp_path: Path) -> None:
+    """With a grace window, the replay endpoint says the thief got in and the session lives on."""
+    app = create_app(str(tmp_path / "demo.sqlite3"), JWT_REFRESH_REUSE_GRACE=timedelta(hours=1))
+    try:
+        client = app.test_client()
+        body = replay_after_a_refresh(client)
+        assert (body["status"], body["answer"]) == (200, {"refreshed": True})
+        assert (body["session_ended"], body["grace"]) == (False, 3600)
+        assert client.get("/auth/me").status_code == 200
+    finally:
+        app.extensions["flask-jwtx"].manager.close(app)
 
 
 def _free_port() -> int:

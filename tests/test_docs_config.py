@@ -1,19 +1,24 @@
 """The generated configuration reference covers every setting, and says true things.
 
 ``docs/_ext/jwtx_settings.py`` renders docs/configuration.md's reference from
-``flask_jwtx.settings``; these tests pin what it promises.
+``flask_jwtx._core.config.settings``; these tests pin what it promises.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from docs._ext import jwtx_settings
 
-from flask_jwtx.settings import DEFAULTS
+from flask_jwtx import create_access_token, decode_token
+from flask_jwtx._core.config.schema import DEFAULTS
+from flask_jwtx._core.web.context import IDENTITY_TYPE_CLAIM
+
+from .conftest import make_app
 
 PAGE = jwtx_settings.markdown()
 
@@ -89,3 +94,14 @@ def test_defaults_are_shown_as_python(value: object, shown: str) -> None:
 def test_defaults_on_the_page_are_the_code_defaults() -> None:
     assert "**Default** `timedelta(minutes=15)`" in PAGE
     assert f"**Default** `{DEFAULTS['JWT_MAX_TOKEN_BYTES']!r}` (flask-jwtx only)" in PAGE
+
+
+def test_the_private_identity_type_claim_is_documented_as_written() -> None:
+    """``jwtx_idt`` is named on the page, with the values create_access_token writes in it."""
+    entry = PAGE.split("````{confval} JWT_IDENTITY_AS_STRING", 1)[1].split("````", 1)[0]
+    assert f"`{IDENTITY_TYPE_CLAIM}`" in entry
+    app = make_app(JWT_IDENTITY_AS_STRING=True)
+    with app.app_context():
+        for identity, kind in ((42, "int"), (uuid.UUID(int=1), "uuid")):
+            assert decode_token(create_access_token(identity))[IDENTITY_TYPE_CLAIM] == kind
+            assert f'`"{kind}"`' in entry

@@ -142,6 +142,10 @@ def test_page_examples_run(
 ) -> None:
     code = "".join(block.source for block in python_blocks(page))
     namespace = page_namespace(page, code, request)
+    # As if the page were a module in the working directory: an app named
+    # after it (Flask(__name__)) has its root and instance folders there, so
+    # a relative SQLite path never writes into the repository.
+    namespace["__file__"] = str(tmp_path / page.name)
     monkeypatch.chdir(tmp_path)
     apps: list[Flask] = []
     init_app = JWTManager.init_app

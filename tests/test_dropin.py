@@ -13,12 +13,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import flask_jwt_extended
+import orjson
 import pytest
 from dateutil.relativedelta import relativedelta
 from flask import Flask, jsonify, render_template_string
+from flask.json.provider import JSONProvider
 
 import flask_jwtx
+import flask_jwtx._core.revocation.memory
+import flask_jwtx._core.web.context
 from flask_jwtx import testing
+from flask_jwtx.config import config
 
 from .conftest import SECRET
 
@@ -73,6 +78,39 @@ class TestIdentitiesTheJSONProviderWritesAsStrings:
             assert get(app, token) == (422, {"msg": "Subject must be a string"})
 
 
+class OrjsonProvider(JSONProvider):
+    """The JSON provider apps write for orjson: orjson knows UUIDs and dates, so no ``default``."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+class TestAJSONProviderWithoutDefault:
+    @BOTH
+    def test_uuid_identities_and_claims_are_written_as_flasks_default_provider_would(
+        self, lib: Any
+    ) -> None:
+        identity, claim = uuid.uuid4(), uuid.UUID(int=7)
+        app = app_on(lib)
+        app.json = OrjsonProvider(app)
+        assert not hasattr(app.json, "default")
+        with app.app_context():
+            token = lib.create_access_token(identity, additional_claims={"ref": claim})
+            assert lib.decode_token(token)["ref"] == str(claim)
+        assert get(app, token) == (200, {"identity": str(identity), "type": "access"})
+
+    def test_the_config_json_encoder_falls_back_the_same_way(self) -> None:
+        app = app_on(flask_jwtx)
+        app.json = OrjsonProvider(app)
+        with app.app_context():
+            encoder = config.json_encoder()
+            written = encoder.encode({"ref": uuid.UUID(int=7)})
+        assert orjson.loads(written) == {"ref": str(uuid.UUID(int=7))}
+
+
 class TestInitAppMoreThanOnce:
     def test_the_last_call_wins_without_duplicate_routes_or_handlers(self) -> None:
         manager = flask_jwtx.JWTManager()
@@ -85,7 +123,7 @@ class TestInitAppMoreThanOnce:
         assert [r.rule for r in app.url_map.iter_rules()].count("/jwks") == 1
         assert (
             app.template_context_processors[None].count(
-                flask_jwtx.context.current_user_context_processor
+                flask_jwtx._core.web.context.current_user_context_processor
             )
             == 1
         )
@@ -104,7 +142,7 @@ class TestInitAppMoreThanOnce:
     def test_the_previous_registrations_store_is_closed(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from flask_jwtx.revocation.memory import MemoryStore
+        from flask_jwtx._core.revocation.memory import MemoryStore
 
         closed: list[MemoryStore] = []
         monkeypatch.setattr(MemoryStore, "close", lambda store: closed.append(store))
@@ -117,7 +155,7 @@ class TestInitAppMoreThanOnce:
         assert len(closed) == 1, "the store the first registration built from its URL"
 
     def test_a_store_wrapping_the_apps_own_object_is_not_closed(self) -> None:
-        from flask_jwtx.revocation.memory import MemoryStore
+        from flask_jwtx._core.revocation.memory import MemoryStore
 
         class OwnStore(MemoryStore):
             closed = 0

@@ -14,8 +14,10 @@ import pytest
 from flask import Flask
 
 import flask_jwtx
+import flask_jwtx._core.revocation.base
+import flask_jwtx._core.web.revocation_checks
 from flask_jwtx import exceptions
-from flask_jwtx.revocation import RefreshTokenReusedError, StoreUnavailableError
+from flask_jwtx.exceptions import RefreshTokenReusedError, StoreUnavailableError
 
 from .conftest import SECRET
 
@@ -23,7 +25,11 @@ from .conftest import SECRET
 def every_error_class() -> list[type[exceptions.JWTExtendedException]]:
     found = {
         cls
-        for module in (exceptions, flask_jwtx.revocation.flask, flask_jwtx.revocation.base)
+        for module in (
+            exceptions,
+            flask_jwtx._core.web.revocation_checks,
+            flask_jwtx._core.revocation.base,
+        )
         for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, exceptions.JWTExtendedException) and not cls.__name__.startswith("_")
     }

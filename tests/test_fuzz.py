@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from flask_jwtx import exceptions as exc
 from flask_jwtx import tokens
-from flask_jwtx.keys import prepare_key
+from flask_jwtx._core.jose.keys import prepare_key
 
 from .conftest import SECRET
 

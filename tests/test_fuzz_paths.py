@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 import flask_jwtx
 from flask_jwtx import tokens
+from flask_jwtx._core.jose.keyset import KeySet
 from flask_jwtx.compat import flask_pyjwt as fp
-from flask_jwtx.keyset import KeySet
 from flask_jwtx.testing import serve
 
 from .test_fuzz import JSON, signed

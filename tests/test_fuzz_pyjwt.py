@@ -1,6 +1,6 @@
 """Differential fuzzing against PyJWT: whatever we accept, PyJWT accepts, with equal claims.
 
-flask-jwtx parses the compact JWS itself (see :mod:`flask_jwtx.tokens`) and
+flask-jwtx parses the compact JWS itself (see :mod:`flask_jwtx._core.jose.tokens`) and
 means to be *stricter* than PyJWT, never looser. Hypothesis builds tokens from
 random headers and payloads rendered as odd JSON (duplicate keys, escapes,
 whitespace, byte order marks, UTF-16, ``NaN``, non-objects), signs them with
@@ -8,7 +8,7 @@ the right key, a wrong key, or an HMAC over the public key, then mutates some
 (flipped or inserted characters, swapped segments, a changed ``alg``, ``=``
 padding, non-canonical base64url). Each token is checked under a random
 verification policy (algorithms, leeway, audience, issuer, ``verify_sub``,
-expiry on or off) by :func:`flask_jwtx.tokens.decode`, without the app's
+expiry on or off) by :func:`flask_jwtx._core.jose.tokens.decode`, without the app's
 token conventions, and by ``jwt.decode`` with the same key, algorithms and
 the matching options, both at one frozen instant.
 
@@ -44,7 +44,8 @@ from hypothesis import strategies as st
 
 from flask_jwtx import exceptions as exc
 from flask_jwtx import tokens
-from flask_jwtx.keys import PreparedKey, prepare_key
+from flask_jwtx._core.jose import tokens as core_tokens
+from flask_jwtx._core.jose.keys import PreparedKey, prepare_key
 
 from .conftest import SECRET
 
@@ -152,7 +153,9 @@ def frozen_clock() -> Iterator[None]:
             return cls.fromtimestamp(NOW, tz)
 
     with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(tokens, "time", SimpleNamespace(time=lambda: NOW)))
+        stack.enter_context(
+            mock.patch.object(core_tokens, "time", SimpleNamespace(time=lambda: NOW))
+        )
         stack.enter_context(mock.patch.object(jwt.api_jwt, "datetime", FrozenDatetime))
         yield
 

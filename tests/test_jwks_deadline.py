@@ -29,9 +29,9 @@ from cryptography.x509.oid import NameOID
 from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
+from flask_jwtx._core.jose.keyset import KeySet
+from flask_jwtx._core.keysources.jwks import JWKSFetcher
 from flask_jwtx.exceptions import KeySourceUnavailableError
-from flask_jwtx.jwks import JWKSFetcher
-from flask_jwtx.keyset import KeySet
 
 from .test_jwks_remote import OLD, get, resource_app, token
 

@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt.utils import to_base64url_uint
 
+from flask_jwtx._core.jose.keyset import Key, KeySet
+from flask_jwtx._core.jose.tokens import b64url_encode
+from flask_jwtx._core.keysources.jwks import parse_remote_jwks
 from flask_jwtx.exceptions import KeySourceUnavailableError
-from flask_jwtx.jwks import parse_remote_jwks
-from flask_jwtx.keyset import Key, KeySet
 from flask_jwtx.testing import serve
-from flask_jwtx.tokens import b64url_encode
 
 from .conftest import SECRET
 from .test_jwks_remote import EC, ISSUER, NEW, OLD, get, resource_app, token

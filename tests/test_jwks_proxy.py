@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from flask_jwtx._core.keysources.jwks import JWKSFetcher
 from flask_jwtx.exceptions import ConfigurationError, KeySourceUnavailableError
-from flask_jwtx.jwks import JWKSFetcher
 from flask_jwtx.testing import serve
 
 from .test_jwks_deadline import certificate, https_issuer, trusting

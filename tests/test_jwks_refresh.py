@@ -17,9 +17,9 @@ from typing import Any
 import jwt
 import pytest
 
+from flask_jwtx._core.jose.keyset import KeySet
+from flask_jwtx._core.keysources.jwks import CachedKeySource, JWKSFetcher
 from flask_jwtx.exceptions import KeySourceUnavailableError
-from flask_jwtx.jwks import CachedKeySource, JWKSFetcher
-from flask_jwtx.keyset import KeySet
 from flask_jwtx.testing import serve
 
 from .test_jwks_remote import NEW, OLD, JWKSServer, get, resource_app, token

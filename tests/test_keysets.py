@@ -10,12 +10,13 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask, jsonify
 
 import flask_jwtx
+from flask_jwtx import tokens
+from flask_jwtx._core.jose.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.exceptions import ConfigurationError, InvalidKeyError
-from flask_jwtx.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 
 from .conftest import KEYS as KEYS_DIR
 from .conftest import SECRET, read_key
@@ -234,6 +235,46 @@ class TestKeySetApps:
     def test_bad_key_sets_fail_at_startup(self, value: Any) -> None:
         with pytest.raises(ConfigurationError, match="JWT_KEYS"):
             app_with(JWT_KEYS=value)
+
+
+def _ec_key_with_a_short_x(curve: ec.EllipticCurve) -> ec.EllipticCurvePrivateKey:
+    """The first private key (d = 1, 2, ...) whose public x has a leading zero byte."""
+    size = (curve.key_size + 7) // 8
+    for d in range(1, 2000):
+        key = ec.derive_private_key(d, curve)
+        if key.public_key().public_numbers().x < 1 << (8 * (size - 1)):
+            return key
+    raise AssertionError("no such key in range")  # pragma: no cover - half of P-521's qualify
+
+
+class TestEcJwksHaveFullLengthCoordinates:
+    @pytest.mark.parametrize(
+        ("algorithm", "curve"), [("ES512", ec.SECP521R1()), ("ES256", ec.SECP256R1())]
+    )
+    def test_x_keeps_its_leading_zero_byte_and_the_kid_is_the_rfc_thumbprint(
+        self, algorithm: str, curve: ec.EllipticCurve
+    ) -> None:
+        """RFC 7518 6.2.1.2 lengths, whatever PyJWT writes (2.8 drops the zeros), so kids agree."""
+        private = _ec_key_with_a_short_x(curve)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        key = Key.from_pem(algorithm=algorithm, private_key=pem)
+        assert key.jwk is not None
+        size = (curve.key_size + 7) // 8
+        numbers = private.public_key().public_numbers()
+        expected = {
+            "kty": "EC",
+            "crv": key.jwk["crv"],
+            "x": tokens.b64url_encode(numbers.x.to_bytes(size, "big")),
+            "y": tokens.b64url_encode(numbers.y.to_bytes(size, "big")),
+        }
+        assert {name: key.jwk[name] for name in expected} == expected
+        assert key.kid == thumbprint(expected)
+        # What we publish loads in PyJWT, which refuses short coordinates.
+        assert jwt.PyJWK({**expected, "alg": algorithm}).key.public_numbers() == numbers
 
 
 class TestConfiguredKeysAreHeldToTheRemoteRules:

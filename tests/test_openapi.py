@@ -24,7 +24,7 @@ from openapi_spec_validator import validate
 
 import flask_jwtx
 from flask_jwtx import create_access_token, create_refresh_token, jwt_required, route_var
-from flask_jwtx.authorization import RouteRequirement, declared_requirements
+from flask_jwtx._core.web.authorization import RouteRequirement, declared_requirements
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.openapi import Operation, annotate, document, rule_path, security_schemes
 
@@ -315,6 +315,30 @@ def test_openapi_3_1_lists_the_scopes_as_role_names(framework: str) -> None:
     assert operation(spec, "/items", "get")["security"] == [{"jwt_header": []}]
 
 
+def test_openapi_3_1_puts_the_scopes_on_the_token_schemes_not_on_the_csrf_header() -> None:
+    """The CSRF value next to a cookie grants no scope: its list stays empty."""
+    app = Flask(__name__)
+    configure(app, {"JWT_TOKEN_LOCATION": ["headers", "cookies"]})
+
+    @app.post("/reports")
+    @jwt_required(scope="reports:write")
+    def write_report() -> str:
+        return "ok"
+
+    settings = app.extensions["flask-jwtx"].settings.get()
+    base: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "hand-made", "version": "1"},
+        "paths": {"/reports": {"post": {"responses": {"200": {"description": "ok"}}}}},
+    }
+    spec = annotate(base, flask_jwtx.openapi.rule_operations(app), settings)
+    validate(spec)
+    assert operation(spec, "/reports", "post")["security"] == [
+        {"jwt_header": ["reports:write"]},
+        {"jwt_cookie": ["reports:write"], "jwt_csrf": []},
+    ]
+
+
 @FRAMEWORKS
 def test_fresh_refresh_and_claims_are_described(framework: str) -> None:
     spec = spec_of(framework)
@@ -338,9 +362,21 @@ def test_cookie_mode_documents_the_cookie_and_the_csrf_header_for_unsafe_methods
 ) -> None:
     spec = spec_of(framework, JWT_TOKEN_LOCATION=["headers", "cookies"])
     registered = schemes(spec)
-    assert set(registered) == {"jwt_header", "jwt_cookie", "jwt_csrf", "jwt_refresh_cookie"}
+    assert set(registered) == {
+        "jwt_header",
+        "jwt_cookie",
+        "jwt_csrf",
+        "jwt_refresh_cookie",
+        "jwt_refresh_csrf",
+    }
     csrf = registered["jwt_csrf"]
     assert (csrf["type"], csrf["in"], csrf["name"]) == ("apiKey", "header", "X-CSRF-TOKEN")
+    # The same header on refresh routes, but the value of the refresh token's CSRF cookie.
+    refresh_csrf = registered["jwt_refresh_csrf"]
+    assert refresh_csrf["name"] == "X-CSRF-TOKEN"
+    assert "`csrf_refresh_token` cookie" in refresh_csrf["description"]
+    assert "csrf_access_token" not in refresh_csrf["description"]
+    assert "`csrf_access_token` cookie" in csrf["description"]
     cookie = registered["jwt_cookie"]
     if framework == "restx":  # Swagger 2.0: the cookie travels in the Cookie header
         assert (cookie["in"], cookie["name"]) == ("header", "Cookie")
@@ -362,7 +398,7 @@ def test_cookie_mode_documents_the_cookie_and_the_csrf_header_for_unsafe_methods
     ]
     assert operation(spec, "/token/refresh", "post")["security"] == [
         {"jwt_header": []},
-        {"jwt_refresh_cookie": [], "jwt_csrf": []},
+        {"jwt_refresh_cookie": [], "jwt_refresh_csrf": []},
     ]
     assert "CSRF" in operation(spec, "/items", "post")["responses"]["401"]["description"]
 

@@ -11,6 +11,7 @@ assertions.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -20,17 +21,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
 from flask import Flask, jsonify
+from psycopg import sql
 
 import flask_jwtx
-from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation import StoreUnavailableError
-from flask_jwtx.revocation.factory import make_replica, make_store
-from flask_jwtx.revocation.memory import MemoryStore
-from flask_jwtx.revocation.replica import Replica
+from flask_jwtx._core.revocation.base import Ack, Change, Feed
+from flask_jwtx._core.revocation.factory import make_replica, make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import ANY_ISSUER, record_key
+from flask_jwtx._core.revocation.redis import RedisStore
+from flask_jwtx._core.revocation.replica import Replica, merged
+from flask_jwtx.exceptions import ConfigurationError, StoreUnavailableError
 
 from .conftest import SECRET
 from .stores import PostgresServer, RedisServer, sqlite_url
@@ -466,7 +471,7 @@ class TestConfiguration:
         engine.dispose()
 
     def test_the_default_bound(self) -> None:
-        from flask_jwtx.settings import DEFAULTS
+        from flask_jwtx._core.config.schema import DEFAULTS
 
         assert DEFAULTS["JWT_REVOCATION_REPLICA_MAX_STALENESS"] == 1.0
         assert DEFAULTS["JWT_REVOCATION_REPLICA"] is False
@@ -488,3 +493,303 @@ class TestReplicaObject:
         replica.put("jti:a", "1", None)
         assert len(replica) == 1
         assert replica.get_many(["jti:a", "jti:b"]) == ["1", None], "read from the store"
+
+
+# -- What the change feed trusts (docs/replica.md, "What the feed trusts") -----------
+
+#: A bound long enough that a replica proved fresh stays fresh while a test looks.
+PATIENT = 5.0
+
+
+def patient(url: str, table: str = "jwtx_revocations") -> Flask:
+    return build(
+        url, table, JWT_REVOCATION_REPLICA=True, JWT_REVOCATION_REPLICA_MAX_STALENESS=PATIENT
+    )
+
+
+def settle(replica: Replica) -> None:
+    """Wait for a beacon sent from now on to come back: all published before it was handled."""
+    now = time.monotonic()
+    wait_until(lambda: replica._fresh_at > now, "a beacon sent after the messages came back")
+
+
+def claims_of(app: Flask, token: str) -> dict[str, Any]:
+    with app.app_context():
+        return flask_jwtx.decode_token(token)
+
+
+@pytest.fixture
+def stranger(postgres_server: PostgresServer) -> Iterator[psycopg.Connection[Any]]:
+    """A PostgreSQL role that can log in and nothing more: no grant on any table."""
+    name = f"stranger_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres_server.url)
+    with admin.begin() as setup:
+        setup.execute(sa.text(f'CREATE ROLE "{name}" LOGIN'))
+    admin.dispose()
+    url = sa.engine.make_url(postgres_server.url).set(drivername="postgresql", username=name)
+    connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    yield connection
+    connection.close()
+
+
+class Channel:
+    """The change channel of a store, as someone outside the app can publish on it."""
+
+    def __init__(self, url: str, table: str, publish: Callable[[str], None]) -> None:
+        self.url = url
+        self.table = table
+        self.publish = publish
+
+
+@pytest.fixture(params=["redis", "postgresql"])
+def channel(request: pytest.FixtureRequest) -> Iterator[Channel]:
+    """Redis: any client allowed to PUBLISH. PostgreSQL: a role with no grant at all."""
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flush()
+        client = redis.Redis(unix_socket_path=server.socket)
+
+        def publish(payload: str) -> None:
+            client.publish("jwtx:changes", payload)
+
+        yield Channel(server.url, "jwtx_revocations", publish)
+        client.close()
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres_server")
+    outsider: psycopg.Connection[Any] = request.getfixturevalue("stranger")
+    table = f"rev_{uuid.uuid4().hex[:12]}"
+
+    def notify(payload: str) -> None:
+        outsider.execute("SELECT pg_notify(%s, %s)", (table, payload))
+
+    yield Channel(postgres.url, table, notify)
+
+
+class TestTheFeedIsOnlyAHint:
+    """A message on the change channel can make a replica read the store, and nothing else."""
+
+    def test_a_forged_change_cannot_shorten_a_revocation(self, channel: Channel) -> None:
+        """A message saying a revoked token's record expired long ago leaves it refused."""
+        writer, reader = build(channel.url, channel.table), patient(channel.url, channel.table)
+        token = access(writer)
+        with writer.app_context():
+            flask_jwtx.revoke_token(token)
+        replica = warm(reader, access(writer, "bob"))
+        assert status(reader, token) == 401
+        key = record_key("jti", None, claims_of(writer, token)["jti"])
+        channel.publish(json.dumps([key, "1", time.time() - 3600]))  # the old message format
+        settle(replica)
+        assert status(reader, token) == 401
+        assert replica.fresh(), "the refusal came from the replica itself"
+        channel.publish(key)  # a key alone: the replica reads it from the store, and keeps it
+        settle(replica)
+        assert status(reader, token) == 401
+        assert status(build(channel.url, channel.table), token) == 401, "the store still holds it"
+
+    def test_a_forged_change_cannot_lower_a_logout_everywhere(self, channel: Channel) -> None:
+        """A message saying an identity's watermark is 0 leaves its older tokens refused."""
+        writer, reader = build(channel.url, channel.table), patient(channel.url, channel.table)
+        token = access(writer)
+        with writer.app_context():
+            flask_jwtx.revoke_all("alice")
+        replica = warm(reader, access(writer, "bob"))
+        assert status(reader, token) == 401
+        for issuer in (None, ANY_ISSUER):  # revoke_all writes both watermarks
+            key = record_key("sub", issuer, "alice")
+            channel.publish(json.dumps([key, "0", None]))
+            channel.publish(json.dumps([key, "0", time.time() - 1]))
+        settle(replica)
+        assert status(reader, token) == 401
+        assert replica.fresh()
+
+    def test_garbage_on_the_channel_is_ignored_once_logged_and_never_resyncs(
+        self, channel: Channel, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Bad JSON, huge and key-less messages: the follower keeps its feed and its answers."""
+        writer, reader = build(channel.url, channel.table), patient(channel.url, channel.table)
+        token, other = access(writer), access(writer, "bob")
+        with writer.app_context():
+            flask_jwtx.revoke_token(token)
+        replica = warm(reader, other)
+        feed = replica._feed
+        garbage = ["{not json", "[", "null", "", "x" * 7000, "9" * 400, "-1", "\x01\x7f", "jti:é"]
+        garbage += ["jti:", "sub:" + "A" * 300, "[1, 2, 3]", '["jti:x", "1"]'] * 20
+        with caplog.at_level("WARNING", logger="flask_jwtx.revocation"):
+            for payload in garbage:
+                channel.publish(payload)
+            settle(replica)
+        assert replica._feed is feed, "the follower did not start over"
+        assert status(reader, token) == 401
+        assert status(reader, other) == 200
+        assert replica.fresh()
+        ignored = [r for r in caplog.records if "ignored" in r.getMessage()]
+        assert len(ignored) == 1, "one line for the flood, not one per message"
+        assert "x" * 100 not in ignored[0].getMessage(), "what was sent is not echoed"
+
+    def test_redis_announces_the_key_alone(self, redis_server: RedisServer) -> None:
+        """A subscriber sees which key changed: no value, no expiry."""
+        redis_server.flush()
+        writer = build(redis_server.url)
+        listener = redis.Redis(unix_socket_path=redis_server.socket).pubsub()  # type: ignore[no-untyped-call]
+        listener.subscribe("jwtx:changes")
+        token = access(writer)
+        with writer.app_context():
+            flask_jwtx.revoke_token(token)
+        seen: list[bytes] = []
+        wait_until(lambda: _collect(listener, seen), "the announcement arrived")
+        key = record_key("jti", None, claims_of(writer, token)["jti"])
+        assert seen == [key.encode()]
+        listener.close()
+
+    def test_a_redis_hint_naming_a_key_of_another_type_is_skipped(
+        self, redis_server: RedisServer
+    ) -> None:
+        """A message may name any key: one holding a hash is skipped, and the feed is kept."""
+        redis_server.flush()
+        reader = patient(redis_server.url)
+        token = access(reader)
+        replica = warm(reader, token)
+        feed = replica._feed
+        client = redis.Redis(unix_socket_path=redis_server.socket)
+        client.hset("jwtx:jti:not-a-string", "a", "b")
+        client.publish("jwtx:changes", "jti:not-a-string")
+        settle(replica)
+        assert replica._feed is feed, "the follower did not start over"
+        assert "jti:not-a-string" not in replica._data
+        assert status(reader, token) == 200
+        client.close()
+
+    def test_a_listening_role_without_grants_learns_nothing(
+        self, postgres_server: PostgresServer, stranger: psycopg.Connection[Any]
+    ) -> None:
+        """LISTEN needs no privilege: the notifications carry only a change-log number."""
+        table = f"rev_{uuid.uuid4().hex[:12]}"
+        writer = build(postgres_server.url, table)
+        stranger.execute(sql.SQL("LISTEN {}").format(sql.Identifier(table)))
+        token = access(writer)
+        claims = claims_of(writer, token)
+        with writer.app_context():
+            flask_jwtx.revoke_token(token)
+            flask_jwtx.revoke_all("alice")
+        # Notifications arrive in commit order: once our own comes back, the
+        # writer's (committed before it) have all arrived.
+        stranger.execute("SELECT pg_notify(%s, 'end')", (table,))
+        payloads: list[str] = []
+        deadline = time.monotonic() + DEADLINE
+        while "end" not in payloads and time.monotonic() < deadline:
+            payloads.extend(n.payload for n in stranger.notifies(timeout=1.0, stop_after=1))
+        assert payloads[-1] == "end"
+        payloads.pop()
+        assert len(payloads) >= 2, "a revocation and a watermark were announced"
+        secrets = [
+            claims["jti"],
+            "alice",
+            record_key("jti", None, claims["jti"]).split(":")[1],
+            record_key("sub", None, "alice").split(":")[1],
+            str(int(claims["exp"]))[:6],
+        ]
+        for payload in payloads:
+            assert payload.isdigit(), payload
+            assert not any(secret in payload for secret in secrets)
+        for name in (table, f"{table}_changes"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                stranger.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(name)))
+
+    def test_a_row_slipped_into_the_sqlite_change_log_cannot_unrevoke(
+        self, tmp_path: Path
+    ) -> None:
+        """The log names keys; values come from the table, so a lying row changes nothing."""
+        url = sqlite_url(tmp_path)
+        writer, reader = build(url), patient(url)
+        token = access(writer)
+        with writer.app_context():
+            flask_jwtx.revoke_token(token)
+        replica = warm(reader, access(writer, "bob"))
+        key = record_key("jti", None, claims_of(writer, token)["jti"])
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO jwtx_revocations_changes (key, value, expires_at, at) "
+                    "VALUES (:key, '1', :past, :now)"
+                ),
+                {"key": key, "past": time.time() - 3600, "now": time.time()},
+            )
+        engine.dispose()
+        settle(replica)
+        assert status(reader, token) == 401
+        assert replica.fresh()
+
+    def test_a_beacon_the_replica_did_not_send_proves_nothing(
+        self, redis_server: RedisServer
+    ) -> None:
+        """Beacon tokens are random: messages on the beacon channel cannot make a replica fresh."""
+        redis_server.flush()
+        client = redis.Redis(unix_socket_path=redis_server.socket)
+        replica = Replica(_SilentBeaconStore(client), BOUND, owns_store=False)
+        _OPENED.append(replica)
+        replica.get_many(["jti:start"])  # starts the follower
+        wait_until(lambda: client.pubsub_channels("jwtx:beacon:*") != [], "it subscribed")
+        [beacons] = client.pubsub_channels("jwtx:beacon:*")
+        for token in [uuid.uuid4().hex for _ in range(200)] + ["", "0" * 32, "null"]:
+            client.publish(beacons, token)
+        RedisStore(client).put("jti:marker", "1", time.time() + 60)  # after the forgeries
+        wait_until(lambda: "jti:marker" in replica._data, "the feed handled what came before")
+        assert not replica.fresh()
+        assert replica.get_many(["jti:marker"]) == ["1"], "read from the store"
+        client.close()
+
+
+class _SilentBeacons(Feed):
+    """A real feed whose beacons are never sent: only a forged one could come back."""
+
+    def __init__(self, feed: Feed) -> None:
+        self._feed = feed
+
+    def beacon(self) -> str:
+        return uuid.uuid4().hex
+
+    def receive(self, timeout: float) -> list[Change | Ack]:
+        return self._feed.receive(timeout)
+
+    def close(self) -> None:
+        self._feed.close()
+
+
+class _SilentBeaconStore(RedisStore):
+    def follow(self) -> Feed:
+        return _SilentBeacons(super().follow())
+
+
+def _collect(listener: Any, seen: list[bytes]) -> bool:
+    message = listener.get_message(timeout=0.1)
+    if message is not None and message["type"] == "message":
+        seen.append(message["data"])
+    return bool(seen)
+
+
+class TestTheCopyOnlyGrowsStricter:
+    """Whatever reaches the follower, an entry is never shortened, lowered or removed."""
+
+    def test_the_later_expiry_wins(self) -> None:
+        """An earlier expiry never replaces a later one; never expiring beats any time."""
+        assert merged("jti:a", ("1", 200.0), Change("jti:a", "1", 100.0)) == ("1", 200.0)
+        assert merged("jti:a", ("1", 100.0), Change("jti:a", "1", 200.0)) == ("1", 200.0)
+        assert merged("jti:a", ("1", None), Change("jti:a", "1", 100.0)) == ("1", None)
+        assert merged("jti:a", ("1", 100.0), Change("jti:a", "1", None)) == ("1", None)
+        assert merged("jti:a", None, Change("jti:a", "1", 5.0)) == ("1", 5.0)
+
+    def test_the_higher_watermark_wins(self) -> None:
+        """A lower or unreadable watermark never replaces a higher one."""
+        assert merged("sub:a", ("2000", None), Change("sub:a", "1000", None)) == ("2000", None)
+        assert merged("sub:a", ("1000", None), Change("sub:a", "2000", None)) == ("2000", None)
+        assert merged("sub:a", ("1000", None), Change("sub:a", "x", None)) == ("1000", None)
+
+    def test_a_replica_keeps_what_it_held_against_an_older_read(self, tmp_path: Path) -> None:
+        """Applying a weaker record (a stale read, a lie) leaves the stronger one in place."""
+        replica = make_replica(make_store(sqlite_url(tmp_path)), BOUND, owns_store=True)
+        _OPENED.append(replica)
+        replica.put("jti:a", "1", time.time() + 600)
+        replica._apply(Change("jti:a", "1", time.time() - 1))
+        assert replica._data["jti:a"][1] is not None
+        assert replica._data["jti:a"][1] > time.time() + 500

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask, jsonify
 
 import flask_jwtx
-from flask_jwtx import resources as resources_module
-from flask_jwtx.resources import Resources
-from flask_jwtx.revocation.memory import MemoryStore
+from flask_jwtx._core.config import resources as resources_module
+from flask_jwtx._core.config.resources import Resources
+from flask_jwtx._core.revocation.memory import MemoryStore
 
 from .conftest import SECRET
 
@@ -29,7 +29,7 @@ def test_concurrent_builders_keep_one_store_and_close_the_others(
     CountingStore.closed = 0
     barrier = threading.Barrier(8)
 
-    def slow_build(value: Any, *, table: str) -> CountingStore:
+    def slow_build(value: Any, *, table: str, instance_path: str | None) -> CountingStore:
         barrier.wait()  # every thread builds before any stores: the worst case
         return CountingStore()
 

@@ -15,9 +15,9 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 from flask_jwtx import signals
+from flask_jwtx._core.jose.tokens import jti_millis, new_jti
+from flask_jwtx._core.revocation.factory import make_store
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation.factory import make_store
-from flask_jwtx.tokens import jti_millis, new_jti
 
 from .conftest import SECRET
 from .stores import PostgresServer, RedisServer, sqlite_url
@@ -369,7 +369,7 @@ class TestStoreOutage:
         outage.stop()
         for token in (revoked, fine):
             assert status(app, token) == (503, {"msg": "Revocation store unavailable"})
-        with app.app_context(), pytest.raises(flask_jwtx.revocation.StoreUnavailableError):
+        with app.app_context(), pytest.raises(flask_jwtx.exceptions.StoreUnavailableError):
             flask_jwtx.revoke_token(fine)
         outage.start()
         assert status(app, revoked) == REVOKED, "the revocation survived the restart"

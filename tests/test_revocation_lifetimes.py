@@ -26,10 +26,10 @@ import time_machine
 from flask import Flask
 
 import flask_jwtx
-from flask_jwtx import signals
-from flask_jwtx.revocation import RevocationStore, record_key
-from flask_jwtx.revocation.factory import make_store
-from flask_jwtx.revocation.memory import MemoryStore
+from flask_jwtx import RevocationStore, signals
+from flask_jwtx._core.revocation.factory import make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import record_key
 
 from .test_revocation import ALL_STORES, store_config
 from .test_revocation import build as revocation_app
@@ -174,6 +174,44 @@ class TestEveryRecordOutlivesWhatItCovers:
             assert call(app, tokens["access_token"]) == REVOKED
             assert call(app, tokens["refresh_token"], "/refresh") == REVOKED
         assert_no_record_expires_early(real_store, minted, leeway=10)
+
+
+#: Expiries no store or date can hold as a time: year 12020, and 10**17 s
+#: (Redis's PX overflows at about 9.2e15 s from now).
+FAR_BEYOND = [
+    pytest.param(317_000_000_000, id="year-12020"),
+    pytest.param(10**17, id="exp-1e17"),
+]
+
+
+class TestExpiriesPastYear9999:
+    """A token expiring after year 9999 is revoked for good, on every store."""
+
+    @pytest.mark.parametrize("exp", FAR_BEYOND)
+    def test_such_a_token_is_revoked_and_refused(
+        self, real_store: RecordingStore, minted: Minted, exp: int
+    ) -> None:
+        """The record is written as never expiring: it still outlives the token."""
+        app = build(real_store)
+        with app.app_context():
+            token = flask_jwtx.create_access_token("alice", additional_claims={"exp": exp})
+            flask_jwtx.revoke_token(token)
+        assert call(app, token) == REVOKED
+        [(_, expires_at)] = real_store.written.values()
+        assert expires_at is None
+        assert_no_record_expires_early(real_store, minted, leeway=0)
+
+    @pytest.mark.parametrize("exp", FAR_BEYOND)
+    def test_every_store_writes_such_an_expiry_as_never(
+        self, real_store: RecordingStore, exp: int
+    ) -> None:
+        """Records and session registries given such a time are kept, not refused or lost."""
+        store = real_store.inner
+        store.put("jti:far", "1", float(exp))
+        assert store.put_if_absent("used:far", "5", float(exp)) is None
+        assert store.get_many(["jti:far", "used:far"]) == ["1", "5"]
+        store.registry_put("ses:far", "member", "value", float(exp))
+        assert store.registry_get("ses:far") == {"member": "value"}
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,21 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 from flask_jwtx import signals
-from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.revocation.base import RevocationStore, StoreUnavailableError
-from flask_jwtx.revocation.factory import make_store
-from flask_jwtx.revocation.memory import MemoryStore
-from flask_jwtx.revocation.policy import CLOCK_MARGIN, record_key
-from flask_jwtx.revocation.registry import (
+from flask_jwtx._core.revocation.base import RevocationStore, StoreUnavailableError
+from flask_jwtx._core.revocation.factory import make_store
+from flask_jwtx._core.revocation.memory import MemoryStore
+from flask_jwtx._core.revocation.policy import CLOCK_MARGIN, record_key
+from flask_jwtx._core.revocation.registry import (
     Session,
+    SessionContentionError,
     ended_record,
     index_key,
     owner_of,
     parse,
     registry_name,
 )
+from flask_jwtx.cli import jwt_cli
+from flask_jwtx.exceptions import ConfigurationError
 
 from .conftest import SECRET
 from .test_revocation import ALL_STORES, SHARED_STORES, store_config
@@ -244,7 +247,7 @@ def test_without_a_store_the_error_says_what_to_configure() -> None:
 
 def test_a_store_without_a_registry_says_so() -> None:
     class Minimal(MemoryStore):
-        registry_get = flask_jwtx.revocation.RevocationStore.registry_get
+        registry_get = flask_jwtx.RevocationStore.registry_get
 
     app = build(JWT_REVOCATION_STORE=Minimal())
     with app.app_context(), pytest.raises(NotImplementedError, match="registry"):
@@ -364,6 +367,134 @@ def test_sessions_through_the_local_replica(
     assert sessions(one, "alice") == []
 
 
+# -- Concurrent logins at the cap: a login never returns an ended session's tokens ----
+
+
+class Interleaved(RevocationStore):
+    """A real store that, at one step of the main thread's login, runs another login in a thread.
+
+    ``step`` is ``"register"`` (just before the new session's registry entry
+    is written) or ``"read"`` (just before the registry is read back). The
+    other login runs to its end, in its own thread, while this one waits:
+    the interleaving two app instances can produce, made certain.
+    """
+
+    def __init__(self, inner: RevocationStore, step: str, times: int = 1) -> None:
+        self.inner = inner
+        self.app: Flask | None = None
+        self.step = step
+        self.times = times
+        self.main = threading.get_ident()
+        #: What the other logins returned, in order.
+        self.others: list[tuple[str, str]] = []
+
+    def _maybe_interleave(self, step: str, registry: str) -> None:
+        if step != self.step or not registry.startswith("ses:") or self.times <= 0:
+            return
+        if threading.get_ident() != self.main:
+            return
+        self.times -= 1
+        failures: list[BaseException] = []
+        app = self.app
+        assert app is not None
+
+        def other_login() -> None:
+            try:
+                self.others.append(login(app, "alice"))
+            except BaseException as exc:  # reported by the main thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=other_login)
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        assert not failures, failures
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        return self.inner.get_many(keys)
+
+    def put(self, key: str, value: str, expires_at: float | None) -> None:
+        self.inner.put(key, value, expires_at)
+
+    def put_if_absent(self, key: str, value: str, expires_at: float | None) -> str | None:
+        return self.inner.put_if_absent(key, value, expires_at)
+
+    def registry_put(
+        self, registry: str, member: str, value: str, expires_at: float | None
+    ) -> None:
+        self._maybe_interleave("register", registry)
+        self.inner.registry_put(registry, member, value, expires_at)
+
+    def registry_get(self, registry: str) -> Mapping[str, str]:
+        self._maybe_interleave("read", registry)
+        return self.inner.registry_get(registry)
+
+    def registry_delete(self, registry: str, members: Sequence[str]) -> None:
+        self.inner.registry_delete(registry, members)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def interleaved_app(
+    shared_store: dict[str, Any], step: str, times: int = 1
+) -> tuple[Flask, Interleaved]:
+    inner = make_store(
+        shared_store["JWT_REVOCATION_STORE"], table=shared_store["JWT_REVOCATION_TABLE"]
+    )
+    store = Interleaved(inner, step, times)
+    store.app = app = build(JWT_SESSION_LIMIT=1, JWT_REVOCATION_STORE=store)
+    return app, store
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param("read", id="ended-by-a-login-that-registered-after-it"),
+        pytest.param("register", id="older-than-a-login-that-registered-first"),
+    ],
+)
+def test_a_login_racing_another_at_the_cap_returns_a_live_session(
+    shared_store: dict[str, Any], step: str
+) -> None:
+    """Whichever way two logins interleave at JWT_SESSION_LIMIT, each returns live tokens."""
+    app, store = interleaved_app(shared_store, step)
+    try:
+        access, refresh = login(app, "alice")
+        client = app.test_client()
+        assert status(client, access) == 200, "the login returned an ended session's token"
+        [(other_access, _)] = store.others
+        [live] = sessions(app, "alice")
+        assert live.id == decoded_fam(app, access), "the cap holds: the later login's session"
+        assert status(client, other_access) == 401, "ended by the login that came after it"
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 200
+    finally:
+        store.close()
+
+
+def test_a_login_ended_at_every_try_is_refused_not_handed_out(
+    shared_store: dict[str, Any],
+) -> None:
+    """When concurrent logins end every session it opens, a login gives up with a 503 error."""
+    app, store = interleaved_app(shared_store, "read", times=100)
+    try:
+        with pytest.raises(SessionContentionError, match="try again") as raised:
+            login(app, "alice")
+        assert isinstance(raised.value, StoreUnavailableError)
+        assert raised.value.status == 503
+        assert len(store.others) >= 5, "each of its five sessions was ended by another login"
+        [live] = sessions(app, "alice")
+        assert live.id == decoded_fam(app, store.others[-1][0])
+    finally:
+        store.close()
+
+
+def decoded_fam(app: Flask, token: str) -> str:
+    with app.app_context():
+        family: str = flask_jwtx.decode_token(token)["fam"]
+        return family
+
+
 # -- Failures: the registry is best effort where the tokens are already decided ------
 
 
@@ -445,3 +576,113 @@ def test_a_store_without_registry_methods_refuses_clearly() -> None:
     ):
         with pytest.raises(NotImplementedError, match="Bare keeps no session registry"):
             call()
+
+
+# --- Tokens whose iss comes from additional_claims_loader, not JWT_ENCODE_ISSUER ------
+
+#: Each user's tenant: the claims loader writes it as the token's issuer.
+TENANTS = {"alice": "https://acme.example", "bob": "https://globex.example"}
+
+
+def loader_issued(constant: bool = True, **config: Any) -> Flask:
+    """An app whose tokens get their ``iss`` from the claims loader (no JWT_ENCODE_ISSUER)."""
+    app = build(**config)
+    manager: flask_jwtx.JWTManager = app.extensions["flask-jwtx"].manager
+
+    @manager.additional_claims_loader
+    def issuer_claim(identity: Any) -> dict[str, Any]:
+        return {"iss": "https://login.example" if constant else TENANTS[identity]}
+
+    return app
+
+
+def issuer_of(app: Flask, token: str) -> Any:
+    with app.app_context():
+        return flask_jwtx.decode_token(token)["iss"]
+
+
+class TestIssuerFromTheClaimsLoader:
+    """Sessions and logout everywhere find tokens by the issuer they carry."""
+
+    def test_list_sessions_finds_them(self, any_store: dict[str, Any]) -> None:
+        """list_sessions returns the sessions of tokens whose iss the loader wrote."""
+        app = loader_issued(**any_store)
+        access, _ = login(app, "alice")
+        assert issuer_of(app, access) == "https://login.example"
+        listed = sessions(app, "alice")
+        assert [s.id for s in listed] == [issuer_of_session(app, access)]
+
+    def test_revoke_session_by_id_ends_it(self, any_store: dict[str, Any]) -> None:
+        """revoke_session(id) ends such a session and its tokens are refused."""
+        app = loader_issued(**any_store)
+        access, refresh = login(app, "alice")
+        session_id = issuer_of_session(app, access)
+        assert revoke(app, session_id) is True
+        client = app.test_client()
+        assert status(client, access) == 401
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+        assert sessions(app, "alice") == []
+
+    def test_revoke_session_with_identity_ends_only_that_identitys(self) -> None:
+        """With identity=, only the owner's session is ended, whatever its issuer."""
+        app = loader_issued(constant=False, JWT_REVOCATION_STORE="memory://")
+        alice, _ = login(app, "alice")
+        session_id = issuer_of_session(app, alice)
+        assert revoke(app, session_id, identity="bob") is False
+        assert status(app.test_client(), alice) == 200
+        assert revoke(app, session_id, identity="alice") is True
+        assert status(app.test_client(), alice) == 401
+
+    def test_revoke_all_refuses_them(self, any_store: dict[str, Any]) -> None:
+        """revoke_all(identity) refuses the identity's tokens whatever iss they carry."""
+        app = loader_issued(**any_store)
+        access, refresh = login(app, "alice")
+        with app.test_request_context():
+            outside = flask_jwtx.create_access_token("alice")  # no session, same issuer
+        bob, _ = login(app, "bob")
+        with app.app_context():
+            flask_jwtx.revoke_all("alice")
+        client = app.test_client()
+        assert [status(client, t) for t in (access, outside, bob)] == [401, 401, 200]
+        assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+        again, _ = login(app, "alice")
+        assert status(client, again) == 200
+
+    def test_revoke_all_with_an_issuer_per_user(self) -> None:
+        """An issuer the loader picks per user is covered too; other users are not."""
+        app = loader_issued(constant=False, JWT_REVOCATION_STORE="memory://")
+        alice, _ = login(app, "alice")
+        bob, _ = login(app, "bob")
+        assert issuer_of(app, bob) == "https://globex.example"
+        with app.app_context():
+            flask_jwtx.revoke_all("bob")
+        client = app.test_client()
+        assert [status(client, t) for t in (alice, bob)] == [200, 401]
+
+    def test_the_cli_revoke_all_refuses_them(self, tmp_path: Path) -> None:
+        """``flask jwt revoke-all alice`` refuses alice's tokens, as it says it does."""
+        app = loader_issued(JWT_REVOCATION_STORE=f"sqlite:///{tmp_path / 'r.db'}")
+        access, _ = login(app, "alice")
+        bob, _ = login(app, "bob")
+        result = app.test_cli_runner().invoke(jwt_cli, ["revoke-all", "alice"])
+        assert result.exit_code == 0, result.output
+        assert 'Every token issued to "alice" before' in result.output
+        client = app.test_client()
+        assert [status(client, t) for t in (access, bob)] == [401, 200]
+
+    def test_sessions_of_several_issuers_are_listed_together(self) -> None:
+        """Sessions minted under the configured issuer and the loader's are one list."""
+        app = build(JWT_REVOCATION_STORE="memory://", JWT_ENCODE_ISSUER="https://old.example")
+        first, _ = login(app, "alice")
+        second, _ = login(app, "alice", additional_claims={"iss": "https://new.example"})
+        assert issuer_of(app, second) == "https://new.example"
+        ids = [issuer_of_session(app, t) for t in (first, second)]
+        assert [s.id for s in sessions(app, "alice")] == ids
+        assert revoke(app, ids[1], identity="alice") is True
+        assert [s.id for s in sessions(app, "alice")] == ids[:1]
+
+
+def issuer_of_session(app: Flask, token: str) -> str:
+    with app.app_context():
+        family: str = flask_jwtx.decode_token(token)["fam"]
+    return family

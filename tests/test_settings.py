@@ -13,8 +13,8 @@ from flask import Flask, jsonify
 from jwt.warnings import InsecureKeyLengthWarning
 
 import flask_jwtx
+from flask_jwtx._core.config.schema import DEFAULTS
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.settings import DEFAULTS
 
 from .conftest import SECRET, make_app, read_key
 
@@ -82,6 +82,91 @@ def test_bad_configuration_fails_at_init_app_naming_the_key(
     assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
 
 
+@pytest.mark.parametrize(
+    ("config", "holds", "needs"),
+    [
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": "not a key"},
+            "JWT_PRIVATE_KEY cannot be used with RS256: it holds no PEM-encoded key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": "not a key"},
+            "JWT_PUBLIC_KEY cannot be used with RS256: it holds no PEM-encoded key",
+            "RS256 verifies with an RSA public key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_public.pem")},
+            "JWT_PRIVATE_KEY cannot be used with RS256: it holds an RSA public key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PUBLIC_KEY": read_key("rsa_private.pem")},
+            "JWT_PUBLIC_KEY cannot be used with RS256: it holds an RSA private key",
+            "its public half only (openssl pkey -pubout)",
+        ),
+        (
+            {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("ec256_private.pem")},
+            "it holds an EC P-256 private key",
+            "RS256 signs with an RSA private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "ES384", "JWT_PRIVATE_KEY": read_key("ec256_private.pem")},
+            "it holds an EC P-256 private key",
+            "ES384 signs with an EC P-384 private key",
+        ),
+        (
+            {"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
+            "it holds an RSA private key",
+            "EdDSA signs with an Ed25519 or Ed448 private key",
+        ),
+    ],
+    ids=[
+        "garbage-private",
+        "garbage-public",
+        "public-as-private",
+        "private-as-public",
+        "ec-for-rsa",
+        "wrong-curve",
+        "rsa-for-eddsa",
+    ],
+)
+def test_an_unusable_key_is_described_as_what_it_holds(
+    config: dict[str, Any], holds: str, needs: str
+) -> None:
+    """Never "could not parse the provided public key" for a private key, nor a crash later."""
+    with pytest.raises(ConfigurationError) as info:
+        flask_jwtx.JWTManager(fresh_app(**config))
+    message = str(info.value)
+    assert holds in message
+    assert needs in message
+    assert "provided public key" not in message
+    assert "generator object" not in message
+
+
+def test_key_descriptions_cover_every_kind_of_key_text_and_object() -> None:
+    """What the messages above are built from, for the kinds they do not show."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+    from flask_jwtx._core.jose.keys import describe_key
+
+    edwards = ed448.Ed448PrivateKey.generate()
+    encrypted = edwards.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase"),
+    )
+    assert describe_key(read_key("ed25519_public.pem")) == "an Ed25519 public key"
+    assert describe_key(ed25519.Ed25519PrivateKey.generate()) == "an Ed25519 private key"
+    assert describe_key(edwards.public_key()) == "an Ed448 public key"
+    assert describe_key(read_key("ec384_public.pem").encode()) == "an EC P-384 public key"
+    assert describe_key(encrypted) == "an encrypted private key"
+    garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    assert describe_key(garbage) == "a PEM block that is not a key cryptography can read"
+    assert describe_key(42) == "an object of type int"
+
+
 class TestKeysMayArriveAfterInitApp:
     """A missing key is an error when something needs it, not at ``init_app``.
 
@@ -104,6 +189,34 @@ class TestKeysMayArriveAfterInitApp:
     def test_init_app_logs_that_no_key_is_set_yet(self, caplog: pytest.LogCaptureFixture) -> None:
         flask_jwtx.JWTManager(fresh_app())
         assert "No key is set yet for HS256" in caplog.text
+
+    @pytest.mark.parametrize(
+        ("config", "fix"),
+        [
+            ({}, "Set JWT_SECRET_KEY (or Flask's SECRET_KEY) to a random string"),
+            ({"JWT_ALGORITHM": "RS256"}, "Set JWT_PRIVATE_KEY to a PEM-encoded key"),
+            (
+                {"JWT_ALGORITHM": "RS256", "JWT_PRIVATE_KEY": read_key("rsa_private.pem")},
+                None,
+            ),
+        ],
+        ids=["hs256", "rs256", "rs256-private-key-only"],
+    )
+    def test_the_start_up_line_gives_its_advice_once(
+        self, caplog: pytest.LogCaptureFixture, config: dict[str, Any], fix: str | None
+    ) -> None:
+        """One line, one fix, one list of other ways: never the same advice twice."""
+        with caplog.at_level("WARNING", logger="flask_jwtx"):
+            flask_jwtx.JWTManager(fresh_app(**config))
+        lines = [r.getMessage() for r in caplog.records if "No key is set yet" in r.getMessage()]
+        if fix is None:  # the private key's public half verifies: nothing is missing
+            assert lines == []
+            return
+        assert len(lines) == 1
+        assert "tokens cannot be created or verified until one is" in lines[0]
+        assert lines[0].count(fix) == 1
+        assert lines[0].count(" Set ") == 1
+        assert lines[0].count("register a key loader") == 1
 
     def test_a_secret_set_after_init_app_is_used(self) -> None:
         app = fresh_app()

@@ -3,6 +3,7 @@
 Records carry the moment (by the app's clock) until which they must live;
 the Redis store turns that into time *remaining*, so a Redis host whose clock
 is ahead of the app's (or a test's frozen clock) cannot expire them early.
+The session registry's keys are given their time remaining the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from .conftest import SECRET
 from .stores import RedisServer
 
 
-def app_on(url: str) -> Flask:
+def app_on(url: str, **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=url)
+    app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=url, **config)
     flask_jwtx.JWTManager(app)
 
     @app.get("/me")
@@ -41,4 +42,24 @@ def test_an_app_clock_a_day_behind_redis_keeps_its_revocations(redis_server: Red
             flask_jwtx.revoke_token(token)
         response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, "the record expired by Redis's clock"
+    app.extensions["flask-jwt-extended"].close(app)
+
+
+def test_an_app_clock_a_day_behind_redis_keeps_its_sessions(redis_server: RedisServer) -> None:
+    """A session whose tokens outlive the app's clock is listed, whatever Redis's clock says."""
+    redis_server.flush()
+    behind = datetime.now(UTC) - timedelta(days=1)
+    with freezegun.freeze_time(behind):
+        app = app_on(
+            redis_server.url,
+            JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=5),
+            JWT_REFRESH_TOKEN_EXPIRES=timedelta(hours=1),
+        )
+        with app.app_context():
+            access, _ = flask_jwtx.create_token_pair("alice")
+            assert len(flask_jwtx.list_sessions("alice")) == 1, "expired by Redis's clock"
+            [session] = flask_jwtx.list_sessions("alice")
+            assert flask_jwtx.revoke_session(session.id) is True
+        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {access}"})
+        assert response.status_code == 401
     app.extensions["flask-jwt-extended"].close(app)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 
 import flask_jwtx
@@ -74,6 +76,35 @@ class TestServersThatDoNotAnswer:
         assert "port 1" in message, message
 
 
+@pytest.fixture(scope="module")
+def redis_with_password() -> Iterator[str]:
+    """A real redis-server that wants the password hunter22; yields its unix socket path."""
+    from .stores import RedisServer
+
+    server = RedisServer()
+    redis.Redis(unix_socket_path=server.socket).config_set("requirepass", "hunter22")
+    yield server.socket
+    redis.Redis(unix_socket_path=server.socket, password="hunter22").config_set("requirepass", "")
+    server.stop()
+
+
+class TestRedisThatWantsAPassword:
+    def test_no_password_says_to_put_it_in_the_url(self, redis_with_password: str) -> None:
+        message = refusal(f"unix://{redis_with_password}")
+        assert "the server answers but refused this client" in message
+        assert "The server wants a password: put it in the URL, as redis://:PASSWORD@" in message
+        assert "Start the server" not in message
+
+    def test_a_wrong_password_says_to_check_it(self, redis_with_password: str) -> None:
+        message = refusal(f"unix://{redis_with_password}?password=hunter222")
+        assert message.endswith("Check the user name and password the URL gives.")
+        assert "hunter222" not in message
+        assert "Start the server" not in message
+
+    def test_the_right_password_works(self, redis_with_password: str) -> None:
+        start(f"unix://{redis_with_password}?password=hunter22")
+
+
 class TestSQLiteFiles:
     def test_a_missing_folder(self, tmp_path: Path) -> None:
         message = refusal(f"sqlite:///{tmp_path}/missing/revocations.db")
@@ -104,6 +135,61 @@ class TestSQLiteFiles:
         assert (tmp_path / "revocations.db").exists()
 
 
+class TestRelativeSQLitePathsAreInTheInstanceFolder:
+    """As Flask-SQLAlchemy 3 reads ``sqlite:///name.db``: in the instance folder, not the cwd."""
+
+    def app_in(self, instance: Path, url: str) -> Flask:
+        app = Flask(__name__, instance_path=str(instance))
+        app.config.update(JWT_SECRET_KEY=SECRET, JWT_REVOCATION_STORE=url)
+        flask_jwtx.JWTManager(app)
+        return app
+
+    def test_the_same_url_is_the_same_file_from_any_working_directory(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        instance = tmp_path / "instance"
+        monkeypatch.chdir(tmp_path)
+        writer = self.app_in(instance, "sqlite:///revocations.db")
+        assert (instance / "revocations.db").exists(), "the instance folder is created"
+        assert not (tmp_path / "revocations.db").exists()
+        with writer.app_context():
+            token = flask_jwtx.create_access_token("alice")
+            flask_jwtx.revoke_token(token)
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        reader = self.app_in(instance, "sqlite:///revocations.db")
+        reader.add_url_rule("/me", view_func=flask_jwtx.jwt_required()(lambda: "ok"))
+        answer = reader.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert (answer.status_code, answer.get_json()) == (401, {"msg": "Token has been revoked"})
+        for app in (writer, reader):
+            app.extensions["flask-jwtx"].manager.close(app)
+
+    def test_a_uri_form_path_too(self, tmp_path: Path) -> None:
+        app = self.app_in(tmp_path / "instance", "sqlite:///file:revocations.db?uri=true")
+        app.extensions["flask-jwtx"].manager.close(app)
+        assert (tmp_path / "instance" / "revocations.db").exists()
+
+    def test_a_missing_subfolder_is_named_where_it_was_looked_for(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            self.app_in(tmp_path / "instance", "sqlite:///data/revocations.db")
+        assert f"The folder {tmp_path}/instance/data does not exist" in str(caught.value)
+
+    def test_an_instance_folder_that_cannot_be_created(self, tmp_path: Path) -> None:
+        (tmp_path / "file").write_text("")
+        with pytest.raises(ConfigurationError) as caught:
+            self.app_in(tmp_path / "file" / "instance", "sqlite:///revocations.db")
+        message = str(caught.value)
+        assert message.startswith("JWT_REVOCATION_STORE is sqlite:///revocations.db")
+        assert f"instance folder {tmp_path}/file/instance, which cannot be created" in message
+
+    def test_absolute_paths_are_left_alone(self, tmp_path: Path) -> None:
+        app = self.app_in(tmp_path / "instance", f"sqlite:///{tmp_path}/revocations.db")
+        app.extensions["flask-jwtx"].manager.close(app)
+        assert (tmp_path / "revocations.db").exists()
+        assert not (tmp_path / "instance").exists()
+
+
 class TestMissingDrivers:
     def test_a_driver_that_is_not_installed_is_named(self) -> None:
         message = refusal("postgresql+pg8000://app:hunter22@localhost/db")
@@ -113,13 +199,13 @@ class TestMissingDrivers:
         ("module", "attribute", "url", "expected"),
         [
             (
-                "flask_jwtx.revocation.sql",
+                "flask_jwtx._core.revocation.sql",
                 "sa",
                 "sqlite:////tmp/never-created/revocations.db",
                 "sqlalchemy is not installed: pip install 'flask-jwtx[sql]'",
             ),
             (
-                "flask_jwtx.revocation.redis",
+                "flask_jwtx._core.revocation.redis",
                 "_redis",
                 "redis://localhost:1/0",
                 "redis is not installed: pip install 'flask-jwtx[redis]'",

@@ -23,9 +23,9 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 from flask_jwtx import testing
+from flask_jwtx._core.jose.keyset import Key, KeySet
+from flask_jwtx._core.revocation.memory import MemoryStore
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import Key, KeySet
-from flask_jwtx.revocation.memory import MemoryStore
 
 from .conftest import make_app, read_key
 

@@ -1,7 +1,7 @@
-"""The configuration reference, generated from ``flask_jwtx.settings`` at build time.
+"""The configuration reference, generated from ``flask_jwtx._core.config.settings`` at build time.
 
 Nothing about a setting is written twice. The key list and the defaults come
-from :data:`flask_jwtx.settings.DEFAULTS`; what ``init_app`` refuses is found
+from :data:`flask_jwtx._core.config.schema.DEFAULTS`; what ``init_app`` refuses is found
 by *asking the validation*: each key is resolved with a handful of wrong
 values (:data:`PROBES`) and every :class:`~flask_jwtx.exceptions.ConfigurationError`
 (and every warning) is quoted as it is raised. What is written here by hand is
@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from flask_jwtx._core.config.resources import Resources
+from flask_jwtx._core.config.schema import DEFAULTS
+from flask_jwtx._core.config.settings import resolve
+from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.keyset import Key, KeySet
-from flask_jwtx.resources import Resources
-from flask_jwtx.settings import DEFAULTS, resolve
 
 SECTIONS: dict[str, str] = {
     "keys": "Algorithms and keys",
@@ -40,6 +41,7 @@ SECTIONS: dict[str, str] = {
     "csrf": "CSRF protection (cookies only)",
     "jwks": "Publishing and consuming JWKS",
     "revocation": "Revocation and refresh-token rotation",
+    "resource": "OAuth 2.0 resource server and DPoP",
 }
 
 
@@ -175,7 +177,9 @@ META: dict[str, Meta] = {
     "JWT_VERIFY_SUB": Meta(
         "claims",
         "a boolean",
-        "Whether a present `sub` must be a string, as RFC 7519 (and PyJWT 2.10) require.",
+        "Whether a present `sub` must be a string, as RFC 7519 requires. Flask-JWT-Extended "
+        "leaves this check to PyJWT, which has it from 2.10 on; so does flask-jwtx: with an "
+        "older PyJWT, no `sub` (nor `jti`) is checked, whatever this says.",
     ),
     "JWT_IDENTITY_CLAIM": Meta(
         "claims",
@@ -185,8 +189,13 @@ META: dict[str, Meta] = {
     "JWT_IDENTITY_AS_STRING": Meta(
         "claims",
         "a boolean",
-        "Store `int` and `UUID` identities as strings in `sub`, and give them back in their "
-        "own type. Without it, a non-string identity raises `IdentityError` at creation.",
+        "Store non-string identities (`int`, `UUID`, lists, dicts and other JSON values) as "
+        'strings in `sub`, with the private claim `jwtx_idt` (`"int"`, `"uuid"` or `"json"`) '
+        "saying how `get_jwt_identity()` gives them back in their own type (see "
+        "current-user.md); services that do not know the claim see a string `sub`. On every "
+        "PyJWT version. An identity it cannot store raises `IdentityError` at creation. "
+        "Without it, a non-string identity is signed as it is and refused when verified "
+        '(422 "Subject must be a string"), as with Flask-JWT-Extended; the fix is logged once.',
         own=True,
     ),
     "JWT_MAX_TOKEN_BYTES": Meta(
@@ -366,10 +375,12 @@ META: dict[str, Meta] = {
     ),
     "JWT_TRUSTED_ISSUERS": Meta(
         "jwks",
-        "a list of dicts with `issuer`, `jwks_url` and optionally `audience`, `algorithms`, "
-        "`verify_audience`",
+        "a list of issuer URLs, or of dicts with `issuer` and optionally `jwks_url`, "
+        "`audience`, `algorithms`, `verify_audience`, `profile`, `typ`",
         "Accept tokens from several identity providers, each verified with its own JWKS, "
-        "algorithms and audience; the token's `iss` picks the issuer.",
+        "algorithms and audience; the token's `iss` picks the issuer. Without `jwks_url` the "
+        "issuer's OpenID Connect or RFC 8414 metadata names it. With `JWT_RESOURCE`, tokens "
+        "follow RFC 9068 (`typ` `at+jwt`, `aud` naming the resource) unless `profile` is `None`.",
         probes=(
             [{"issuer": "https://a.example"}],
             [{"issuer": "https://a.example", "jwks_url": "https://a.example/jwks"}],
@@ -381,8 +392,9 @@ META: dict[str, Meta] = {
         "revocation",
         "`memory://`, a Redis or SQLAlchemy URL, a `redis.Redis`, an `Engine`, a "
         "`RevocationStore`, or `None`",
-        "Where revocations live. Built and reached once in `init_app`. See "
-        "[Revocation](revocation.md).",
+        "Where revocations live. Built and reached once in `init_app`. A relative "
+        "SQLite path (`sqlite:///revocations.db`) is a file in the app's instance folder, "
+        "as with Flask-SQLAlchemy 3. See [Revocation](revocation.md).",
         probes=("sqlite:///:memory:", "mysql+nodriver://host/db"),
         own=True,
     ),
@@ -442,6 +454,71 @@ META: dict[str, Meta] = {
         "a boolean",
         "Record the client's user agent and IP address with each session (personal data: off "
         "by default). See [Sessions](sessions.md).",
+        own=True,
+    ),
+    # OAuth 2.0 resource server and DPoP
+    "JWT_RESOURCE": Meta(
+        "resource",
+        "an absolute `https` (or `http`) URL without query or fragment, or `None`",
+        "This service's resource identifier: turns on resource-server mode. Trusted issuers' "
+        "tokens must name it in `aud` and follow RFC 9068; refusals carry RFC 6750 challenges "
+        "(invalid tokens are 401); RFC 9728 metadata is served. See "
+        "[Resource server](resource-server.md).",
+        probes=("not a url", "https://api.example/?x=1"),
+        own=True,
+    ),
+    "JWT_WWW_AUTHENTICATE": Meta(
+        "resource",
+        "`True`, `False`, or `None` (on exactly when `JWT_RESOURCE` is set)",
+        'Add `WWW-Authenticate: Bearer` (and `DPoP`) challenges with `error="invalid_token"` '
+        'or `"insufficient_scope"` to refusals, next to the JSON body. Statuses are kept '
+        "unless `JWT_RESOURCE` is set.",
+        probes=("yes",),
+        own=True,
+    ),
+    "JWT_DPOP": Meta(
+        "resource",
+        "`'off'`, `'allowed'` or `'required'`",
+        "Whether DPoP-bound tokens (RFC 9449, `Authorization: DPoP` with a `DPoP` proof) are "
+        "accepted, or required; `jwt_required(dpop=...)` overrides it per route. Needs "
+        "`JWT_REVOCATION_STORE`, which keeps each proof single-use across instances. A "
+        "DPoP-bound token presented as a bearer token is refused in every mode.",
+        context=_STORE,
+        probes=("sometimes",),
+        own=True,
+    ),
+    "JWT_DPOP_ALGORITHMS": Meta(
+        "resource",
+        "a list of asymmetric algorithm names",
+        "The algorithms a DPoP proof may be signed with. HMAC algorithms and `none` are refused.",
+        probes=(["HS256"], []),
+        own=True,
+    ),
+    "JWT_DPOP_IAT_WINDOW": Meta(
+        "resource",
+        f"{_SECONDS} or a `timedelta`, positive",
+        "How far from now, either way, a DPoP proof's `iat` may be; also how long a proof's "
+        "`jti` is remembered and a server nonce stays fresh.",
+        own=True,
+    ),
+    "JWT_DPOP_NONCE_SECRET": Meta(
+        "resource",
+        "`None`, or a string or bytes of at least 32 bytes",
+        "Turns on server-provided DPoP nonces (`use_dpop_nonce`, `DPoP-Nonce`). Nonces are "
+        "MACs of their issue time under this secret, so every instance configured with the "
+        "same secret accepts the others' nonces without sharing state.",
+        probes=("short",),
+        own=True,
+    ),
+    "JWT_INTROSPECTION": Meta(
+        "resource",
+        "`None`, or a dict with `endpoint`, `client_id`, `client_secret`, and optionally "
+        "`issuer` and `cache_ttl` (seconds, default 60)",
+        "Opaque (non-JWT) access tokens are sent to this RFC 7662 introspection endpoint, "
+        "authenticated with these credentials; an active answer is held to the claim checks "
+        "(audience `JWT_RESOURCE`, the `issuer`, `exp`, scopes) and cached up to `cache_ttl`, "
+        "never past `exp`. Unreachable or odd answers: 503. JWTs are still verified locally.",
+        probes=("https://as.example/introspect", {"endpoint": "https://as.example/i"}),
         own=True,
     ),
 }
@@ -634,7 +711,7 @@ def setup(app: Any) -> dict[str, Any]:
             if section == "other":
                 for key in undocumented():
                     self.state.document.reporter.warning(
-                        f"{key} is in flask_jwtx.settings.DEFAULTS but has no entry in "
+                        f"{key} is in the settings DEFAULTS but has no entry in "
                         "docs/_ext/jwtx_settings.py META: document it there."
                     )
                 for crash in crashes():

@@ -1,11 +1,11 @@
-"""``config``: the incumbent's read-only view of the ``JWT_*`` settings.
+"""``config``: Flask-JWT-Extended's read-only view of the ``JWT_*`` settings.
 
 For code written against Flask-JWT-Extended's module layout, e.g.
 ``from flask_jwt_extended.config import config`` followed by
 ``config.access_expires`` or ``config.token_location``. Every property the
-incumbent's object has is here, read (inside an app context) from the
+Flask-JWT-Extended's object has is here, read (inside an app context) from the
 settings flask-jwtx validated and resolved, so it reports what flask-jwtx
-actually does. The values are those the incumbent returns, with these
+actually does. The values are those Flask-JWT-Extended returns, with these
 normalizations:
 
 * sequences (``token_location``, ``decode_algorithms``, ``csrf_request_methods``,
@@ -16,7 +16,7 @@ normalizations:
   audiences are ``None`` when the setting is an empty string;
 * ``leeway`` is a number of seconds, also when the setting is a ``timedelta``;
 * ``encode_key``/``decode_key`` are the configured key text. Where the
-  incumbent would raise, flask-jwtx may still have a key: ``decode_key`` is
+  Flask-JWT-Extended would raise, flask-jwtx may still have a key: ``decode_key`` is
   then the parsed public half of ``JWT_PRIVATE_KEY``, and ``encode_key`` the
   parsed signing key of a key set (``JWT_KEYS``). ``decode_key`` raises for
   apps that pick the verification key by each token's ``kid`` (key sets,
@@ -32,13 +32,14 @@ from typing import Any, cast
 
 from flask import current_app
 
-from .decorators import EXEMPT_METHODS
+from ._core.config.schema import DEFAULTS
+from ._core.config.settings import Settings
+from ._core.jose.keys import is_symmetric
+from ._core.keysources.resolvers import StaticKeys, not_signing
+from ._core.web.decorators import EXEMPT_METHODS
+from ._core.web.state import get_state
 from .exceptions import ConfigurationError
 from .internal_utils import get_json_encoder as get_json_encoder
-from .keys import is_symmetric
-from .resolvers import StaticKeys, not_signing
-from .settings import DEFAULTS, Settings
-from .state import get_state
 from .typing import ExpiresDelta as ExpiresDelta
 
 
@@ -58,7 +59,7 @@ def _lifetime(resolved: timedelta | None, key: str) -> ExpiresDelta:
     raw = current_app.config.get(key)
     if isinstance(raw, int) or raw is None:
         return resolved
-    # A timedelta, or a dateutil relativedelta kept as given (as the incumbent does).
+    # A timedelta, or a dateutil relativedelta kept as given (as Flask-JWT-Extended does).
     return cast(ExpiresDelta, raw)
 
 
@@ -195,7 +196,7 @@ class _Config:
     @property
     def token_location(self) -> Collection[str]:
         # Validated by the settings; given back in the type it was configured
-        # in (a list stays a list), as the incumbent's property did.
+        # in (a list stays a list), as Flask-JWT-Extended's property did.
         locations = _settings().token_location
         raw = current_app.config.get("JWT_TOKEN_LOCATION")
         return raw if isinstance(raw, list | tuple | set | frozenset) else locations

@@ -10,19 +10,19 @@ custom loader that adds logging and then defers to the default response::
         log.info("expired token for %s", claims["sub"])
         return default_expired_token_callback(header, claims)
 
-The response callbacks take the incumbent's parameter names and call the
+The response callbacks take Flask-JWT-Extended's parameter names and call the
 defaults a new :class:`~flask_jwtx.JWTManager` uses, so they answer with the
-same status codes and ``{JWT_ERROR_MESSAGE_KEY: ...}`` bodies as the incumbent's.
+same status codes and ``{JWT_ERROR_MESSAGE_KEY: ...}`` bodies as Flask-JWT-Extended's.
 """
 
 from __future__ import annotations
 
-from . import callbacks
+from ._core.web import callbacks
 from .config import config as config
 
-# The very functions a new JWTManager holds (with the incumbent's parameter
+# The very functions a new JWTManager holds (with Flask-JWT-Extended's parameter
 # names), so ``manager._expired_token_callback is default_expired_token_callback``
-# tells, as it did with the incumbent, whether the app replaced a default.
+# tells, as it did with Flask-JWT-Extended, whether the app replaced a default.
 default_additional_claims_callback = callbacks.default_additional_claims
 default_jwt_headers_callback = callbacks.default_additional_headers
 default_user_identity_callback = callbacks.default_user_identity

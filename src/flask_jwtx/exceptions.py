@@ -1,6 +1,6 @@
 """One exception hierarchy for everything flask-jwtx raises.
 
-Every error derives from :class:`JWTExtendedException` (the incumbent's root
+Every error derives from :class:`JWTExtendedException` (Flask-JWT-Extended's root
 name, kept so ``except`` clauses written for Flask-JWT-Extended still match).
 The extension registers a single Flask error handler, on that root, and turns
 each error into the response its loader callback produces.
@@ -9,29 +9,60 @@ Errors about the token itself also derive from the matching PyJWT exception
 (``jwt.ExpiredSignatureError`` and friends), placed *first* in the bases: code
 that catches PyJWT's classes keeps working, and an ``app.errorhandler`` a user
 registers on a PyJWT class is found before ours in the method resolution
-order, exactly as it overrode the incumbent's handler.
+order, exactly as it overrode Flask-JWT-Extended's handler.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 import jwt
 
 Header = dict[str, Any]
+
+# PyJWT 2.10 added the two classes below, and with them its check that
+# ``sub`` is a string. On an older PyJWT our classes derive from the error
+# both descend from there (``InvalidTokenError``), so ``except`` clauses
+# written for either library still match.
+try:
+    from jwt.exceptions import InvalidJTIError as _PyJWTJTIError
+    from jwt.exceptions import InvalidSubjectError as _PyJWTSubjectError
+except ImportError:  # pragma: no cover - PyJWT < 2.10, run by scripts/test-min.sh
+    _PyJWTJTIError = _PyJWTSubjectError = jwt.InvalidTokenError  # type: ignore[assignment,misc]
+
+#: Whether the installed PyJWT checks that ``sub`` and ``jti`` are strings (2.10
+#: and later). Flask-JWT-Extended leaves both checks to PyJWT, so on an older
+#: PyJWT it never refuses a non-string ``sub`` (whatever ``JWT_VERIFY_SUB``
+#: says) or ``jti``; flask-jwtx answers the same way.
+PYJWT_CHECKS_SUB: bool = _PyJWTSubjectError is not jwt.InvalidTokenError
 Claims = dict[str, Any]
 
+#: Called, without arguments, each time one of these errors is created, before
+#: anything can raise or handle it. ``flask_jwtx._core.web.integrations`` registers
+#: itself here: a REST framework imported at any time (even after ``init_app``)
+#: is made to pass the error on to Flask before its error router sees it. Only
+#: the error path pays for it; a hook must be cheap and must not raise.
+on_create: list[Callable[[], object]] = []
 
-class JWTExtendedException(Exception):  # noqa: N818 - the incumbent's public name
+
+class JWTExtendedException(Exception):  # noqa: N818 - Flask-JWT-Extended's public name
     """Root of every flask-jwtx error.
 
     Each class knows its answer: ``status`` is the HTTP status its default
     response carries, ``code`` a short machine-readable name for logs,
-    metrics and your own handlers (the body keeps the incumbent's message).
+    metrics and your own handlers (the body keeps Flask-JWT-Extended's message).
     """
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_token"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # __new__ rather than __init__: it runs for every subclass, including
+        # an app's own that never calls super().__init__().
+        for hook in on_create:
+            hook()
+        return super().__new__(cls, *args, **kwargs)
 
 
 class ConfigurationError(JWTExtendedException, RuntimeError):
@@ -39,7 +70,7 @@ class ConfigurationError(JWTExtendedException, RuntimeError):
 
     Raised by ``init_app`` (so a bad deployment fails at start-up, not on the
     first request) and whenever changed settings are re-read. It subclasses
-    ``RuntimeError`` because that is what the incumbent raised, lazily.
+    ``RuntimeError`` because that is what Flask-JWT-Extended raised, lazily.
     """
 
     status: ClassVar[int] = 500
@@ -183,14 +214,14 @@ class InvalidIssuedAtError(jwt.InvalidIssuedAtError, JWTExtendedException):
     code: ClassVar[str] = "invalid_iat"
 
 
-class InvalidSubjectError(jwt.exceptions.InvalidSubjectError, JWTExtendedException):
+class InvalidSubjectError(_PyJWTSubjectError, JWTExtendedException):
     """The token's ``sub`` is not a string while ``JWT_VERIFY_SUB`` is on (422)."""
 
     status: ClassVar[int] = 422
     code: ClassVar[str] = "invalid_sub"
 
 
-class InvalidJTIError(jwt.exceptions.InvalidJTIError, JWTExtendedException):
+class InvalidJTIError(_PyJWTJTIError, JWTExtendedException):
     """The token's ``jti`` is not a string (422)."""
 
     status: ClassVar[int] = 422
@@ -233,7 +264,7 @@ class RevokedTokenError(_TokenRefusedError):
         super().__init__("Token has been revoked", jwt_header, jwt_data)
 
 
-class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - the incumbent's public name
+class FreshTokenRequired(_TokenRefusedError):  # noqa: N818 - Flask-JWT-Extended's public name
     """A fresh token is required and this one is not, or no longer, fresh (401)."""
 
     status: ClassVar[int] = 401
@@ -277,6 +308,29 @@ class LoginRefusedError(JWTExtendedException):
     code: ClassVar[str] = "login_refused"
 
 
+class CrossSiteRequestError(JWTExtendedException):
+    """The browser says another site sent this request to a cookie-mode endpoint (403).
+
+    Raised by the auth blueprint in cookie mode for login and logout, from
+    ``Sec-Fetch-Site`` or ``Origin``: a foreign page must not log a victim
+    into the attacker's account (login CSRF) or out of their own.
+    """
+
+    status: ClassVar[int] = 403
+    code: ClassVar[str] = "cross_site_request"
+
+
+class UnsupportedContentTypeError(JWTExtendedException):
+    """A request body of a type the endpoint does not take (415).
+
+    The auth blueprint's cookie-mode login takes JSON only: the three types
+    an HTML form can send cross-site are refused before the login callback.
+    """
+
+    status: ClassVar[int] = 415
+    code: ClassVar[str] = "unsupported_content_type"
+
+
 class SessionNotFoundError(JWTExtendedException):
     """No live session of the current identity has that id (404).
 
@@ -292,6 +346,7 @@ __all__ = [
     "AuthorizationError",
     "CSRFError",
     "ConfigurationError",
+    "CrossSiteRequestError",
     "DecodeError",
     "ExpiredSignatureError",
     "FreshTokenRequired",
@@ -316,7 +371,63 @@ __all__ = [
     "RevokedTokenError",
     "SessionNotFoundError",
     "TokenTooLargeError",
+    "UnsupportedContentTypeError",
     "UserClaimsVerificationError",
     "UserLookupError",
     "WrongTokenError",
 ]
+
+
+# --- Revocation stores and sessions ---------------------------------------------
+
+
+class StoreUnavailableError(JWTExtendedException):
+    """The revocation store could not be reached or answered with an error (503)."""
+
+    status: ClassVar[int] = 503
+    code: ClassVar[str] = "store_unavailable"
+
+
+class StoreCredentialsError(StoreUnavailableError):
+    """The store's server refused this client's credentials: none given, or wrong ones (503).
+
+    Apart from its parent so that the start-up error can say what to fix (a
+    password in the URL) instead of telling to start a server that is running.
+    """
+
+    code: ClassVar[str] = "store_credentials_refused"
+
+
+class SessionContentionError(StoreUnavailableError):
+    """Concurrent logins at ``JWT_SESSION_LIMIT`` ended each session a login opened (503).
+
+    A login tries again when that happens, with a newer session; this is
+    raised only after several tries, rather than hand out tokens of a session
+    that is already ended.
+    """
+
+    code = "session_contention"
+
+
+class RefreshTokenReusedError(RevokedTokenError):
+    """A refresh token was presented again after it was used: its family is revoked (401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "refresh_token_reused"
+
+
+# --- Warnings -----------------------------------------------------------------------
+
+try:  # PyJWT >= 2.11 warns about short HMAC keys with its own class
+    from jwt.warnings import InsecureKeyLengthWarning as _PyJWTKeyLengthWarning
+except ImportError:  # pragma: no cover - older PyJWT
+    _PyJWTKeyLengthWarning = UserWarning  # type: ignore[assignment,misc]
+
+
+class WeakSecretWarning(_PyJWTKeyLengthWarning):
+    """The HMAC secret is shorter than its hash, so tokens are easier to forge.
+
+    A subclass of PyJWT's ``InsecureKeyLengthWarning``, which Flask-JWT-Extended's
+    users saw for the same secret: a warnings filter written for that class
+    (``ignore::jwt.warnings.InsecureKeyLengthWarning``) covers ours too.
+    """

@@ -11,20 +11,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
+import flask.json
 from flask import Flask, current_app
 
-from .decorators import _check_not_revoked, check_token_type
+from ._core.web.pipeline import check_not_revoked, check_token_type
+from ._core.web.state import get_state, json_default
 from .exceptions import Claims, Header
 from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import WrongTokenError as WrongTokenError
-from .state import get_state
 
 if TYPE_CHECKING:
-    from .extension import JWTManager
+    from ._core.web.extension import JWTManager
 
-#: Flask >= 2.3 (which flask-jwtx requires) always has ``flask.json.provider``.
-HAS_JSON_PROVIDER: Final = True
+#: Whether Flask has JSON providers (``app.json``, Flask 2.2 and later).
+HAS_JSON_PROVIDER: Final = hasattr(flask.json, "provider")
 
 
 def get_jwt_manager() -> JWTManager:
@@ -48,7 +49,7 @@ def verify_token_type(decoded_token: Claims, refresh: bool) -> None:
     """Refuse a token of the wrong kind, as protected routes do.
 
     ``refresh=True`` accepts only refresh tokens; ``refresh=False`` only
-    access tokens. Unlike the incumbent, a token of any other ``type`` (an
+    access tokens. Unlike Flask-JWT-Extended, a token of any other ``type`` (an
     application's own kind) is not taken for an access token.
     """
     check_token_type(decoded_token, refresh)
@@ -61,7 +62,7 @@ def verify_token_not_blocklisted(jwt_header: Header, jwt_data: Claims) -> None:
     configured, the revocation store (``JWT_REVOCATION_STORE``).
     """
     state = get_state()
-    _check_not_revoked(state.callbacks, state.settings.get(), jwt_header, jwt_data)
+    check_not_revoked(state.callbacks, state.settings.get(), jwt_header, jwt_data)
 
 
 def custom_verification_for_token(jwt_header: Header, jwt_data: Claims) -> None:
@@ -74,15 +75,13 @@ class JSONEncoder(json.JSONEncoder):
     """A ``json.JSONEncoder`` that falls back on the current app's JSON provider.
 
     Values ``json`` cannot write natively (``UUID``, ``Decimal``, dates...)
-    are handed to ``app.json.default``, which is how flask-jwtx writes the
-    claims of the tokens it creates.
+    are handed to ``app.json.default`` (Flask's ``DefaultJSONProvider.default``
+    when the provider has none), which is how flask-jwtx writes the claims of
+    the tokens it creates.
     """
 
     def default(self, o: Any) -> Any:
-        fallback = getattr(current_app.json, "default", None)
-        if fallback is None:
-            return super().default(o)
-        return fallback(o)
+        return json_default(current_app)(o)
 
 
 def get_json_encoder(app: Flask) -> type[json.JSONEncoder]:

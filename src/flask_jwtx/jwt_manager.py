@@ -2,12 +2,13 @@
 
 For code written against Flask-JWT-Extended's module layout, e.g.
 ``from flask_jwt_extended.jwt_manager import JWTManager`` (common in type
-hints). The other names the incumbent's module happens to import are
+hints). The other names Flask-JWT-Extended's module happens to import are
 re-exported too, so ``from ...jwt_manager import <name>`` keeps working.
 """
 
+from ._core.web.context import current_user_context_processor as current_user_context_processor
+from ._core.web.extension import JWTManager as JWTManager
 from .config import config as config
-from .context import current_user_context_processor as current_user_context_processor
 from .default_callbacks import (
     default_additional_claims_callback as default_additional_claims_callback,
 )
@@ -42,7 +43,6 @@ from .exceptions import RevokedTokenError as RevokedTokenError
 from .exceptions import UserClaimsVerificationError as UserClaimsVerificationError
 from .exceptions import UserLookupError as UserLookupError
 from .exceptions import WrongTokenError as WrongTokenError
-from .extension import JWTManager as JWTManager
 from .tokens import _decode_jwt as _decode_jwt
 from .tokens import _encode_jwt as _encode_jwt
 from .typing import ExpiresDelta as ExpiresDelta

@@ -5,7 +5,7 @@ and the request path enforces exactly that. Writing the same requirement a
 second time for the API documentation (``@doc(security=...)``, a list of
 error responses) is how the two drift apart, so this module reads the
 declaration that ``jwt_required`` attaches to the view
-(:func:`~flask_jwtx.authorization.declared_requirements`) and adds to a
+(``declared_requirements``) and adds to a
 generated document:
 
 - the security schemes, once: ``http``/``bearer`` (``bearerFormat: JWT``) for
@@ -20,7 +20,7 @@ generated document:
   body, and ``x-jwt`` / ``x-required-scopes`` extensions.
 
 The core (:func:`annotate`) is plain data in, plain data out: a generated
-document, the operations found, and the app's :class:`~flask_jwtx.settings.Settings`.
+document, the operations found, and the app's ``Settings``.
 The framework adapters behind :func:`document` only find the operations and
 hook the framework's own spec generation; the frameworks are imported only
 there, so none of them is a dependency.
@@ -45,10 +45,10 @@ from typing import Any, Final
 
 from flask import Flask, current_app, has_app_context
 
-from .authorization import RouteRequirement, declared_requirements
+from ._core.config.settings import Settings
+from ._core.web.authorization import RouteRequirement, declared_requirements
+from ._core.web.state import EXTENSION_KEY, AppState
 from .exceptions import ConfigurationError
-from .settings import Settings
-from .state import EXTENSION_KEY, AppState
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -67,6 +67,7 @@ COOKIE: Final = "jwt_cookie"
 REFRESH_COOKIE: Final = "jwt_refresh_cookie"
 CSRF: Final = "jwt_csrf"
 REFRESH_CSRF: Final = "jwt_refresh_csrf"
+_CSRF_SCHEMES: Final = frozenset({CSRF, REFRESH_CSRF})
 QUERY: Final = "jwt_query"
 #: The response body schema of every error answer.
 ERROR_SCHEMA: Final = "JWTError"
@@ -170,10 +171,11 @@ def _query_scheme(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _csrf_name(settings: Settings, refresh: bool) -> str:
-    # One scheme per distinct header: the refresh CSRF header is usually the same.
-    same = settings.refresh.csrf_header == settings.access.csrf_header
-    return REFRESH_CSRF if refresh and not same else CSRF
+def _csrf_name(refresh: bool) -> str:
+    # One scheme per token kind, as for the cookies, even when both send the
+    # same header: the value comes from a different cookie (csrf_refresh_token
+    # on refresh routes), and a scheme shared by both would describe one only.
+    return REFRESH_CSRF if refresh else CSRF
 
 
 def _alternatives(
@@ -192,7 +194,7 @@ def _alternatives(
             name = REFRESH_COOKIE if refresh else COOKIE
             alternative = {name: _cookie_scheme(settings, refresh, dialect)}
             if settings.csrf_protect and method.upper() in settings.csrf_methods:
-                alternative[_csrf_name(settings, refresh)] = _csrf_scheme(settings, refresh)
+                alternative[_csrf_name(refresh)] = _csrf_scheme(settings, refresh)
             found.append(alternative)
         elif location == "query_string":
             found.append({QUERY: _query_scheme(settings)})
@@ -325,14 +327,16 @@ def _annotate_operation(
 ) -> None:
     roles = list(summary.scopes) if dialect == "3.1" else []
     # A fresh list each: YAML output would otherwise show anchors and aliases.
+    # The scopes are the token's: the CSRF header next to a cookie grants none.
     security: list[dict[str, list[str]]] = [
-        {name: list(roles) for name in alternative} for alternative in alternatives
+        {name: [] if name in _CSRF_SCHEMES else list(roles) for name in alternative}
+        for alternative in alternatives
     ]
     if security:  # a JSON-body-only route has no scheme: an empty list would mean "public"
         if summary.optional:
             security.append({})
         operation["security"] = security
-    csrf_applies = any(CSRF in a or REFRESH_CSRF in a for a in alternatives)
+    csrf_applies = any(_CSRF_SCHEMES.intersection(a) for a in alternatives)
     responses = operation.setdefault("responses", {})
     for status, description in _responses(summary, csrf_applies).items():
         if status in responses or int(status) in responses:

@@ -30,7 +30,7 @@ token_rejected = _signals.signal("flask-jwtx.token-rejected")
 refresh_token_reuse_detected = _signals.signal("flask-jwtx.refresh-token-reuse-detected")
 
 #: A login started a session (``create_token_pair``). Arguments: ``session``
-#: (a :class:`~flask_jwtx.revocation.registry.Session`), ``identity`` (the
+#: (a :class:`~flask_jwtx.Session`), ``identity`` (the
 #: identity claim as tokens carry it).
 session_created = _signals.signal("flask-jwtx.session-created")
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Literal, TypeAlias
 
-#: A token lifetime as the incumbent types it: a ``timedelta``, or ``False``
+#: A token lifetime as Flask-JWT-Extended types it: a ``timedelta``, or ``False``
 #: for a token that never expires. (``create_access_token`` also takes
 #: ``None``, meaning "the configured lifetime".)
 ExpiresDelta: TypeAlias = Literal[False] | timedelta

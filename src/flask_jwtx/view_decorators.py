@@ -3,7 +3,7 @@
 For code written against Flask-JWT-Extended's module layout. Besides the two
 public functions (flask-jwtx's own), the private helpers that custom
 decorators in the wild import from this module are provided as thin adapters
-with the incumbent's signatures: ``_decode_jwt_from_request`` runs every
+with Flask-JWT-Extended's signatures: ``_decode_jwt_from_request`` runs every
 check of a protected route except the user lookup (and sets nothing on
 ``flask.g``), and the ``_decode_jwt_from_<location>`` functions read the
 encoded token from one place in the request.
@@ -11,19 +11,23 @@ encoded token from one place in the request.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Final
 
 from flask import request
 
+from ._core.web.authorization import RouteRequirement
+from ._core.web.context import NO_TOKEN, VerifiedRequest, publish
+from ._core.web.decoding import decode_token as decode_token
+from ._core.web.decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
+from ._core.web.decorators import LocationType as LocationType
+from ._core.web.decorators import jwt_required as jwt_required
+from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
+from ._core.web.fje import watch_patches
+from ._core.web.locations import EXTRACTORS, normalize
+from ._core.web.pipeline import EXEMPT_METHODS, Found, check, check_fresh, locate, lookup_user
+from ._core.web.state import get_state
 from .config import config as config
-from .context import NO_TOKEN, VerifiedRequest, publish
-from .decoding import decode_token as decode_token
-from .decoding import get_unverified_jwt_headers as get_unverified_jwt_headers
-from .decorators import EXEMPT_METHODS, _check_fresh, find_token
-from .decorators import LocationType as LocationType
-from .decorators import _load_user as _load_verified_user
-from .decorators import jwt_required as jwt_required
-from .decorators import verify_jwt_in_request as verify_jwt_in_request
 from .exceptions import Claims, Header
 from .exceptions import CSRFError as CSRFError
 from .exceptions import FreshTokenRequired as FreshTokenRequired
@@ -36,8 +40,6 @@ from .internal_utils import has_user_lookup as has_user_lookup
 from .internal_utils import user_lookup as user_lookup
 from .internal_utils import verify_token_not_blocklisted as verify_token_not_blocklisted
 from .internal_utils import verify_token_type as verify_token_type
-from .locations import EXTRACTORS, normalize
-from .state import get_state
 
 
 def _decode_jwt_from_request(
@@ -49,28 +51,31 @@ def _decode_jwt_from_request(
 ) -> tuple[Claims, Header, str]:
     """Find and verify the request's token: ``(claims, header, location)``.
 
-    Raises :class:`NoAuthorizationError` when no location holds a token, and
-    the usual errors for an invalid, wrong-type, stale, revoked or refused one.
+    The pipeline's steps up to the user lookup (``flask_jwtx._core.web.pipeline``),
+    the subclass decode hook included. Raises :class:`NoAuthorizationError`
+    when no location holds a token, and the usual errors for an invalid,
+    wrong-type, stale, revoked or refused one.
     """
     state = get_state()
     settings = state.settings.get()
-    where = normalize(locations) or settings.token_location
-    header, claims, location, _ = find_token(settings, where, refresh)
-    if verify_type:
-        verify_token_type(claims, refresh)
-    if fresh:
-        _check_fresh(header, claims)
-    if not skip_revocation_check:
-        verify_token_not_blocklisted(header, claims)
-    custom_verification_for_token(header, claims)
-    return claims, header, location
+    requirement = RouteRequirement(
+        fresh=fresh,
+        refresh=refresh,
+        verify_type=verify_type,
+        skip_revocation_check=skip_revocation_check,
+    )
+    found = locate(state, settings, normalize(locations) or settings.token_location, refresh)
+    verified = check(
+        state.callbacks, settings, found, requirement, request.view_args, load_user=False
+    )
+    return verified.claims, verified.header, str(found.location)
 
 
 #: The original, to tell whether a test patched ``_decode_jwt_from_request``.
 DECODE_FROM_REQUEST: Final = _decode_jwt_from_request
 
 
-def verify_like_the_incumbent(
+def verify_with_patched_decode(
     optional: bool,
     fresh: bool,
     refresh: bool,
@@ -78,11 +83,12 @@ def verify_like_the_incumbent(
     verify_type: bool,
     skip_revocation_check: bool,
 ) -> tuple[Header, Claims] | None:
-    """The incumbent's ``verify_jwt_in_request`` flow over this module's (patchable) helpers.
+    """Flask-JWT-Extended's ``verify_jwt_in_request`` flow over this module's helpers.
 
     Used only while a test has patched ``_decode_jwt_from_request``: the
     patched function decides the token, then the user is loaded and the
-    request recorded on ``g`` as for any verified request.
+    request recorded on ``g`` as for any verified request (``jwt_required``
+    then checks the route's declared requirements against it).
     """
     if request.method in EXEMPT_METHODS:
         publish(NO_TOKEN)
@@ -108,7 +114,7 @@ def verify_like_the_incumbent(
 
 def _verify_token_is_fresh(jwt_header: Header, jwt_data: Claims) -> None:
     """Raise :class:`FreshTokenRequired` unless the token is (still) fresh."""
-    _check_fresh(jwt_header, jwt_data)
+    check_fresh(jwt_header, jwt_data)
 
 
 def _load_user(jwt_header: Header, jwt_data: Claims) -> dict[str, Any] | None:
@@ -117,7 +123,7 @@ def _load_user(jwt_header: Header, jwt_data: Claims) -> dict[str, Any] | None:
     if state.callbacks.user_lookup is None:
         return None
     identity_claim = state.settings.get().identity_claim
-    verified = _load_verified_user(state.callbacks, identity_claim, jwt_header, jwt_data, "", "")
+    verified = lookup_user(state.callbacks, identity_claim, Found(jwt_header, jwt_data, None, ""))
     return {"loaded_user": verified.user}
 
 
@@ -144,3 +150,6 @@ def _decode_jwt_from_query_string() -> tuple[str, None]:
 def _decode_jwt_from_json(refresh: bool) -> tuple[str, None]:
     """The encoded token from the JSON body."""
     return _from("json", refresh)[0], None
+
+
+watch_patches(sys.modules[__name__], verify_jwt_in_request)

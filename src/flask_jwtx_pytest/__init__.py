@@ -50,7 +50,7 @@ def jwtx(request: pytest.FixtureRequest) -> JWTTestKit:
             pytrace=False,
         )
     # Imported here, when a test asks for the fixture: the plugin stays free.
-    from flask_jwtx.state import EXTENSION_KEY
+    from flask_jwtx._core.web.state import EXTENSION_KEY
     from flask_jwtx.testing import JWTTestKit
 
     if EXTENSION_KEY not in getattr(app, "extensions", {}):

@@ -10,9 +10,9 @@ names, config keys (``JWT_ISSUER``, ``JWT_AUTHTYPE``, ``JWT_SECRET``,
 ``flask.abort`` as before).
 
 This module is a thin layer: tokens are signed and verified by
-:mod:`flask_jwtx.tokens` with keys parsed once by :mod:`flask_jwtx.keys`, and
+``flask_jwtx._core.jose.tokens`` with keys parsed once by ``flask_jwtx._core.jose.keys``, and
 claim, route-variable, scope and override checks are
-:class:`flask_jwtx.authorization.Requirements`. What differs from Flask_PyJWT,
+``flask_jwtx._core.web.authorization.Requirements``. What differs from Flask_PyJWT,
 and why, is listed in ``docs/flask-pyjwt.md``.
 """
 
@@ -31,8 +31,9 @@ from http import HTTPStatus
 from flask import Flask, abort, current_app, g, has_request_context, request
 from werkzeug.local import LocalProxy
 
-from .. import tokens
-from ..authorization import Requirements, RouteVar
+from .._core.jose import tokens
+from .._core.jose.keys import PreparedKey, hmac_key_too_short, prepare_key
+from .._core.web.authorization import Requirements, RouteVar
 from ..exceptions import (
     AuthorizationError,
     ConfigurationError,
@@ -40,9 +41,8 @@ from ..exceptions import (
     InvalidKeyError,
     JWTExtendedException,
     MissingRequiredClaimError,
+    WeakSecretWarning,
 )
-from ..keys import PreparedKey, hmac_key_too_short, prepare_key
-from ..settings import WeakSecretWarning
 
 __all__ = [
     "JWT",

@@ -1,0 +1,1 @@
+"""Private implementation of flask-jwtx; import from flask_jwtx."""

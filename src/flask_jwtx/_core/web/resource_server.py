@@ -1,0 +1,332 @@
+"""flask-jwtx as an OAuth 2.0 protected resource: DPoP requests, challenges, metadata.
+
+Three things, each switched on by settings (``flask_jwtx._core.oauth.resource_policy``)
+and each off by default, so an app that sets none of them sees no change:
+
+* **The DPoP step** of the verification pipeline (RFC 9449):
+  :func:`dpop_token` finds an ``Authorization: DPoP <token>`` credential and
+  :func:`verify_dpop` checks the request's ``DPoP`` proof against it (the
+  checks themselves are ``flask_jwtx._core.oauth.dpop``'s, Flask-free). The ``jti``
+  of each proof is written with the revocation store's atomic
+  ``put_if_absent``, so a proof is accepted once across every instance that
+  shares the store. Its key kind (``dpop``) is not one a local replica
+  holds, so the write and its answer are always the store's own.
+* **Challenges** (RFC 6750 section 3, RFC 9449 section 7.1):
+  :func:`challenge` adds ``WWW-Authenticate`` to the answers of refused
+  requests, next to the JSON body the loaders produce.
+* **Metadata** (RFC 9728): :func:`serve_metadata` describes the resource at
+  ``/.well-known/oauth-protected-resource``.
+
+The request URL a proof's ``htu`` is compared with is the one Flask sees
+(``request.base_url``). Behind a reverse proxy that terminates TLS or
+rewrites the host, wrap the app in ``werkzeug.middleware.proxy_fix.ProxyFix``
+(configured for the number of proxies you run) so that URL is the public one
+clients sign; otherwise every proof is refused for its ``htu``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+from flask import Response, after_this_request, current_app, jsonify, make_response, request
+from flask.typing import ResponseReturnValue
+
+from ...exceptions import (
+    Claims,
+    ConfigurationError,
+    InvalidHeaderError,
+    InvalidQueryParamError,
+    JWTExtendedException,
+    LoginRefusedError,
+    NoAuthorizationError,
+    SessionNotFoundError,
+)
+from ..config.settings import Settings
+from ..oauth.dpop import (
+    DPoPBindingError,
+    InvalidDPoPProofError,
+    Proof,
+    ProofOfPossessionError,
+    UseDPoPNonceError,
+    check_binding,
+    replay_record,
+    verify_proof,
+)
+from ..oauth.resource_policy import ResourcePolicy
+from .authorization import AuthorizationError, RouteRequirement, declared_requirements
+from .state import get_state
+
+#: The scheme of a DPoP-bound token in the ``Authorization`` header.
+DPOP_SCHEME: Final = "dpop"
+UNAUTHORIZED: Final = 401
+FORBIDDEN: Final = 403
+BAD_REQUEST: Final = 400
+UNPROCESSABLE: Final = 422
+
+# --- The DPoP step -------------------------------------------------------------------
+
+
+def dpop_token(settings: Settings) -> str | None:
+    """The token of an ``Authorization: DPoP <token>`` header; ``None`` for any other scheme."""
+    value = request.headers.get(settings.header_name, "").strip()
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() != DPOP_SCHEME:
+        return None
+    token = rest.strip()
+    if not token or " " in token or "," in token:
+        raise InvalidHeaderError(
+            f"Bad {settings.header_name} header. Expected '{settings.header_name}: DPoP <JWT>'"
+        )
+    return token
+
+
+def bearer_refused() -> DPoPBindingError:
+    """What a request without the ``DPoP`` scheme gets on a route that requires it."""
+    return DPoPBindingError("This resource requires a DPoP-bound token and a DPoP proof")
+
+
+def verify_dpop(settings: Settings, encoded: str, claims: Claims) -> None:
+    """Check this request's ``DPoP`` proof for ``encoded`` (verified: ``claims``).
+
+    Proof, binding (``cnf.jkt``), then the single use of its ``jti``, in
+    that order: a proof that fails a check is not recorded, so it cannot be
+    used to burn a ``jti`` its client has yet to send.
+    """
+    policy = settings.resource.dpop
+    proofs = request.headers.getlist("DPoP")
+    if len(proofs) != 1:
+        raise InvalidDPoPProofError("Exactly one DPoP header with a proof is required")
+    now = time.time()
+    proof = verify_proof(
+        proofs[0].strip(),
+        method=request.method,
+        url=request.base_url,
+        access_token=encoded,
+        policy=policy,
+        now=now,
+    )
+    check_binding(claims, proof)
+    _use_once(settings, proof, now)
+
+
+def dpop_binding() -> dict[str, Any]:
+    """Claims that bind a token about to be minted to the request's DPoP key (``cnf.jkt``).
+
+    For this app's own token endpoints (login, refresh): the client sends a
+    ``DPoP`` proof with the request (``htm``/``htu`` of this request, no
+    ``ath``); the proof is checked like any other, its ``jti`` used once,
+    and the answer is the claims to mint with::
+
+        access = create_access_token(user.id, additional_claims=dpop_binding())
+
+    The tokens are then DPoP-bound: every route refuses them as bearer
+    tokens, and accepts them under the ``DPoP`` scheme with a proof of the
+    same key. Raises ``InvalidDPoPProofError`` (401)
+    when the request has no valid proof.
+    """
+    settings = get_state().settings.get()
+    policy = settings.resource.dpop
+    proofs = request.headers.getlist("DPoP")
+    if len(proofs) != 1:
+        raise InvalidDPoPProofError("Exactly one DPoP header with a proof is required")
+    now = time.time()
+    proof = verify_proof(
+        proofs[0].strip(),
+        method=request.method,
+        url=request.base_url,
+        access_token=None,
+        policy=policy,
+        now=now,
+    )
+    _use_once(settings, proof, now)
+    return {"cnf": {"jkt": proof.jkt}}
+
+
+def _use_once(settings: Settings, proof: Proof, now: float) -> None:
+    """Record the proof's ``jti`` in the store; refuse a proof already recorded.
+
+    With server nonces on, the answer carries the nonce for the next proof.
+    """
+    store = settings.revocation_store
+    if store is None:
+        raise ConfigurationError(
+            "DPoP needs JWT_REVOCATION_STORE to keep each proof single-use across instances "
+            "(memory:// for one process, redis://... or a SQL URL for several)"
+        )
+    # Not subject to JWT_REVOCATION_FAILURE_POLICY: with the store down, the
+    # proof's single use cannot be established, so the request is refused (503).
+    if store.put_if_absent(*replay_record(proof, settings.resource.dpop, now)) is not None:
+        raise InvalidDPoPProofError("DPoP proof has already been used")
+    nonces = settings.resource.dpop.nonces
+    if nonces is not None:  # the nonce for the client's next proof
+
+        @after_this_request
+        def _next_nonce(response: Response) -> Response:
+            response.headers["DPoP-Nonce"] = nonces.issue(time.time())
+            return response
+
+
+# --- Challenges ----------------------------------------------------------------------
+
+#: RFC 6750 section 3: what a quoted attribute value may hold.
+_UNQUOTABLE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _quoted(value: str) -> str:
+    return '"' + _UNQUOTABLE.sub("'", value)[:200] + '"'
+
+
+def _route_requirements() -> tuple[RouteRequirement, ...]:
+    """What the requested view declared (``jwt_required``), outermost first."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return ()
+    found = declared_requirements(view)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        found += declared_requirements(getattr(view_class, request.method.lower(), None))
+    return found
+
+
+def _route_mode(requirements: Iterable[RouteRequirement], policy: ResourcePolicy) -> str:
+    for requirement in requirements:
+        if requirement.dpop is not None:
+            return requirement.dpop
+    return policy.dpop.mode
+
+
+def _route_scopes(requirements: Iterable[RouteRequirement]) -> list[str]:
+    scopes: dict[str, None] = {}
+    for requirement in requirements:
+        needs = requirement.authorization
+        if needs is not None and needs.scopes:
+            scopes.update(dict.fromkeys(needs.scopes))
+    return list(scopes)
+
+
+def _error_code(error: JWTExtendedException) -> str | None:
+    """The RFC 6750 / RFC 9449 error code for ``error``; ``None`` when no token was sent."""
+    if isinstance(error, ProofOfPossessionError):
+        return error.challenge
+    if isinstance(error, NoAuthorizationError):
+        return None
+    if isinstance(error, InvalidHeaderError | InvalidQueryParamError):
+        return "invalid_request"
+    if isinstance(error, AuthorizationError):
+        return "insufficient_scope"
+    return "invalid_token"
+
+
+def _challenge(scheme: str, attributes: dict[str, str | None]) -> str:
+    parts = [f"{name}={_quoted(value)}" for name, value in attributes.items() if value]
+    return f"{scheme} {', '.join(parts)}" if parts else scheme
+
+
+def _wants_challenge(error: JWTExtendedException, policy: ResourcePolicy, mode: str) -> bool:
+    if isinstance(error, LoginRefusedError | SessionNotFoundError):
+        return False
+    return policy.challenges or mode != "off" or isinstance(error, ProofOfPossessionError)
+
+
+def challenge(answer: ResponseReturnValue, error: JWTExtendedException) -> ResponseReturnValue:
+    """``answer`` (a loader's response to ``error``) with its ``WWW-Authenticate`` challenge.
+
+    Unchanged unless challenges are on (``JWT_WWW_AUTHENTICATE``, automatic
+    with ``JWT_RESOURCE``), the route accepts DPoP, or the error is a DPoP
+    one: RFC 9449 answers those with a ``DPoP`` challenge whatever the
+    setting. On a resource server
+    (``JWT_RESOURCE``) an invalid token is answered 401 and a malformed
+    request 400, as RFC 6750 asks, instead of Flask-JWT-Extended's 422.
+    """
+    settings = get_state().settings.get()
+    policy = settings.resource
+    requirements = _route_requirements()
+    mode = _route_mode(requirements, policy)
+    if not _wants_challenge(error, policy, mode):
+        return answer
+    response = make_response(answer)
+    code = _error_code(error)
+    if policy.resource is not None and response.status_code == UNPROCESSABLE:
+        response.status_code = BAD_REQUEST if code == "invalid_request" else UNAUTHORIZED
+    if response.status_code not in (UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, UNPROCESSABLE):
+        return response
+    common: dict[str, str | None] = {
+        "error": code,
+        "error_description": str(error) if code else None,
+    }
+    if code == "insufficient_scope":
+        common["scope"] = " ".join(_route_scopes(requirements)) or None
+    common["resource_metadata"] = policy.metadata_url
+    dpop_request = isinstance(error, ProofOfPossessionError) or (
+        request.headers.get(settings.header_name, "").lower().startswith("dpop ")
+    )
+    algs: dict[str, str | None] = {"algs": " ".join(sorted(policy.dpop.algorithms))}
+    headers = response.headers
+    if mode != "required" and not isinstance(error, ProofOfPossessionError):
+        bearer = common if not dpop_request else {"resource_metadata": policy.metadata_url}
+        headers.add("WWW-Authenticate", _challenge("Bearer", bearer))
+    if mode != "off" or isinstance(error, ProofOfPossessionError):
+        dpop = {**algs, **common} if dpop_request or mode == "required" else algs
+        headers.add("WWW-Authenticate", _challenge("DPoP", dpop))
+    nonces = policy.dpop.nonces
+    if isinstance(error, UseDPoPNonceError) and nonces is not None:
+        headers["DPoP-Nonce"] = nonces.issue(time.time())
+    return response
+
+
+# --- Metadata (RFC 9728) -------------------------------------------------------------
+
+
+def _all_requirements() -> Iterable[RouteRequirement]:
+    for view in current_app.view_functions.values():
+        yield from declared_requirements(view)
+        view_class = getattr(view, "view_class", None)
+        for method in ("get", "post", "put", "patch", "delete", "head", "options"):
+            handler = getattr(view_class, method, None) if view_class is not None else None
+            if handler is not None:
+                yield from declared_requirements(handler)
+
+
+def metadata_document(settings: Settings) -> dict[str, Any]:
+    """The protected resource metadata of this app (RFC 9728 section 2)."""
+    policy = settings.resource
+    requirements = list(_all_requirements())
+    scopes = sorted(set(_route_scopes(requirements)))
+    document: dict[str, Any] = {"resource": policy.resource}
+    issuers = settings.policy.issuers
+    if issuers is not None:
+        document["authorization_servers"] = list(issuers)
+    elif settings.policy.issuer is not None:
+        document["authorization_servers"] = [settings.policy.issuer]
+    if scopes:
+        document["scopes_supported"] = scopes
+    methods = {"headers": "header", "query_string": "query"}
+    document["bearer_methods_supported"] = [
+        methods[where] for where in settings.token_location if where in methods
+    ]
+    modes = {policy.dpop.mode, *(r.dpop for r in requirements if r.dpop is not None)}
+    if modes - {"off"}:
+        document["dpop_signing_alg_values_supported"] = sorted(policy.dpop.algorithms)
+    document["dpop_bound_access_tokens_required"] = policy.dpop.mode == "required"
+    return document
+
+
+def serve_metadata() -> Response:
+    """``GET /.well-known/oauth-protected-resource[/path]``: the metadata, as JSON."""
+    response = jsonify(metadata_document(get_state().settings.get()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+#: The endpoint name of the metadata route.
+METADATA_ENDPOINT: Final = "flask_jwtx_resource_metadata"
+
+
+def register(app: Any, policy: ResourcePolicy) -> None:
+    """Serve the metadata when the app is a resource server (``JWT_RESOURCE``)."""
+    path = policy.metadata_path
+    if path is not None and METADATA_ENDPOINT not in app.view_functions:
+        app.add_url_rule(path, METADATA_ENDPOINT, serve_metadata)
