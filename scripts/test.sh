@@ -3,20 +3,17 @@
 # pytest (including the differential tests against Flask-JWT-Extended, and every
 # example in docs/*.md), ruff, mypy --strict, the import layering (import-linter,
 # contract in pyproject.toml), and the documentation site built with warnings as errors
-# (scripts/docs.sh, in its own venv). About 10 minutes on 2 cores; arguments
-# (bash scripts/test.sh tests/test_api.py -x) run those tests only, after the checks.
+# (scripts/docs.sh, in its own venv). Arguments (bash scripts/test.sh
+# tests/test_api.py -x) run those tests only, after the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# Installed again only when pyproject.toml changed since the last install. No
-# .pyc files up front: most installed modules are never imported by a run,
-# and those that are get compiled (once) when they are.
+# Installed again only when pyproject.toml changed since the last install.
 stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
-        -e '.[test,docs]'
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
     echo "$stamp" >.venv/.installed
 fi
 # The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
@@ -28,27 +25,35 @@ fi
 .venv/bin/python -m ruff format --check .
 .venv/bin/lint-imports --no-cache
 if [ "$#" -eq 0 ]; then
-    # mypy and the site side by side: each keeps one core busy, and neither
-    # needs the other. Their output is shown once both are done. The site is
-    # built by scripts/docs.sh, into a scratch folder, in a venv with only the
-    # "docs" extra (as Read the Docs builds it), not in .venv, whose test
-    # packages could hide one the docs extra lacks.
+    # mypy and the site run at the lowest priority beside pytest: they use the
+    # moments its workers wait (on servers, subprocesses, sleeps) and take
+    # next to no time from them otherwise. Their output is shown once pytest
+    # is done, and pytest's summary line again last. The site is built by
+    # scripts/docs.sh, into a scratch folder, in a venv with only the "docs"
+    # extra (as Read the Docs builds it), not in .venv, whose test packages
+    # could hide one the docs extra lacks.
     scratch="$(mktemp -d)"
     trap 'rm -rf "$scratch"' EXIT
-    .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
+    nice -n 19 .venv/bin/python -m mypy >"$scratch/mypy.log" 2>&1 &
     mypy=$!
-    bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
+    nice -n 19 bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
     sphinx=$!
     failed=0
+    # The whole suite on every core (pytest-xdist), one test handed out at a
+    # time so that the tests marked slow, which go first (tests/conftest.py),
+    # are spread over the workers; with branch coverage, subprocesses
+    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
+    .venv/bin/python -m pytest -n auto --maxschedchunk 1 --cov --cov-report=term |
+        tee "$scratch/pytest.log" || failed=1
+    echo "--- mypy"
     wait "$mypy" || failed=1
     cat "$scratch/mypy.log"
+    echo "--- documentation site (scripts/docs.sh)"
     wait "$sphinx" || failed=1
     cat "$scratch/sphinx.log"
-    [ "$failed" -eq 0 ]
-    # The whole suite on every core (pytest-xdist; the tests marked slow are
-    # dealt first, see tests/conftest.py), with branch coverage, subprocesses
-    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest -n auto --cov --cov-report=term
+    echo "--- pytest"
+    tail -n 1 "$scratch/pytest.log"
+    exit "$failed"
 else
     .venv/bin/python -m mypy
     .venv/bin/python -m pytest "$@"
