@@ -17,6 +17,7 @@ import flask_jwtx
 from flask_jwtx import create_auth_blueprint
 
 from .conftest import SECRET
+from .dpop_proofs import jkt, new_key, proof
 from .test_revocation import store_config
 
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -609,3 +610,63 @@ class TestCookieLoginRefusesCrossSiteRequests:
         out = client.post("/auth/login", data=ALICE, headers={"Origin": "https://evil.example"})
         assert out.status_code == 200
         assert out.headers.getlist("Set-Cookie") == []
+
+
+class TestDPoPBoundLogins:
+    """Header mode: a login with a DPoP proof gets tokens bound to the proof's key (RFC 9449)."""
+
+    def _app(self) -> Flask:
+        return build("headers", JWT_REVOCATION_STORE="memory://", JWT_DPOP="allowed")
+
+    def test_login_refresh_and_use_stay_bound_to_the_key(self) -> None:
+        """Bound at login, kept through rotation, refused as Bearer and from another key."""
+        app = self._app()
+        client = app.test_client()
+        key = new_key()
+        login = client.post(
+            "/auth/login",
+            json={"username": "alice", "password": USERS["alice"]},
+            headers={"DPoP": proof(key, method="POST", url="http://localhost/auth/login")},
+        ).get_json()
+        assert login["token_type"] == "DPoP"
+        for token in (login["access_token"], login["refresh_token"]):
+            assert claims_in(app, token)["cnf"] == {"jkt": jkt(key)}
+
+        def use(token: str, path: str, method: str, proof_key: Any) -> Any:
+            url = f"http://localhost{path}"
+            headers = {
+                "Authorization": f"DPoP {token}",
+                "DPoP": proof(proof_key, method=method, url=url, token=token),
+            }
+            return client.open(path, method=method, headers=headers)
+
+        access = login["access_token"]
+        assert use(access, "/auth/me", "GET", key).status_code == 200
+        assert client.get("/auth/me", headers=bearer(access)).status_code == 401
+        assert use(access, "/auth/me", "GET", new_key()).status_code == 401
+        rotated = use(login["refresh_token"], "/auth/refresh", "POST", key).get_json()
+        for token in (rotated["access_token"], rotated["refresh_token"]):
+            assert claims_in(app, token)["cnf"] == {"jkt": jkt(key)}
+        assert use(rotated["access_token"], "/auth/me", "GET", key).status_code == 200
+
+    def test_a_login_without_a_proof_stays_a_bearer_login(self) -> None:
+        app = self._app()
+        body = header_login(app.test_client())
+        assert "token_type" not in body
+        assert "cnf" not in claims_in(app, body["access_token"])
+
+    def test_a_bad_login_proof_is_refused(self) -> None:
+        """A proof for another URL binds nothing and mints nothing: 401."""
+        app = self._app()
+        response = app.test_client().post(
+            "/auth/login",
+            json={"username": "alice", "password": USERS["alice"]},
+            headers={"DPoP": proof(new_key(), method="POST", url="http://localhost/elsewhere")},
+        )
+        assert response.status_code == 401
+        assert "access_token" not in (response.get_json() or {})
+
+
+def claims_in(app: Flask, token: str) -> dict[str, Any]:
+    with app.app_context():
+        return flask_jwtx.decode_token(token)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
 from flask import Flask, jsonify, request
 
 import flask_jwtx
-from flask_jwtx._core.jose.keyset import Key, KeySet
+from flask_jwtx import Key, KeySet
 
 ISSUER = "https://auth.example"
 AUDIENCE = "reports-api"

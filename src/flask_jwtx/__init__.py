@@ -11,6 +11,7 @@ implementation lives in the private ``flask_jwtx._core`` package.
 
 from ._core.jose.keyset import Key as Key
 from ._core.jose.keyset import KeySet as KeySet
+from ._core.jose.keyset import thumbprint as jwk_thumbprint
 from ._core.revocation.base import RevocationStore as RevocationStore
 from ._core.revocation.registry import Session as Session
 from ._core.web.auth_blueprint import create_auth_blueprint as create_auth_blueprint
@@ -41,6 +42,7 @@ from ._core.web.decorators import jwt_required as jwt_required
 from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
 from ._core.web.extension import JWTManager as JWTManager
 from ._core.web.fje import install_as_flask_jwt_extended as install_as_flask_jwt_extended
+from ._core.web.resource_server import dpop_binding as dpop_binding
 from ._core.web.revocation_api import revoke_all as revoke_all
 from ._core.web.revocation_api import revoke_token as revoke_token
 from ._core.web.revocation_api import rotate_refresh_token as rotate_refresh_token
@@ -69,6 +71,7 @@ __all__ = [
     "current_token",
     "current_user",
     "decode_token",
+    "dpop_binding",
     "get_csrf_token",
     "get_current_token",
     "get_current_user",
@@ -79,6 +82,7 @@ __all__ = [
     "get_jwt_request_location",
     "get_unverified_jwt_headers",
     "install_as_flask_jwt_extended",
+    "jwk_thumbprint",
     "jwt_required",
     "list_sessions",
     "revoke_all",

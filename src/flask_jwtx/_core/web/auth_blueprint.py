@@ -53,6 +53,7 @@ from .context import get_jwt, get_jwt_identity
 from .cookies import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from .decorators import jwt_required
 from .locations import EXTRACTORS
+from .resource_server import dpop_binding
 from .revocation_api import revoke_all_claimed, revoke_token, rotate_refresh_token
 from .sessions import create_token_pair, end_all_of, end_session_of, sessions_of
 from .state import get_state
@@ -211,8 +212,27 @@ class _AuthViews:
         identity = self._login(request)
         if identity is None:
             raise LoginRefusedError("Bad username or password")
-        access, refresh = create_token_pair(identity, fresh=self._fresh)
-        return self._tokens(access, refresh, {"login": True})
+        binding = self._dpop_binding()
+        access, refresh = create_token_pair(identity, fresh=self._fresh, additional_claims=binding)
+        body: dict[str, Any] = {"login": True}
+        if binding:
+            body["token_type"] = "DPoP"  # RFC 9449: how the client presents them
+        return self._tokens(access, refresh, body)
+
+    def _dpop_binding(self) -> dict[str, Any] | None:
+        """``cnf.jkt`` claims when a header-mode login carries a DPoP proof and DPoP is on.
+
+        The pair is then bound to the proof's key (RFC 9449): every route
+        refuses both tokens as bearer tokens, and refresh rotation keeps the
+        binding. A proof is ignored with ``JWT_DPOP = "off"`` (nothing would
+        accept the bound tokens) and in cookie mode, where tokens travel in
+        cookies, not under the ``DPoP`` scheme.
+        """
+        if self.cookies or "DPoP" not in request.headers:
+            return None
+        if get_state().settings.get().resource.dpop.mode == "off":
+            return None
+        return dpop_binding()
 
     def refresh(self) -> Response:
         access, refresh = rotate_refresh_token()

@@ -170,7 +170,7 @@ def revoke_all_claimed(claimed: Any, issuer: Any) -> None:
 
 #: Claims ``rotate_refresh_token`` decides; ``additional_claims`` may not set them.
 _ROTATION_RESERVED = frozenset(
-    {"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh", IDENTITY_TYPE_CLAIM}
+    {"sub", "jti", "type", "exp", "iat", "nbf", "fam", "fresh", "cnf", IDENTITY_TYPE_CLAIM}
 )
 
 
@@ -211,6 +211,8 @@ def rotate_refresh_token(
         raise RevokedTokenError(header, claims)
     enforce(use_refresh_token(store, claims, policy), store, header, claims)
     extra = {**(additional_claims or {}), "fam": family_of(claims)}
+    if "cnf" in claims:  # a DPoP-bound pair stays bound to the same key (RFC 9449)
+        extra["cnf"] = claims["cnf"]
     identity = claims.get(settings.identity_claim)
     user = _login_object(state.callbacks, settings, identity)
     if user is not None:
