@@ -39,11 +39,10 @@ if [ "$#" -eq 0 ]; then
     nice -n 19 bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
     sphinx=$!
     failed=0
-    # The whole suite on every core (pytest-xdist), one test handed out at a
-    # time so that the tests marked slow, which go first (tests/conftest.py),
-    # are spread over the workers; with branch coverage, subprocesses
-    # included, which must stay >= 95% ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest -n auto --maxschedchunk 1 --cov --cov-report=term |
+    # The whole suite on every core (pytest-xdist; the tests marked slow go
+    # first, tests/conftest.py), with branch coverage, subprocesses included,
+    # which must stay >= 95% ([tool.coverage] in pyproject.toml).
+    .venv/bin/python -m pytest -n auto --cov --cov-report=term |
         tee "$scratch/pytest.log" || failed=1
     echo "--- mypy"
     wait "$mypy" || failed=1

@@ -22,6 +22,26 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 
+def _reap(pid: int, within: float = 10.0) -> None:
+    """Collect the exit of our child ``pid`` if it is one, waiting at most ``within`` seconds.
+
+    Never ``waitpid`` on 0 or a negative pid (any child of ours: an
+    authorization server another fixture keeps running would be waited for
+    forever), and never without a deadline.
+    """
+    if pid <= 0:
+        return
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not our child, or already collected
+            return
+        if done:
+            return
+        time.sleep(0.01)
+
+
 class RedisServer:
     """A real redis-server on a unix socket, persisted to a file."""
 
@@ -55,8 +75,7 @@ class RedisServer:
         """SIGKILL the server (no save, no goodbye), as a crash would; ``start`` brings it back."""
         pid = self.pid
         os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        _reap(pid)
         while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
             time.sleep(0.01)
         self._killed.append(self._server)
@@ -75,8 +94,7 @@ class RedisServer:
             contextlib.suppress(redis.ConnectionError),
         ):
             client.shutdown(save=True)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        _reap(pid)
 
     def flush(self) -> None:
         self._server.flushall()

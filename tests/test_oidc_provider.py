@@ -88,6 +88,7 @@ def authorization_server() -> Iterator[Server]:
         yield Server(issuer, metadata["token_endpoint"], metadata["introspection_endpoint"])
     finally:
         process.stdin.close()
+        process.terminate()  # it also ends on stdin's end; either way, now
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

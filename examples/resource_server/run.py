@@ -79,6 +79,7 @@ def authorization_server() -> Iterator[str]:
         yield str(json.loads(process.stdout.readline())["issuer"])
     finally:
         process.stdin.close()
+        process.terminate()  # it also ends on stdin's end; either way, now
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
