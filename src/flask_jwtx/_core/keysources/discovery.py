@@ -21,7 +21,6 @@ cached set keeps serving, and with none a request is refused (503).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -48,14 +47,7 @@ class _DocumentFetcher(JWKSFetcher):
     """A JSON document (not a key set) fetched with the JWKS fetcher's deadline and size cap."""
 
     def document(self) -> dict[str, Any]:
-        body = self._get()
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            raise KeySourceUnavailableError(f"{self.url} did not answer with JSON") from None
-        if not isinstance(value, dict):
-            raise KeySourceUnavailableError(f"{self.url} did not answer with a JSON object")
-        return value
+        return self._get_json_object()
 
 
 class DiscoveredKeys:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -40,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final, NamedTuple
 from urllib.parse import quote, urlencode
 
-from ...exceptions import Claims, ConfigurationError, JWTDecodeError, KeySourceUnavailableError
+from ...exceptions import Claims, ConfigurationError, JWTDecodeError
 from ..jose.claims import VerifyPolicy, numeric_date, verify_claims
 from .jwks import JWKSFetcher
 
@@ -103,14 +102,7 @@ class _Endpoint(JWKSFetcher):
 
     def answer(self, token: str, authorization: str) -> dict[str, Any]:
         form = urlencode({"token": token, "token_type_hint": "access_token"}).encode()
-        body = self._get(form=form, headers={"Authorization": authorization})
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            raise KeySourceUnavailableError(f"{self.url} did not answer with JSON") from None
-        if not isinstance(value, dict):
-            raise KeySourceUnavailableError(f"{self.url} did not answer with a JSON object")
-        return value
+        return self._get_json_object(form=form, headers={"Authorization": authorization})
 
 
 class Introspector:

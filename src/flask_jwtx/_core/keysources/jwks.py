@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import json
 import logging
 import socket
 import ssl
@@ -306,6 +307,19 @@ class JWKSFetcher:
         if outcome.error is not None:
             raise outcome.error
         return outcome.body
+
+    def _get_json_object(
+        self, *, form: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The body of :meth:`_get` as a JSON object (metadata, introspection), or unavailable."""
+        body = self._get(form=form, headers=headers)
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            raise KeySourceUnavailableError(f"{self.url} did not answer with JSON") from None
+        if not isinstance(value, dict):
+            raise KeySourceUnavailableError(f"{self.url} did not answer with a JSON object")
+        return value
 
     def _work(self, cutoff: _Cutoff, outcome: _Outcome, request: _Request) -> None:
         """The worker thread: fetch, and hand back the body or the error."""

@@ -95,19 +95,7 @@ def verify_dpop(settings: Settings, encoded: str, claims: Claims) -> None:
     that order: a proof that fails a check is not recorded, so it cannot be
     used to burn a ``jti`` its client has yet to send.
     """
-    policy = settings.resource.dpop
-    proofs = request.headers.getlist("DPoP")
-    if len(proofs) != 1:
-        raise InvalidDPoPProofError("Exactly one DPoP header with a proof is required")
-    now = time.time()
-    proof = verify_proof(
-        proofs[0].strip(),
-        method=request.method,
-        url=request.base_url,
-        access_token=encoded,
-        policy=policy,
-        now=now,
-    )
+    proof, now = _request_proof(settings, encoded)
     check_binding(claims, proof)
     _use_once(settings, proof, now)
 
@@ -128,7 +116,17 @@ def dpop_binding() -> dict[str, Any]:
     when the request has no valid proof.
     """
     settings = get_state().settings.get()
-    policy = settings.resource.dpop
+    proof, now = _request_proof(settings, None)
+    _use_once(settings, proof, now)
+    return {"cnf": {"jkt": proof.jkt}}
+
+
+def _request_proof(settings: Settings, access_token: str | None) -> tuple[Proof, float]:
+    """This request's one ``DPoP`` proof, checked (``ath`` against ``access_token`` if given).
+
+    Returns the proof and the time it was checked at, for the single-use
+    record the caller writes once its own checks passed.
+    """
     proofs = request.headers.getlist("DPoP")
     if len(proofs) != 1:
         raise InvalidDPoPProofError("Exactly one DPoP header with a proof is required")
@@ -137,12 +135,11 @@ def dpop_binding() -> dict[str, Any]:
         proofs[0].strip(),
         method=request.method,
         url=request.base_url,
-        access_token=None,
-        policy=policy,
+        access_token=access_token,
+        policy=settings.resource.dpop,
         now=now,
     )
-    _use_once(settings, proof, now)
-    return {"cnf": {"jkt": proof.jkt}}
+    return proof, now
 
 
 def _use_once(settings: Settings, proof: Proof, now: float) -> None:
