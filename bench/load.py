@@ -59,7 +59,7 @@ SCENARIOS = (
     "postgresql",
     "redis+replica",
     "postgresql+replica",
-    "incumbent",
+    "flask-jwt-extended",
 )
 STALENESS = 1.0
 OK, UNAUTHORIZED, SERVER_ERROR, UNAVAILABLE = 200, 401, 500, 503
@@ -247,7 +247,7 @@ class Gunicorn:
 
 
 def tokens(count: int) -> list[str]:
-    """Access tokens for distinct identities (flask-jwtx and the incumbent read them alike)."""
+    """Access tokens for distinct identities (both libraries read them alike)."""
     from flask import Flask
 
     import flask_jwtx
@@ -400,7 +400,7 @@ def machine() -> str:
 
 
 def url_for(scenario: str, redis_url: str, postgres_url: str) -> str | None:
-    if scenario.startswith("redis") or scenario == "incumbent":
+    if scenario.startswith("redis") or scenario == "flask-jwt-extended":
         return redis_url
     if scenario.startswith("postgresql"):
         return postgres_url

@@ -6,7 +6,7 @@
 * ``nostore``: flask-jwtx, no revocation store;
 * ``redis`` / ``postgresql``: flask-jwtx reading the store on every request;
 * ``redis+replica`` / ``postgresql+replica``: the same stores through the local replica;
-* ``incumbent``: Flask-JWT-Extended 4.7.4 with its documented Redis blocklist
+* ``flask-jwt-extended``: Flask-JWT-Extended 4.7.4 with its documented Redis blocklist
   (a ``token_in_blocklist_loader`` doing one ``GET`` of the ``jti``).
 
 ``LOAD_STORE_URL`` is the store. Every response names the worker that served
@@ -75,7 +75,7 @@ def _jwtx(scenario: str, url: str | None) -> Flask:
     return app
 
 
-def _incumbent(url: str) -> Flask:
+def _flask_jwt_extended(url: str) -> Flask:
     import flask_jwt_extended as fje
     import redis
 
@@ -90,12 +90,12 @@ def _incumbent(url: str) -> Flask:
         return blocklist.get(payload["jti"]) is not None
 
     @app.get("/protected")
-    @fje.jwt_required()  # type: ignore[untyped-decorator]  # the incumbent is untyped
+    @fje.jwt_required()  # type: ignore[untyped-decorator]  # Flask-JWT-Extended is untyped
     def protected() -> Any:
         return "ok"
 
     @app.post("/revoke")
-    @fje.jwt_required()  # type: ignore[untyped-decorator]  # the incumbent is untyped
+    @fje.jwt_required()  # type: ignore[untyped-decorator]  # Flask-JWT-Extended is untyped
     def revoke() -> Any:
         blocklist.set(fje.get_jwt()["jti"], "", ex=3600)
         return jsonify(revoked=True)
@@ -119,6 +119,6 @@ def create_app() -> Flask:
     url = os.environ.get("LOAD_STORE_URL")
     if scenario == "unprotected":
         return _unprotected()
-    if scenario == "incumbent":
-        return _incumbent(os.environ["LOAD_STORE_URL"])
+    if scenario == "flask-jwt-extended":
+        return _flask_jwt_extended(os.environ["LOAD_STORE_URL"])
     return _jwtx(scenario, url)

@@ -37,7 +37,7 @@ def test_bounded_load_and_fault_run(tmp_path: Path) -> None:
     scenarios = results["scenarios"]
     assert set(scenarios) == {
         "unprotected", "nostore", "redis", "postgresql",
-        "redis+replica", "postgresql+replica", "incumbent",
+        "redis+replica", "postgresql+replica", "flask-jwt-extended",
     }  # fmt: skip
     for name in ("redis+replica", "postgresql+replica"):
         assert scenarios[name]["propagation"]["late_accepts"] == 0
