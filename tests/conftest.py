@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from .stores import PostgresServer, RedisServer
 
 
+try:  # the minimum-versions environments have no freezegun
+    import freezegun
+except ImportError:  # pragma: no cover
+    pass
+else:
+    # pytest times each phase with perf_counter: a test that freezes the clock
+    # with freezegun would report phases of weeks or of 0 s in --durations.
+    # pytest's timing module keeps the real clock.
+    freezegun.configure(extend_ignore_list=["_pytest.timing"])
+
+
 KEYS = Path(__file__).parent / "keys"
 SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
 
