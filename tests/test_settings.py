@@ -75,11 +75,11 @@ def test_a_key_declared_twice_is_refused() -> None:
 
 
 def test_a_key_without_a_reader_is_not_read_alone() -> None:
-    """read() of a group-checked key is a programming error, not a silent raw value."""
+    """read() of a group-checked key is a programming error, not a silent unchecked value."""
     with pytest.raises(TypeError, match=r"keys\._keys checks it"):
         schema.read({}, "JWT_SECRET_KEY")
-    assert schema.raw({}, "JWT_SECRET_KEY") is None
-    assert schema.raw({"JWT_SECRET_KEY": "x"}, "JWT_SECRET_KEY") == "x"
+    assert schema.configured({}, "JWT_SECRET_KEY") is None
+    assert schema.configured({"JWT_SECRET_KEY": "x"}, "JWT_SECRET_KEY") == "x"
 
 
 def test_defaults_are_not_shared_between_apps() -> None:

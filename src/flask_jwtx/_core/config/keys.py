@@ -40,7 +40,7 @@ from ..oauth.resource_policy import issuer_profile
 from . import readers
 from .readers import fail, no_cryptography, string_list
 from .resources import DiscoverySpec, LoaderKeysSpec, RemoteKeysSpec, Resources
-from .schema import raw, read
+from .schema import configured, read
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -62,11 +62,11 @@ def _keys(
     verification key: anyone who learned it (it signs every session cookie)
     could otherwise mint tokens. Only an explicit ``JWT_SECRET_KEY`` serves.
     """
-    secret = raw(config, "JWT_SECRET_KEY") or None
+    secret = configured(config, "JWT_SECRET_KEY") or None
     if secret is None and is_symmetric(algorithm):
         secret = config.get("SECRET_KEY") or None
-    public = raw(config, "JWT_PUBLIC_KEY") or None
-    material = _Material(secret, raw(config, "JWT_PRIVATE_KEY") or None, public)
+    public = configured(config, "JWT_PUBLIC_KEY") or None
+    material = _Material(secret, configured(config, "JWT_PRIVATE_KEY") or None, public)
     # A key that is merely absent is not an error yet: apps create the
     # extension before their config is complete (filled later, from the
     # environment, per test), and a verify-only service has no private key.
@@ -389,9 +389,9 @@ def _resolver(
     resources: Resources,
 ) -> tuple[KeyResolver, frozenset[str]]:
     """The key resolver for this configuration, and the algorithms tokens may use."""
-    explicit = raw(config, "JWT_DECODE_ALGORITHMS")
-    remote_url = raw(config, "JWT_JWKS_URL")
-    trusted = raw(config, "JWT_TRUSTED_ISSUERS")
+    explicit = configured(config, "JWT_DECODE_ALGORITHMS")
+    remote_url = configured(config, "JWT_JWKS_URL")
+    trusted = configured(config, "JWT_TRUSTED_ISSUERS")
     verifies_remotely = bool(remote_url) or trusted is not None
     if not HAS_CRYPTOGRAPHY:
         # A JWKS holds public keys: verifying with them takes cryptography.
@@ -412,9 +412,9 @@ def _resolver(
         )
         local = KeySetKeys(source)
         allowed = frozenset(decode_algorithms) if explicit else SUPPORTED_ALGORITHMS
-    elif raw(config, "JWT_KEYS") is not None:
-        key_set = coerce_key_set(raw(config, "JWT_KEYS"))
-        signing_kid = raw(config, "JWT_SIGNING_KID")
+    elif configured(config, "JWT_KEYS") is not None:
+        key_set = coerce_key_set(configured(config, "JWT_KEYS"))
+        signing_kid = configured(config, "JWT_SIGNING_KID")
         if signing_kid is not None:
             if not isinstance(signing_kid, str):
                 raise fail("JWT_SIGNING_KID", f"is {signing_kid!r}", "Use the kid string.")

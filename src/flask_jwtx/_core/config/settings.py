@@ -31,7 +31,7 @@ from ..revocation.base import RevocationStore
 from .keys import _resolver
 from .readers import fail
 from .resources import Resources
-from .schema import PERSISTENT_COOKIE_MAX_AGE, raw, read
+from .schema import PERSISTENT_COOKIE_MAX_AGE, configured, read
 from .stores import _introspector, _revocation_store
 
 logger = logging.getLogger("flask_jwtx")
@@ -141,7 +141,7 @@ def resolve(
     identity_claim = read(config, "JWT_IDENTITY_CLAIM")
     decode_audience = read(config, "JWT_DECODE_AUDIENCE")
     rotation = read(config, "JWT_REFRESH_TOKEN_ROTATION")
-    if rotation and raw(config, "JWT_REVOCATION_STORE") is None:
+    if rotation and configured(config, "JWT_REVOCATION_STORE") is None:
         raise fail(
             "JWT_REFRESH_TOKEN_ROTATION",
             "needs a revocation store to remember used refresh tokens",
@@ -165,7 +165,7 @@ def resolve(
         policy = dataclasses.replace(policy, issuers=resolver.requirements(policy))
     csrf_methods = read(config, "JWT_CSRF_METHODS")
     resource = _resource_policy(config, policy.max_bytes)
-    if resource.dpop.mode != "off" and raw(config, "JWT_REVOCATION_STORE") is None:
+    if resource.dpop.mode != "off" and configured(config, "JWT_REVOCATION_STORE") is None:
         raise fail(
             "JWT_DPOP",
             f"is {resource.dpop.mode!r}, but there is no store to make each proof single-use",

@@ -10,13 +10,13 @@ from ..keysources.introspection import Introspector
 from ..revocation.base import RevocationStore
 from .readers import fail
 from .resources import Resources
-from .schema import raw, read
+from .schema import configured, read
 
 logger = logging.getLogger("flask_jwtx")
 
 
 def _revocation_store(config: Mapping[str, Any], resources: Resources) -> RevocationStore | None:
-    value = raw(config, "JWT_REVOCATION_STORE")
+    value = configured(config, "JWT_REVOCATION_STORE")
     replica = _replica_staleness(config)
     if value is None:
         if replica is not None:

@@ -53,7 +53,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {name: s.default for name, s in SETTINGS.it
 WATCHED_KEYS: Final = (*DEFAULTS, "SECRET_KEY")
 
 
-def raw(config: Mapping[str, Any], key: str) -> Any:
+def configured(config: Mapping[str, Any], key: str) -> Any:
     """``key``'s value in ``config``, else its default; unchecked (for a key's group)."""
     return config.get(key, SETTINGS[key].default)
 
@@ -67,7 +67,7 @@ def read(config: Mapping[str, Any], key: str) -> Any:
     setting = SETTINGS[key]
     if setting.reader is None:
         raise TypeError(f"{key} has no reader of its own: {setting.group} checks it")
-    return setting.reader(raw(config, key), key)
+    return setting.reader(configured(config, key), key)
 
 
 __all__ = [
@@ -78,6 +78,6 @@ __all__ = [
     "SETTINGS",
     "WATCHED_KEYS",
     "Setting",
-    "raw",
+    "configured",
     "read",
 ]
