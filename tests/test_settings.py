@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,8 @@ from flask import Flask, jsonify
 from jwt.warnings import InsecureKeyLengthWarning
 
 import flask_jwtx
-from flask_jwtx._core.config.schema import DEFAULTS
+from flask_jwtx._core.config import schema
+from flask_jwtx._core.config.schema import DEFAULTS, SECTIONS, SETTINGS, Setting
 from flask_jwtx.exceptions import ConfigurationError
 
 from .conftest import SECRET, make_app, read_key
@@ -35,6 +37,49 @@ def test_defaults_are_the_incumbents() -> None:
     assert incumbent_keys <= set(DEFAULTS)
     for key in incumbent_keys:
         assert ours.config[key] == theirs.config[key], key
+
+
+def test_defaults_are_the_declared_defaults() -> None:
+    """DEFAULTS holds each declared key's default, in the table's order, and nothing else."""
+    assert list(DEFAULTS) == list(SETTINGS)
+    assert {name: setting.default for name, setting in SETTINGS.items()} == DEFAULTS
+    assert all(name == setting.name for name, setting in SETTINGS.items())
+
+
+@pytest.mark.parametrize("setting", SETTINGS.values(), ids=list(SETTINGS))
+def test_every_key_is_declared_with_a_section_and_a_meaning(setting: Setting) -> None:
+    """Each declaration says where the reference lists the key, what it accepts, what it does."""
+    assert setting.name.startswith("JWT_")
+    assert setting.section in SECTIONS
+    assert setting.accepts.strip()
+    assert setting.meaning.strip()
+    assert setting.name in DEFAULTS
+
+
+@pytest.mark.parametrize("setting", SETTINGS.values(), ids=list(SETTINGS))
+def test_every_key_has_a_reader_or_names_the_function_that_checks_it(setting: Setting) -> None:
+    """A key without a reader of its own names its group: a function of the config package."""
+    assert (setting.reader is None) != (setting.group is None)
+    if setting.group is not None:
+        module, function = setting.group.split(".")
+        assert callable(
+            getattr(importlib.import_module(f"flask_jwtx._core.config.{module}"), function)
+        )
+
+
+def test_a_key_declared_twice_is_refused() -> None:
+    """Two declarations of one key would leave one of them silently unused."""
+    twice = Setting("JWT_X", 1, section="claims", reader=None, accepts="a", meaning="b")
+    with pytest.raises(ValueError, match="JWT_X is declared twice"):
+        schema._table((twice,), (twice,))
+
+
+def test_a_key_without_a_reader_is_not_read_alone() -> None:
+    """read() of a group-checked key is a programming error, not a silent unchecked value."""
+    with pytest.raises(TypeError, match=r"keys\._keys checks it"):
+        schema.read({}, "JWT_SECRET_KEY")
+    assert schema.configured({}, "JWT_SECRET_KEY") is None
+    assert schema.configured({"JWT_SECRET_KEY": "x"}, "JWT_SECRET_KEY") == "x"
 
 
 def test_defaults_are_not_shared_between_apps() -> None:

@@ -36,21 +36,11 @@ from ..keysources.resolvers import (
     TrustedIssuer,
     TrustedIssuers,
 )
-from ..oauth.resource_policy import (
-    issuer_profile,
-    resource_identifier,
-)
+from ..oauth.resource_policy import issuer_profile
+from . import readers
+from .readers import fail, no_cryptography, string_list
 from .resources import DiscoverySpec, LoaderKeysSpec, RemoteKeysSpec, Resources
-from .schema import (
-    DEFAULTS,
-    _algorithm,
-    _audience,
-    _fail,
-    _names,
-    _no_cryptography,
-    _number,
-    _positive_int,
-)
+from .schema import configured, read
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -72,11 +62,11 @@ def _keys(
     verification key: anyone who learned it (it signs every session cookie)
     could otherwise mint tokens. Only an explicit ``JWT_SECRET_KEY`` serves.
     """
-    secret = config.get("JWT_SECRET_KEY") or None
+    secret = configured(config, "JWT_SECRET_KEY") or None
     if secret is None and is_symmetric(algorithm):
         secret = config.get("SECRET_KEY") or None
-    public = config.get("JWT_PUBLIC_KEY") or None
-    material = _Material(secret, config.get("JWT_PRIVATE_KEY") or None, public)
+    public = configured(config, "JWT_PUBLIC_KEY") or None
+    material = _Material(secret, configured(config, "JWT_PRIVATE_KEY") or None, public)
     # A key that is merely absent is not an error yet: apps create the
     # extension before their config is complete (filled later, from the
     # environment, per test), and a verify-only service has no private key.
@@ -134,7 +124,7 @@ class _Material(NamedTuple):
             prepared = prepare_key(alg, raw)
         except InvalidKeyError as exc:
             if is_symmetric(alg):
-                raise _fail(
+                raise fail(
                     key_name, f"cannot be used with {alg} ({exc})", "Check the key."
                 ) from None
             raise _wrong_key(key_name, alg, raw, for_signing) from None
@@ -163,7 +153,7 @@ def _wrong_key(key_name: str, alg: str, raw: Any, for_signing: bool) -> Configur
             f"Set {key_name} to the PEM text of {key_family(alg)} {role} key "
             f"(-----BEGIN {role.upper()} KEY-----...), or JWT_ALGORITHM to the key's algorithm."
         )
-    return _fail(key_name, problem, fix)
+    return fail(key_name, problem, fix)
 
 
 def _warn_if_short(algorithm: str, secret: Any) -> None:
@@ -249,20 +239,19 @@ def _remote_source(
     config: Mapping[str, Any], url: Any, algorithms: frozenset[str], resources: Resources
 ) -> CachedKeySource:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise _fail("JWT_JWKS_URL", f"is {url!r}", "Use an http(s) URL of a JWKS document.")
-    ttl = _number(config, "JWT_JWKS_CACHE_TTL")
-    interval = _number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL")
-    timeout = _number(config, "JWT_JWKS_TIMEOUT")
-    max_bytes = _positive_int(config, "JWT_JWKS_MAX_BYTES")
+        raise fail("JWT_JWKS_URL", f"is {url!r}", "Use an http(s) URL of a JWKS document.")
+    ttl = read(config, "JWT_JWKS_CACHE_TTL")
+    interval = read(config, "JWT_JWKS_MIN_REFRESH_INTERVAL")
+    timeout = read(config, "JWT_JWKS_TIMEOUT")
+    max_bytes = read(config, "JWT_JWKS_MAX_BYTES")
     # A JWK without 'alg' is bound to the one algorithm allowed, if there is one.
     bind = next(iter(algorithms)) if len(algorithms) == 1 else None
-    raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
-    max_stale = None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE")
+    max_stale = read(config, "JWT_JWKS_MAX_STALE")
     spec = RemoteKeysSpec(url, ttl, interval, timeout, max_bytes, bind, max_stale)
     try:
         return resources.remote_keys(spec)
     except ValueError as exc:  # no host, a port out of range...
-        raise _fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
+        raise fail("JWT_JWKS_URL", f"is {url!r} ({exc})", "Check the URL.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +276,7 @@ class _KeySetLoader:
 def _remote_algorithms(key: str, names: Iterable[str]) -> frozenset[str]:
     asymmetric = frozenset(n for n in names if not is_symmetric(n))
     if not asymmetric:
-        raise _fail(
+        raise fail(
             key,
             "allows only HMAC algorithms, which a JWKS cannot verify",
             "Set JWT_DECODE_ALGORITHMS (or the issuer's 'algorithms') to e.g. ['RS256'].",
@@ -300,14 +289,14 @@ def _trusted_issuers(
 ) -> dict[str, TrustedIssuer]:
     key = "JWT_TRUSTED_ISSUERS"
     if not isinstance(entries, list | tuple) or not entries:
-        raise _fail(key, f"is {entries!r}", "Use a list of issuer URLs or of dicts with 'issuer'.")
-    resource = resource_identifier(config)
+        raise fail(key, f"is {entries!r}", "Use a list of issuer URLs or of dicts with 'issuer'.")
+    resource = read(config, "JWT_RESOURCE")
     issuers: dict[str, TrustedIssuer] = {}
     for item in entries:
         # An issuer URL alone: its keys are found through its metadata (discovery).
         entry = {"issuer": item} if isinstance(item, str) else item
         if not isinstance(entry, Mapping) or "issuer" not in entry:
-            raise _fail(
+            raise fail(
                 key,
                 f"has the entry {item!r}",
                 "Each is an issuer URL, or a dict with 'issuer' (and 'jwks_url', else the "
@@ -315,10 +304,10 @@ def _trusted_issuers(
             )
         name = entry["issuer"]
         if not isinstance(name, str) or not name or name in issuers:
-            raise _fail(key, f"names the issuer {name!r} twice or badly", "Use unique strings.")
-        algorithms = _remote_algorithms(key, _names(entry.get("algorithms", ["RS256"]), key))
+            raise fail(key, f"names the issuer {name!r} twice or badly", "Use unique strings.")
+        algorithms = _remote_algorithms(key, string_list(entry.get("algorithms", ["RS256"]), key))
         for algorithm in algorithms:
-            _algorithm(algorithm, key)
+            readers.algorithm(algorithm, key)
         token_types, required = issuer_profile(entry, name, resource)
         issuers[name] = TrustedIssuer(
             issuer=name,
@@ -337,20 +326,19 @@ def _discovered_source(
     config: Mapping[str, Any], issuer: str, algorithms: frozenset[str], resources: Resources
 ) -> CachedKeySource:
     """The key source of an issuer named by URL alone (:mod:`.discovery`), cached like a JWKS."""
-    raw_stale = config.get("JWT_JWKS_MAX_STALE", DEFAULTS["JWT_JWKS_MAX_STALE"])
     spec = DiscoverySpec(
         issuer,
-        ttl=_number(config, "JWT_JWKS_CACHE_TTL"),
-        min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
-        timeout=_number(config, "JWT_JWKS_TIMEOUT"),
-        max_bytes=_positive_int(config, "JWT_JWKS_MAX_BYTES"),
+        ttl=read(config, "JWT_JWKS_CACHE_TTL"),
+        min_refresh_interval=read(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
+        timeout=read(config, "JWT_JWKS_TIMEOUT"),
+        max_bytes=read(config, "JWT_JWKS_MAX_BYTES"),
         algorithm=next(iter(algorithms)) if len(algorithms) == 1 else None,
-        max_stale=None if raw_stale is None else _number(config, "JWT_JWKS_MAX_STALE"),
+        max_stale=read(config, "JWT_JWKS_MAX_STALE"),
     )
     try:
         return resources.discovered_keys(spec)
     except ValueError as exc:
-        raise _fail(
+        raise fail(
             "JWT_TRUSTED_ISSUERS", f"names {issuer!r} ({exc})", "Use the issuer's https URL."
         ) from None
 
@@ -370,18 +358,18 @@ def _issuer_audience(
     key = "JWT_TRUSTED_ISSUERS"
     own = entry.get("audience")
     if own is not None and own != "":
-        names = _names(own, key)
+        names = string_list(own, key)
         if not names or not all(names):
-            raise _fail(key, f"gives {name!r} the audience {own!r}", "Use non-empty strings.")
+            raise fail(key, f"gives {name!r} the audience {own!r}", "Use non-empty strings.")
         return names
     if resource is not None:
         return (resource,)
-    inherited = _audience(config, "JWT_DECODE_AUDIENCE")
+    inherited = read(config, "JWT_DECODE_AUDIENCE")
     if inherited is not None:
         return (inherited,) if isinstance(inherited, str) else inherited
     if entry.get("verify_audience", True) is False:
         return None
-    raise _fail(
+    raise fail(
         key,
         f"trusts {name!r} without an audience, so tokens it minted for other services "
         "would be accepted here",
@@ -401,16 +389,16 @@ def _resolver(
     resources: Resources,
 ) -> tuple[KeyResolver, frozenset[str]]:
     """The key resolver for this configuration, and the algorithms tokens may use."""
-    explicit = config.get("JWT_DECODE_ALGORITHMS")
-    remote_url = config.get("JWT_JWKS_URL")
-    trusted = config.get("JWT_TRUSTED_ISSUERS")
+    explicit = configured(config, "JWT_DECODE_ALGORITHMS")
+    remote_url = configured(config, "JWT_JWKS_URL")
+    trusted = configured(config, "JWT_TRUSTED_ISSUERS")
     verifies_remotely = bool(remote_url) or trusted is not None
     if not HAS_CRYPTOGRAPHY:
         # A JWKS holds public keys: verifying with them takes cryptography.
         if trusted is not None:
-            raise _no_cryptography("JWT_TRUSTED_ISSUERS", "is set (issuers' keys are key pairs)")
+            raise no_cryptography("JWT_TRUSTED_ISSUERS", "is set (issuers' keys are key pairs)")
         if remote_url:
-            raise _no_cryptography("JWT_JWKS_URL", "is set (a JWKS publishes key pairs)")
+            raise no_cryptography("JWT_JWKS_URL", "is set (a JWKS publishes key pairs)")
 
     local: KeyResolver
     allowed = frozenset(decode_algorithms)
@@ -418,22 +406,22 @@ def _resolver(
         source = resources.loader_keys(
             LoaderKeysSpec(
                 _KeySetLoader(key_set_loader),
-                ttl=_number(config, "JWT_KEY_SET_REFRESH"),
-                min_refresh_interval=_number(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
+                ttl=read(config, "JWT_KEY_SET_REFRESH"),
+                min_refresh_interval=read(config, "JWT_JWKS_MIN_REFRESH_INTERVAL"),
             )
         )
         local = KeySetKeys(source)
         allowed = frozenset(decode_algorithms) if explicit else SUPPORTED_ALGORITHMS
-    elif config.get("JWT_KEYS") is not None:
-        key_set = coerce_key_set(config["JWT_KEYS"])
-        signing_kid = config.get("JWT_SIGNING_KID")
+    elif configured(config, "JWT_KEYS") is not None:
+        key_set = coerce_key_set(configured(config, "JWT_KEYS"))
+        signing_kid = configured(config, "JWT_SIGNING_KID")
         if signing_kid is not None:
             if not isinstance(signing_kid, str):
-                raise _fail("JWT_SIGNING_KID", f"is {signing_kid!r}", "Use the kid string.")
+                raise fail("JWT_SIGNING_KID", f"is {signing_kid!r}", "Use the kid string.")
             try:
                 key_set = KeySet(list(key_set), signing_kid)
             except InvalidKeyError as exc:
-                raise _fail(
+                raise fail(
                     "JWT_SIGNING_KID", f"is {signing_kid!r}: {exc}", "Name a private key."
                 ) from None
         local = KeySetKeys(key_set)
@@ -453,7 +441,7 @@ def _resolver(
         allowed = frozenset().union(*(i.algorithms for i in issuers.values()))
         return TrustedIssuers(issuers, local), allowed
     if remote_url:
-        if _audience(config, "JWT_DECODE_AUDIENCE") is None:
+        if read(config, "JWT_DECODE_AUDIENCE") is None:
             logger.warning(
                 "JWT_JWKS_URL is set without JWT_DECODE_AUDIENCE: tokens its issuer minted "
                 "for any other service will be accepted here. Set JWT_DECODE_AUDIENCE."

@@ -25,32 +25,13 @@ from ..keysources.resolvers import (
     KeyResolver,
     TrustedIssuers,
 )
-from ..oauth.resource_policy import (
-    ResourcePolicy,
-    resolve_resource_policy,
-)
+from ..oauth.dpop import DPoPPolicy, NonceSource
+from ..oauth.resource_policy import ResourcePolicy
 from ..revocation.base import RevocationStore
 from .keys import _resolver
+from .readers import fail
 from .resources import Resources
-from .schema import (
-    DEFAULTS,
-    PERSISTENT_COOKIE_MAX_AGE,
-    _algorithm,
-    _audience,
-    _bool,
-    _choice,
-    _expires,
-    _fail,
-    _jwks_path,
-    _locations,
-    _names,
-    _non_negative,
-    _non_negative_int,
-    _optional_str,
-    _positive_int,
-    _samesite,
-    _str,
-)
+from .schema import PERSISTENT_COOKIE_MAX_AGE, configured, read
 from .stores import _introspector, _revocation_store
 
 logger = logging.getLogger("flask_jwtx")
@@ -143,14 +124,11 @@ def resolve(
     """
     if resources is None:
         resources = Resources()
-    algorithm = _algorithm(config.get("JWT_ALGORITHM", DEFAULTS["JWT_ALGORITHM"]), "JWT_ALGORITHM")
-    raw_decode = config.get("JWT_DECODE_ALGORITHMS")
-    decode_algorithms: tuple[str, ...] = (algorithm,)
-    if raw_decode:
-        listed = _names(raw_decode, "JWT_DECODE_ALGORITHMS")
-        for name in listed:
-            _algorithm(name, "JWT_DECODE_ALGORITHMS")
-        decode_algorithms = tuple(dict.fromkeys((*listed, algorithm)))
+    algorithm = read(config, "JWT_ALGORITHM")
+    listed = read(config, "JWT_DECODE_ALGORITHMS")
+    decode_algorithms: tuple[str, ...] = (
+        tuple(dict.fromkeys((*listed, algorithm))) if listed else (algorithm,)
+    )
     resolver, allowed = _resolver(
         config,
         algorithm,
@@ -160,11 +138,11 @@ def resolve(
         key_set_loader=key_set_loader,
         resources=resources,
     )
-    identity_claim = _str(config, "JWT_IDENTITY_CLAIM", empty_ok=False)
-    decode_audience = _audience(config, "JWT_DECODE_AUDIENCE")
-    rotation = _bool(config, "JWT_REFRESH_TOKEN_ROTATION")
-    if rotation and config.get("JWT_REVOCATION_STORE") is None:
-        raise _fail(
+    identity_claim = read(config, "JWT_IDENTITY_CLAIM")
+    decode_audience = read(config, "JWT_DECODE_AUDIENCE")
+    rotation = read(config, "JWT_REFRESH_TOKEN_ROTATION")
+    if rotation and configured(config, "JWT_REVOCATION_STORE") is None:
+        raise fail(
             "JWT_REFRESH_TOKEN_ROTATION",
             "needs a revocation store to remember used refresh tokens",
             "Set JWT_REVOCATION_STORE (for example redis://... or sqlite:///...).",
@@ -172,25 +150,23 @@ def resolve(
     policy = VerifyPolicy(
         algorithms=allowed,
         conventions=functools.partial(extended_conventions, identity_claim=identity_claim),
-        leeway=_non_negative(config, "JWT_DECODE_LEEWAY"),
+        leeway=read(config, "JWT_DECODE_LEEWAY"),
         audience=(decode_audience,) if isinstance(decode_audience, str) else decode_audience,
-        issuer=_optional_str(config, "JWT_DECODE_ISSUER"),
+        issuer=read(config, "JWT_DECODE_ISSUER"),
         # Flask-JWT-Extended leaves the 'sub' check to PyJWT, which has one
         # from 2.10 on: with an older PyJWT, no app of it ever had its int or
         # list identities refused, whatever JWT_VERIFY_SUB said.
-        verify_sub=_bool(config, "JWT_VERIFY_SUB") and PYJWT_CHECKS_SUB,
+        verify_sub=read(config, "JWT_VERIFY_SUB") and PYJWT_CHECKS_SUB,
         verify_jti=PYJWT_CHECKS_SUB,  # added to PyJWT with the 'sub' check
-        max_bytes=_positive_int(config, "JWT_MAX_TOKEN_BYTES"),
+        max_bytes=read(config, "JWT_MAX_TOKEN_BYTES"),
     )
     if isinstance(resolver, TrustedIssuers):
         # Each issuer's tokens are held to that issuer's audience.
         policy = dataclasses.replace(policy, issuers=resolver.requirements(policy))
-    csrf_methods = _names(
-        config.get("JWT_CSRF_METHODS", DEFAULTS["JWT_CSRF_METHODS"]), "JWT_CSRF_METHODS"
-    )
-    resource = resolve_resource_policy(config, policy.max_bytes)
-    if resource.dpop.mode != "off" and config.get("JWT_REVOCATION_STORE") is None:
-        raise _fail(
+    csrf_methods = read(config, "JWT_CSRF_METHODS")
+    resource = _resource_policy(config, policy.max_bytes)
+    if resource.dpop.mode != "off" and configured(config, "JWT_REVOCATION_STORE") is None:
+        raise fail(
             "JWT_DPOP",
             f"is {resource.dpop.mode!r}, but there is no store to make each proof single-use",
             "Set JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL "
@@ -201,54 +177,75 @@ def resolve(
         decode_algorithms=decode_algorithms,
         resolver=resolver,
         keys=AppKeys(resolver, loaders, algorithm),
-        access_expires=_expires(config, "JWT_ACCESS_TOKEN_EXPIRES"),
-        refresh_expires=_expires(config, "JWT_REFRESH_TOKEN_EXPIRES"),
+        access_expires=read(config, "JWT_ACCESS_TOKEN_EXPIRES"),
+        refresh_expires=read(config, "JWT_REFRESH_TOKEN_EXPIRES"),
         identity_claim=identity_claim,
-        error_msg_key=_str(config, "JWT_ERROR_MESSAGE_KEY", empty_ok=False),
-        token_location=_locations(config),
-        header_name=_str(config, "JWT_HEADER_NAME", empty_ok=False),
-        header_type=_str(config, "JWT_HEADER_TYPE") or "",
-        query_string_name=_str(config, "JWT_QUERY_STRING_NAME", empty_ok=False),
-        query_string_value_prefix=_str(config, "JWT_QUERY_STRING_VALUE_PREFIX"),
-        access=CookieSettings(
-            name=_str(config, "JWT_ACCESS_COOKIE_NAME", empty_ok=False),
-            path=_str(config, "JWT_ACCESS_COOKIE_PATH"),
-            csrf_name=_str(config, "JWT_ACCESS_CSRF_COOKIE_NAME", empty_ok=False),
-            csrf_path=_str(config, "JWT_ACCESS_CSRF_COOKIE_PATH"),
-            csrf_header=_str(config, "JWT_ACCESS_CSRF_HEADER_NAME", empty_ok=False),
-            csrf_field=_str(config, "JWT_ACCESS_CSRF_FIELD_NAME", empty_ok=False),
-            json_key=_str(config, "JWT_JSON_KEY", empty_ok=False),
-        ),
-        refresh=CookieSettings(
-            name=_str(config, "JWT_REFRESH_COOKIE_NAME", empty_ok=False),
-            path=_str(config, "JWT_REFRESH_COOKIE_PATH"),
-            csrf_name=_str(config, "JWT_REFRESH_CSRF_COOKIE_NAME", empty_ok=False),
-            csrf_path=_str(config, "JWT_REFRESH_CSRF_COOKIE_PATH"),
-            csrf_header=_str(config, "JWT_REFRESH_CSRF_HEADER_NAME", empty_ok=False),
-            csrf_field=_str(config, "JWT_REFRESH_CSRF_FIELD_NAME", empty_ok=False),
-            json_key=_str(config, "JWT_REFRESH_JSON_KEY", empty_ok=False),
-        ),
-        cookie_domain=_optional_str(config, "JWT_COOKIE_DOMAIN"),
-        cookie_secure=_bool(config, "JWT_COOKIE_SECURE"),
-        cookie_samesite=_samesite(config),
-        cookie_max_age=None if _bool(config, "JWT_SESSION_COOKIE") else PERSISTENT_COOKIE_MAX_AGE,
-        csrf_protect=_bool(config, "JWT_COOKIE_CSRF_PROTECT"),
+        error_msg_key=read(config, "JWT_ERROR_MESSAGE_KEY"),
+        token_location=read(config, "JWT_TOKEN_LOCATION"),
+        header_name=read(config, "JWT_HEADER_NAME"),
+        header_type=read(config, "JWT_HEADER_TYPE"),
+        query_string_name=read(config, "JWT_QUERY_STRING_NAME"),
+        query_string_value_prefix=read(config, "JWT_QUERY_STRING_VALUE_PREFIX"),
+        access=_cookies(config, "ACCESS", json_key="JWT_JSON_KEY"),
+        refresh=_cookies(config, "REFRESH", json_key="JWT_REFRESH_JSON_KEY"),
+        cookie_domain=read(config, "JWT_COOKIE_DOMAIN"),
+        cookie_secure=read(config, "JWT_COOKIE_SECURE"),
+        cookie_samesite=read(config, "JWT_COOKIE_SAMESITE"),
+        cookie_max_age=None if read(config, "JWT_SESSION_COOKIE") else PERSISTENT_COOKIE_MAX_AGE,
+        csrf_protect=read(config, "JWT_COOKIE_CSRF_PROTECT"),
         csrf_methods=frozenset(m.upper() for m in csrf_methods),
-        csrf_in_cookies=_bool(config, "JWT_CSRF_IN_COOKIES"),
-        csrf_check_form=_bool(config, "JWT_CSRF_CHECK_FORM"),
-        encode_audience=_audience(config, "JWT_ENCODE_AUDIENCE"),
-        encode_issuer=_optional_str(config, "JWT_ENCODE_ISSUER"),
-        encode_nbf=_bool(config, "JWT_ENCODE_NBF"),
-        identity_as_string=_bool(config, "JWT_IDENTITY_AS_STRING"),
+        csrf_in_cookies=read(config, "JWT_CSRF_IN_COOKIES"),
+        csrf_check_form=read(config, "JWT_CSRF_CHECK_FORM"),
+        encode_audience=read(config, "JWT_ENCODE_AUDIENCE"),
+        encode_issuer=read(config, "JWT_ENCODE_ISSUER"),
+        encode_nbf=read(config, "JWT_ENCODE_NBF"),
+        identity_as_string=read(config, "JWT_IDENTITY_AS_STRING"),
         revocation_store=_revocation_store(config, resources),
-        failure_policy=_choice(config, "JWT_REVOCATION_FAILURE_POLICY", ("closed", "open")),
+        failure_policy=read(config, "JWT_REVOCATION_FAILURE_POLICY"),
         rotation=rotation,
-        reuse_grace=_non_negative(config, "JWT_REFRESH_REUSE_GRACE"),
-        jwks_path=_jwks_path(config),
-        jwks_max_age=_non_negative_int(config, "JWT_JWKS_MAX_AGE"),
+        reuse_grace=read(config, "JWT_REFRESH_REUSE_GRACE"),
+        jwks_path=read(config, "JWT_JWKS_PATH"),
+        jwks_max_age=read(config, "JWT_JWKS_MAX_AGE"),
         policy=policy,
-        session_limit=_positive_int(config, "JWT_SESSION_LIMIT"),
-        session_metadata=_bool(config, "JWT_SESSION_METADATA"),
+        session_limit=read(config, "JWT_SESSION_LIMIT"),
+        session_metadata=read(config, "JWT_SESSION_METADATA"),
         resource=resource,
         introspector=_introspector(config, resources),
+    )
+
+
+def _cookies(config: Mapping[str, Any], kind: str, *, json_key: str) -> CookieSettings:
+    """One token kind's cookie settings: ``JWT_ACCESS_*`` or ``JWT_REFRESH_*``."""
+    return CookieSettings(
+        name=read(config, f"JWT_{kind}_COOKIE_NAME"),
+        path=read(config, f"JWT_{kind}_COOKIE_PATH"),
+        csrf_name=read(config, f"JWT_{kind}_CSRF_COOKIE_NAME"),
+        csrf_path=read(config, f"JWT_{kind}_CSRF_COOKIE_PATH"),
+        csrf_header=read(config, f"JWT_{kind}_CSRF_HEADER_NAME"),
+        csrf_field=read(config, f"JWT_{kind}_CSRF_FIELD_NAME"),
+        json_key=read(config, json_key),
+    )
+
+
+def _resource_policy(config: Mapping[str, Any], max_bytes: int) -> ResourcePolicy:
+    """The resource-server keys (``JWT_RESOURCE``, ``JWT_DPOP*``...), read together.
+
+    ``JWT_WWW_AUTHENTICATE`` left at ``None`` follows ``JWT_RESOURCE``; server
+    nonces live as long as a proof's ``iat`` may be off.
+    """
+    resource = read(config, "JWT_RESOURCE")
+    window = read(config, "JWT_DPOP_IAT_WINDOW")
+    mode = read(config, "JWT_DPOP")
+    algorithms = read(config, "JWT_DPOP_ALGORITHMS")
+    secret = read(config, "JWT_DPOP_NONCE_SECRET")
+    dpop = DPoPPolicy(
+        mode=mode,
+        algorithms=algorithms,
+        iat_window=window,
+        max_bytes=max_bytes,
+        nonces=None if secret is None else NonceSource(secret, window),
+    )
+    challenges = read(config, "JWT_WWW_AUTHENTICATE")
+    return ResourcePolicy(
+        resource, resource is not None if challenges is None else challenges, dpop
     )

@@ -1,40 +1,28 @@
-"""The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
+"""The resource-server policy, and the readers of its keys (``JWT_RESOURCE``, ``JWT_DPOP*``...).
 
-Flask-free: :func:`resolve_resource_policy` validates the keys once, in
-``init_app`` (through ``flask_jwtx._core.config.settings.resolve``), into a frozen
-:class:`ResourcePolicy` that the request path reads. What the service does
+Flask-free: the readers here check one value each; the keys are declared
+(defaults, documentation) in ``flask_jwtx._core.config.schema.resource`` and
+read once, in ``init_app`` (``flask_jwtx._core.config.settings.resolve``), into
+a frozen :class:`ResourcePolicy` that the request path reads. What the service does
 with it lives in ``flask_jwtx._core.web.resource_server`` (challenges, metadata, the
 DPoP step) and ``flask_jwtx._core.oauth.dpop`` (the proof checks).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ...exceptions import ConfigurationError
 from ..jose.keys import HAS_CRYPTOGRAPHY, cryptography_missing
-from .dpop import DEFAULT_ALGORITHMS, MODES, PROOF_ALGORITHMS, DPoPPolicy, NonceSource
+from .dpop import MODES, PROOF_ALGORITHMS, DPoPPolicy
 
 #: RFC 9728 section 3: the well-known suffix of protected resource metadata.
 METADATA_SUFFIX: Final = "/.well-known/oauth-protected-resource"
 #: The shortest nonce secret: the length of its HMAC's hash.
 MIN_NONCE_SECRET_BYTES: Final = 32
-
-#: The keys this module validates, with their defaults (merged into ``settings.DEFAULTS``).
-RESOURCE_DEFAULTS: Final[Mapping[str, Any]] = {
-    "JWT_RESOURCE": None,
-    "JWT_WWW_AUTHENTICATE": None,
-    "JWT_DPOP": "off",
-    "JWT_DPOP_ALGORITHMS": list(DEFAULT_ALGORITHMS),
-    "JWT_DPOP_IAT_WINDOW": 60,
-    "JWT_DPOP_NONCE_SECRET": None,
-    "JWT_INTROSPECTION": None,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +54,6 @@ class ResourcePolicy:
 
 def _fail(key: str, problem: str, fix: str) -> ConfigurationError:
     return ConfigurationError(f"{key} {problem}. {fix}")
-
-
-def _get(config: Mapping[str, Any], key: str) -> Any:
-    return config.get(key, RESOURCE_DEFAULTS[key])
-
-
-def resource_identifier(config: Mapping[str, Any]) -> str | None:
-    """``JWT_RESOURCE``, validated; ``None`` when this app is no resource server."""
-    return _resource(config)
 
 
 #: RFC 9068 section 2.2: the claims every JWT access token carries (``aud`` is
@@ -115,9 +94,8 @@ def issuer_profile(
     return frozenset(t.removeprefix("application/") for t in lowered), RFC9068_CLAIMS
 
 
-def _resource(config: Mapping[str, Any]) -> str | None:
-    key = "JWT_RESOURCE"
-    value = _get(config, key)
+def resource_identifier(value: Any, key: str = "JWT_RESOURCE") -> str | None:
+    """``JWT_RESOURCE``: this service's absolute URL; ``None`` when it is no resource server."""
     if value is None or value == "":
         return None
     fix = "Use this service's absolute https URL, without query or fragment (RFC 9728)."
@@ -135,16 +113,11 @@ def _resource(config: Mapping[str, Any]) -> str | None:
     return value
 
 
-def _challenges(config: Mapping[str, Any], resource: str | None) -> bool:
-    key = "JWT_WWW_AUTHENTICATE"
-    value = _get(config, key)
-    if value is None:  # automatic: on for a resource server
-        return resource is not None
-    if not isinstance(value, bool):
-        raise _fail(
-            key, f"is {value!r}", "Use True, False, or None (on when JWT_RESOURCE is set)."
-        )
-    return value
+def challenges(value: Any, key: str = "JWT_WWW_AUTHENTICATE") -> bool | None:
+    """``JWT_WWW_AUTHENTICATE``: on, off, or ``None`` (on exactly for a resource server)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise _fail(key, f"is {value!r}", "Use True, False, or None (on when JWT_RESOURCE is set).")
 
 
 def dpop_mode(value: Any, key: str = "JWT_DPOP") -> str:
@@ -160,9 +133,8 @@ def dpop_mode(value: Any, key: str = "JWT_DPOP") -> str:
     return value
 
 
-def _algorithms(config: Mapping[str, Any]) -> frozenset[str]:
-    key = "JWT_DPOP_ALGORITHMS"
-    value = _get(config, key)
+def proof_algorithms(value: Any, key: str = "JWT_DPOP_ALGORITHMS") -> frozenset[str]:
+    """``JWT_DPOP_ALGORITHMS``: asymmetric algorithms only, at least one."""
     names = (value,) if isinstance(value, str) else value
     fix = (
         "List asymmetric algorithms, e.g. ['ES256', 'PS256', 'EdDSA']: a proof signed with "
@@ -176,19 +148,8 @@ def _algorithms(config: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _window(config: Mapping[str, Any]) -> float:
-    key = "JWT_DPOP_IAT_WINDOW"
-    value = _get(config, key)
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise _fail(key, f"is {value!r}", "Use a positive number of seconds or a timedelta.")
-    return float(value)
-
-
-def _nonces(config: Mapping[str, Any], window: float) -> NonceSource | None:
-    key = "JWT_DPOP_NONCE_SECRET"
-    value = _get(config, key)
+def nonce_secret(value: Any, key: str = "JWT_DPOP_NONCE_SECRET") -> bytes | None:
+    """``JWT_DPOP_NONCE_SECRET`` as bytes (at least 32), or ``None``: no server nonces."""
     if value is None or value is False:
         return None
     raw = value.encode() if isinstance(value, str) else value
@@ -199,18 +160,4 @@ def _nonces(config: Mapping[str, Any], window: float) -> NonceSource | None:
             "Set the same random string on every instance "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or None.",
         )
-    return NonceSource(raw, window)
-
-
-def resolve_resource_policy(config: Mapping[str, Any], max_bytes: int) -> ResourcePolicy:
-    """Validate the resource-server keys of ``config`` (see :data:`RESOURCE_DEFAULTS`)."""
-    resource = _resource(config)
-    window = _window(config)
-    dpop = DPoPPolicy(
-        mode=dpop_mode(_get(config, "JWT_DPOP")),
-        algorithms=_algorithms(config),
-        iat_window=window,
-        max_bytes=max_bytes,
-        nonces=_nonces(config, window),
-    )
-    return ResourcePolicy(resource, _challenges(config, resource), dpop)
+    return raw

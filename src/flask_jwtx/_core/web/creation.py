@@ -11,7 +11,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 from ... import signals
 from ...exceptions import ConfigurationError, IdentityError
-from ..config.schema import lifetime_from, never_if_zero
+from ..config.readers import lifetime_from, never_if_zero
 from ..config.settings import Settings
 from ..jose import claimset, jws
 from ..jose.keys import PreparedKey

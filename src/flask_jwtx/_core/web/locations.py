@@ -21,7 +21,7 @@ from ...exceptions import (
     InvalidQueryParamError,
     NoAuthorizationError,
 )
-from ..config.schema import LOCATIONS
+from ..config.readers import LOCATIONS
 from ..config.settings import CookieSettings, Settings
 
 logger = logging.getLogger("flask_jwtx")
