@@ -320,7 +320,7 @@ def _seconds(value: float | timedelta) -> float:
 
 
 def _add_dpop(app: Flask, check_login: Any) -> None:
-    """``/dpop/...``: the ready-made endpoints in header mode, for DPoP-bound tokens only.
+    """``/dpop/...``: the ready-made endpoints in header mode, logging in with DPoP only.
 
     Cookie mode ignores DPoP proofs (a cookie cannot be sent under the
     ``DPoP`` scheme), so the page's DPoP panel has endpoints of its own: the

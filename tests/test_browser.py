@@ -392,8 +392,8 @@ def http(method: str, url: str, headers: dict[str, str], body: Any = None) -> An
 def after_a_nonce(send: Callable[[str | None], Answer]) -> Answer:
     """``send`` a proof without a nonce, then again with the one the refusal hands out.
 
-    The demo requires server nonces; the server gives one to anyone who asks,
-    so a nonce stops no thief, and the answer that counts is the second.
+    The demo requires server nonces, which any client may fetch: they bound
+    how long a proof lives, not who sends it. The answer that counts is the second.
     """
     status, body, nonce = send(None)
     assert (status, body) == (401, {"msg": "DPoP proof needs a fresh server nonce"})
