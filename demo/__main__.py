@@ -23,6 +23,8 @@ Header mode:
   curl -s -X POST localhost:{port}/logout/everywhere -H "Authorization: Bearer $ACCESS"
 
 Cookie mode in a browser: open http://127.0.0.1:{port}/
+DPoP in a browser: the same page's DPoP panel (a WebCrypto key the page cannot
+  export, a proof signed for every request, tokens bound to the key)
 
 Cookie mode with curl (CSRF double submit on POST):
   curl -s -c jar -X POST localhost:{port}/login/cookies -H 'Content-Type: application/json' \\

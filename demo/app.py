@@ -20,9 +20,15 @@ Run it with ``bash demo/run.sh`` (README). Endpoints:
                              there (the page only learns the session id)
 * ``POST /demo/replay``      the demo plays a thief: it replays the refresh token
                              this session used up last, so reuse detection ends it
+* ``/dpop/...``              the same ready-made endpoints in header mode, for the
+                             page's DPoP panel: a login must carry a DPoP proof
+                             (RFC 9449), and its tokens are bound to the proof's key
+* ``GET  /dpop/profile``     a protected API that takes DPoP-bound tokens only
 
 Every login is one session (``create_token_pair``): the page at ``/`` lists
-them, ends them, and shows what reuse detection does to a session.
+them, ends them, and shows what reuse detection does to a session. Its DPoP
+panel holds a key pair the browser cannot export and signs a proof for each
+request, so a token copied out of the page is refused wherever else it is sent.
 
 Users live in SQLite (standard library); revocations too, through flask-jwtx's
 SQL store (``JWT_REVOCATION_STORE = "sqlite:///..."``) in the same file.
@@ -99,6 +105,14 @@ def _defaults(secret: str | None) -> dict[str, Any]:
         "JWT_REFRESH_REUSE_GRACE": 0,
         # The sessions page shows the browser each session came from.
         "JWT_SESSION_METADATA": True,
+        # The page's DPoP panel (/dpop/...): routes accept DPoP-bound tokens with
+        # their proofs, and bearer tokens as before.
+        "JWT_DPOP": "allowed",
+        # Every proof must carry a nonce this server issued lately (DPoP-Nonce):
+        # a proof cannot be made ahead of time. Several instances share one secret.
+        "JWT_DPOP_NONCE_SECRET": (
+            os.environ.get("DEMO_DPOP_NONCE_SECRET") or secrets.token_urlsafe(48)
+        ),
     }
 
 
@@ -225,6 +239,7 @@ def _add_auth(app: Flask, authenticate: Any) -> None:
     app.register_blueprint(create_auth_blueprint(check_login, mode="cookies"), url_prefix="/auth")
     _add_other_device(app)
     _add_thief(app)
+    _add_dpop(app, check_login)
 
 
 #: What the sessions list shows for the device ``/demo/other-device`` plays.
@@ -302,3 +317,37 @@ def _add_thief(app: Flask) -> None:
 def _seconds(value: float | timedelta) -> float:
     """A duration setting, given in seconds or as a ``timedelta``, in seconds."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _add_dpop(app: Flask, check_login: Any) -> None:
+    """``/dpop/...``: the ready-made endpoints in header mode, logging in with DPoP only.
+
+    Cookie mode ignores DPoP proofs (a cookie cannot be sent under the
+    ``DPoP`` scheme), so the page's DPoP panel has endpoints of its own: the
+    blueprint in header mode, whose login binds the pair to the key of the
+    request's proof. A header-mode login without a proof would hand out
+    plain bearer tokens, which is not what this part of the demo is about,
+    so here it is refused (400). ``GET /dpop/profile`` stands for the app's
+    API: it requires DPoP, and says which key the token is bound to.
+    """
+    blueprint = create_auth_blueprint(check_login, mode="headers", name="jwtx_dpop")
+
+    @blueprint.before_request
+    def login_needs_a_proof() -> Any:
+        if request.endpoint == "jwtx_dpop.login" and "DPoP" not in request.headers:
+            return jsonify(
+                msg="Log in here with a DPoP proof: its key is what the tokens are bound to"
+            ), 400
+        return None
+
+    app.register_blueprint(blueprint, url_prefix="/dpop")
+
+    @app.get("/dpop/profile")
+    @jwt_required(locations=["headers"], dpop="required")
+    def dpop_profile() -> Any:
+        claims = get_jwt()
+        return jsonify(
+            username=current_user["username"],
+            session=claims.get("fam"),
+            bound_to=claims["cnf"]["jkt"],
+        )

@@ -666,6 +666,86 @@ class TestDPoPBoundLogins:
         assert response.status_code == 401
         assert "access_token" not in (response.get_json() or {})
 
+    def _bound_login(self, client: FlaskClient, key: Any) -> dict[str, Any]:
+        response = client.post(
+            "/auth/login",
+            json={"username": "alice", "password": USERS["alice"]},
+            headers={"DPoP": proof(key, method="POST", url="http://localhost/auth/login")},
+        )
+        assert response.status_code == 200
+        body: dict[str, Any] = response.get_json()
+        return body
+
+    @staticmethod
+    def _with_proof(token: str, path: str, key: Any, method: str = "POST") -> dict[str, str]:
+        url = f"http://localhost{path}"
+        return {
+            "Authorization": f"DPoP {token}",
+            "DPoP": proof(key, method=method, url=url, token=token),
+        }
+
+    def _session_is_live(self, client: FlaskClient, token: str, key: Any) -> bool:
+        me = client.get("/auth/me", headers=self._with_proof(token, "/auth/me", key, "GET"))
+        return me.status_code == 200
+
+    def test_a_copied_bound_token_cannot_log_the_session_out(self) -> None:
+        """Logout refuses bound tokens without their proof: as bearer tokens or in the body."""
+        client = self._app().test_client()
+        key = new_key()
+        tokens = self._bound_login(client, key)
+        access, refresh = tokens["access_token"], tokens["refresh_token"]
+        for path in ("/auth/logout", "/auth/logout/everywhere"):
+            for token in (access, refresh):
+                as_bearer = client.post(path, headers=bearer(token))
+                assert (as_bearer.status_code, as_bearer.get_json()) == (
+                    401,
+                    {"msg": "A DPoP-bound token must be presented with a DPoP proof"},
+                )
+            in_body = client.post(path, json={"refresh_token": refresh})
+            assert in_body.status_code == 401
+        stranger = client.post(
+            "/auth/logout", headers=self._with_proof(access, "/auth/logout", new_key())
+        )
+        assert (stranger.status_code, stranger.get_json()) == (
+            401,
+            {"msg": "DPoP proof key does not match the token's 'cnf.jkt'"},
+        )
+        assert self._session_is_live(client, access, key), "no copy ended the session"
+
+    def test_logout_with_a_proof_of_the_key_ends_the_session(self) -> None:
+        """The key holder logs out under the DPoP scheme, with the access or the refresh token."""
+        client = self._app().test_client()
+        key = new_key()
+        first = self._bound_login(client, key)
+        out = client.post(
+            "/auth/logout", headers=self._with_proof(first["access_token"], "/auth/logout", key)
+        )
+        session = claims_in(client.application, first["access_token"])["fam"]
+        assert (out.status_code, out.get_json()) == (200, {"logout": True, "session": session})
+        assert not self._session_is_live(client, first["access_token"], key)
+
+        second = self._bound_login(client, key)
+        other = self._bound_login(client, key)
+        everywhere = client.post(
+            "/auth/logout/everywhere",
+            headers=self._with_proof(second["refresh_token"], "/auth/logout/everywhere", key),
+        )
+        assert (everywhere.status_code, everywhere.get_json()["sessions_ended"]) == (200, 2)
+        assert not self._session_is_live(client, other["access_token"], key)
+
+    def test_a_logout_proof_is_used_once(self) -> None:
+        """A logout proof replayed is refused like any other (its ``jti`` is spent)."""
+        client = self._app().test_client()
+        key = new_key()
+        tokens = self._bound_login(client, key)
+        headers = self._with_proof(tokens["access_token"], "/auth/logout", key)
+        assert client.post("/auth/logout", headers=headers).status_code == 200
+        again = client.post("/auth/logout", headers=headers)
+        assert (again.status_code, again.get_json()) == (
+            401,
+            {"msg": "DPoP proof has already been used"},
+        )
+
 
 def claims_in(app: Flask, token: str) -> dict[str, Any]:
     with app.app_context():

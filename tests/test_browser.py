@@ -3,8 +3,11 @@
 What only a browser shows: the token cookies are HttpOnly (page scripts cannot
 read them) while the CSRF cookies are readable; the browser sends the cookies
 by itself; a state-changing request succeeds only with the CSRF header copied
-from the cookie. And how the page looks: it fits a 1280px screen and a 390px
-phone without sideways scrolling, prints no raw token, and says what reuse
+from the cookie. And DPoP in the page: WebCrypto holds a private key no script
+can export, the page signs a proof per request, and a token copied out of the
+browser is refused when a plain HTTP client replays it against the same
+server. And how the page looks: it fits a 1280px screen and a 390px phone
+without sideways scrolling, prints no raw token, and says what reuse
 detection did; the screenshots it saves are the docs' (``JWTX_ARTIFACTS``).
 
 Chromium and chromedriver come from Debian (``apt-get install chromium
@@ -14,20 +17,27 @@ skipped, except in CI, where their absence is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from flask import Flask, request
 
 from demo.app import create_app
+from flask_jwtx import jwk_thumbprint
 from flask_jwtx.testing import serve
+
+from .dpop_proofs import PrivateKey, jkt, new_key, proof
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -77,7 +87,18 @@ def logins() -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def page(browser: Any, tmp_path: Path, logins: list[tuple[str, str | None]]) -> Iterator[Any]:
+def wire() -> list[tuple[str, str, str]]:
+    """Each DPoP proof the page sends, ``(method, path, proof)``: what a proxy on the way sees."""
+    return []
+
+
+@pytest.fixture
+def page(
+    browser: Any,
+    tmp_path: Path,
+    logins: list[tuple[str, str | None]],
+    wire: list[tuple[str, str, str]],
+) -> Iterator[Any]:
     # The demo as ``bash demo/run.sh`` configures it: no setting overridden.
     app = create_app(str(tmp_path / "demo.sqlite3"))
 
@@ -86,8 +107,17 @@ def page(browser: Any, tmp_path: Path, logins: list[tuple[str, str | None]]) -> 
         if request.endpoint == "jwtx_auth.login":
             logins.append((request.mimetype, request.headers.get("Origin")))
 
+    @app.before_request
+    def note_proofs() -> None:
+        if "DPoP" in request.headers:
+            wire.append((request.method, request.path, request.headers["DPoP"]))
+
     with serve(app) as base:
         browser.delete_all_cookies()
+        # A port an earlier test's server had is the same origin: start without its DPoP key.
+        browser.execute_cdp_cmd(
+            "Storage.clearDataForOrigin", {"origin": base, "storageTypes": "indexeddb"}
+        )
         browser.get(base + "/")
         yield browser
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
@@ -335,3 +365,180 @@ def test_a_cross_site_form_cannot_log_the_browser_in(page: Any) -> None:
     page.get(demo + "/")
     assert run(page, "me()")["status"] == 401
     assert page.execute_script("return demo.visibleCookies()") == []
+
+
+# --- DPoP: a key the page cannot export, a token useless anywhere else ---------------
+
+Answer = tuple[int, dict[str, Any], str | None]
+
+#: No proxy from the environment between the tests and the loopback server.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method: str, url: str, headers: dict[str, str], body: Any = None) -> Answer:
+    """One request from outside the browser: its status, JSON body and ``DPoP-Nonce``."""
+    data = None if body is None else json.dumps(body).encode()
+    sent = urllib.request.Request(  # noqa: S310 - the loopback test server
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with _DIRECT.open(sent, timeout=10) as answer:
+            return answer.status, json.loads(answer.read()), answer.headers.get("DPoP-Nonce")
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, json.loads(refused.read()), refused.headers.get("DPoP-Nonce")
+
+
+def after_a_nonce(send: Callable[[str | None], Answer]) -> Answer:
+    """``send`` a proof without a nonce, then again with the one the refusal hands out.
+
+    The demo requires server nonces, which any client may fetch: they bound
+    how long a proof lives, not who sends it. The answer that counts is the second.
+    """
+    status, body, nonce = send(None)
+    assert (status, body) == (401, {"msg": "DPoP proof needs a fresh server nonce"})
+    assert nonce is not None
+    return send(nonce)
+
+
+def dpop_call(url: str, token: str, key: PrivateKey, method: str = "GET") -> Answer:
+    """``token`` under the DPoP scheme with a proof signed by ``key``, from outside the browser."""
+    return after_a_nonce(
+        lambda nonce: http(
+            method,
+            url,
+            {
+                "Authorization": f"DPoP {token}",
+                "DPoP": proof(key, method=method, url=url, token=token, nonce=nonce),
+            },
+        )
+    )
+
+
+def dpop_text(page: Any) -> str:
+    """What the DPoP panel says about its last action."""
+    return str(page.find_element("id", "dpopOut").text)
+
+
+def test_the_dpop_private_key_cannot_be_exported_and_survives_a_reload(page: Any) -> None:
+    """WebCrypto refuses to export the page's private key; IndexedDB keeps the key on reload."""
+    made = run(page, "dpop.ready")
+    assert made["reused"] is False
+    assert set(made["jwk"]) == {"crv", "kty", "x", "y"}, "the proofs' jwk: public members only"
+    assert made["jkt"] == jwk_thumbprint(made["jwk"]), "the page computes RFC 7638 thumbprints"
+    private = page.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const { privateKey } = demo.dpop.key();
+        const exports = ["jwk", "pkcs8"].map((format) =>
+          crypto.subtle.exportKey(format, privateKey).then(() => "exported", (e) => e.name));
+        Promise.all(exports).then((answers) => done({
+          type: privateKey.type, extractable: privateKey.extractable,
+          usages: privateKey.usages, answers,
+        }), (error) => done(String(error)));
+        """
+    )
+    assert private == {
+        "type": "private",
+        "extractable": False,
+        "usages": ["sign"],
+        "answers": ["InvalidAccessError", "InvalidAccessError"],
+    }, "no script, the page's own included, can read the private key"
+    key_line = str(page.find_element("id", "dpopKey").text)
+    assert "private key not extractable, made now, kept in IndexedDB" in key_line
+    assert made["jkt"] in key_line
+
+    page.refresh()
+    again = run(page, "dpop.ready")
+    assert (again["jkt"], again["reused"]) == (made["jkt"], True), "the same key after a reload"
+    assert "kept in IndexedDB from an earlier visit" in str(
+        page.find_element("id", "dpopKey").text
+    )
+
+
+def log_in_with_dpop(page: Any) -> str:
+    """Log in from the DPoP panel and call the API once; the thumbprint of the page's key."""
+    key: str = run(page, "dpop.ready")["jkt"]
+    login = run(page, 'dpop.login("alice", "wonderland")')
+    assert (login["status"], login["boundTo"], login["askedForNonce"]) == (200, key, True)
+    assert login["body"]["token_type"] == "DPoP"
+    assert login["body"]["access_token"] == "(kept in this page's memory, not shown)"
+    assert str(page.find_element("id", "dpopStatus").text).endswith(f"tokens bound to key {key}")
+    call = run(page, "dpop.call()")
+    assert (call["status"], call["body"]["bound_to"]) == (200, key)
+    assert "Accepted." in dpop_text(page)
+    assert f"signed by key {key}" in dpop_text(page)
+    return key
+
+
+#: What the server answers a bound token sent without its proof.
+NO_PROOF = (401, {"msg": "A DPoP-bound token must be presented with a DPoP proof"})
+
+
+def replay_elsewhere(base: str, stolen: str, copied_proof: str) -> None:
+    """A plain HTTP client holding the copied token (and a copied proof), not the key: 401s."""
+    profile = f"{base}/dpop/profile"
+    assert http("GET", profile, {"Authorization": f"Bearer {stolen}"})[:2] == NO_PROOF
+    everywhere = f"{base}/dpop/logout/everywhere"
+    assert http("POST", everywhere, {"Authorization": f"Bearer {stolen}"})[:2] == NO_PROOF, (
+        "a copy cannot even log its owner out"
+    )
+
+    thief = new_key()
+    other_key = dpop_call(profile, stolen, thief)
+    assert other_key[:2] == (401, {"msg": "DPoP proof key does not match the token's 'cnf.jkt'"})
+
+    headers = {"Authorization": f"DPoP {stolen}", "DPoP": copied_proof}
+    replayed = http("GET", profile, headers)
+    assert replayed[:2] == (401, {"msg": "DPoP proof has already been used"})
+    elsewhere = http("GET", f"{base}/dpop/me", headers)
+    assert elsewhere[:2] == (401, {"msg": "DPoP proof 'htu' does not match the request URL"})
+
+    # The same client logged in with its own key is served: the refusals above
+    # are the binding's, not a fault of the client or its proofs.
+    url = f"{base}/dpop/login"
+    alice = {"username": "alice", "password": "wonderland"}
+    own = after_a_nonce(
+        lambda nonce: http(
+            "POST", url, {"DPoP": proof(thief, method="POST", url=url, nonce=nonce)}, alice
+        )
+    )
+    assert own[0] == 200
+    served = dpop_call(profile, own[1]["access_token"], thief)
+    assert (served[0], served[1]["bound_to"]) == (200, jkt(thief))
+
+
+def test_a_token_copied_out_of_the_browser_is_refused_elsewhere(
+    page: Any, wire: list[tuple[str, str, str]]
+) -> None:
+    """Copied out of the page, a DPoP-bound token is refused from a plain HTTP client.
+
+    As a bearer token, with a proof from another key, and with one of the
+    page's own proofs replayed; meanwhile the page's own calls go through.
+    """
+    key = log_in_with_dpop(page)
+    # What a script injected into the page could copy out: the token, and from
+    # the wire the proof of that call (the key itself cannot be copied).
+    stolen = page.execute_script("return demo.dpop.accessToken()")
+    assert jwt.decode(stolen, options={"verify_signature": False})["cnf"] == {"jkt": key}
+    method, path, copied_proof = wire[-1]
+    assert (method, path) == ("GET", "/dpop/profile")
+
+    replay_elsewhere(page.current_url.rstrip("/"), stolen, copied_proof)
+
+    # The browser, which holds the key, carries on.
+    assert run(page, "dpop.call()")["status"] == 200
+    assert run(page, "dpop.bearer()")["status"] == 401
+    assert "sent as a bearer token without a proof, is useless" in dpop_text(page)
+    refreshed = run(page, "dpop.refresh()")
+    assert (refreshed["status"], refreshed["boundTo"]) == (200, key), "rotation keeps the key"
+    assert run(page, "dpop.call()")["status"] == 200
+    assert_no_tokens_shown(page)
+    viewport(page, 1280, 900, mobile=False)
+    assert_fits(page, 1280)
+    screenshot(page, "demo-dpop.png", 1280, mobile=False)
+    viewport(page, 390, 844, mobile=True)
+    assert_fits(page, 390)
+
+    assert run(page, "dpop.logout()")["status"] == 200
+    assert str(page.find_element("id", "dpopStatus").text) == "Not logged in with DPoP"

@@ -1,4 +1,4 @@
-"""The demo app works as the README says, in header mode and in cookie mode."""
+"""The demo app works as the README says: header mode, cookie mode, and its DPoP part."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+import flask_jwtx
 from demo.app import create_app
+
+from .dpop_proofs import jkt, new_key, proof
 
 ROOT = Path(__file__).resolve().parent.parent
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -177,6 +180,62 @@ def test_replay_inside_the_grace_window_is_reported_as_let_in(tmp_path: Path) ->
         assert client.get("/auth/me").status_code == 200
     finally:
         app.extensions["flask-jwtx"].manager.close(app)
+
+
+def proof_with_nonce(
+    client: FlaskClient, method: str, path: str, key: Any, token: str | None = None, **kwargs: Any
+) -> Any:
+    """``path`` with a DPoP proof of ``key``, after the round trip that fetches a server nonce."""
+    url = f"http://localhost{path}"
+    auth = {"Authorization": f"DPoP {token}"} if token else {}
+    first = client.open(
+        path,
+        method=method,
+        headers={**auth, "DPoP": proof(key, method=method, url=url, token=token)},
+        **kwargs,
+    )
+    assert (first.status_code, first.get_json()) == (
+        401,
+        {"msg": "DPoP proof needs a fresh server nonce"},
+    ), "the demo requires server nonces"
+    nonce = first.headers["DPoP-Nonce"]
+    signed = proof(key, method=method, url=url, token=token, nonce=nonce)
+    return client.open(path, method=method, headers={**auth, "DPoP": signed}, **kwargs)
+
+
+def test_the_dpop_login_takes_a_proof_and_binds_the_pair_to_its_key(client: FlaskClient) -> None:
+    """``/dpop/login`` without a proof is refused; with one, the pair is bound to its key."""
+    bare = client.post("/dpop/login", json=ALICE)
+    assert bare.status_code == 400
+    assert "access_token" not in bare.get_json()
+    key = new_key()
+    login = proof_with_nonce(client, "POST", "/dpop/login", key, json=ALICE)
+    assert login.status_code == 200
+    body = login.get_json()
+    assert body["token_type"] == "DPoP"
+    with client.application.app_context():
+        for token in (body["access_token"], body["refresh_token"]):
+            assert flask_jwtx.decode_token(token)["cnf"] == {"jkt": jkt(key)}
+
+
+def test_the_dpop_profile_takes_bound_tokens_with_their_proofs_only(client: FlaskClient) -> None:
+    """``GET /dpop/profile`` answers the key holder, and refuses bearer tokens of any kind."""
+    key = new_key()
+    access = proof_with_nonce(client, "POST", "/dpop/login", key, json=ALICE).get_json()[
+        "access_token"
+    ]
+    served = proof_with_nonce(client, "GET", "/dpop/profile", key, token=access)
+    assert served.status_code == 200
+    assert served.get_json()["username"] == "alice"
+    assert served.get_json()["bound_to"] == jkt(key)
+    assert client.get("/dpop/profile", **bearer(access)).status_code == 401
+    unbound = client.post("/login", json=ALICE).get_json()["access_token"]
+    refused = client.get("/dpop/profile", **bearer(unbound))
+    assert (refused.status_code, refused.get_json()) == (
+        401,
+        {"msg": "This resource requires a DPoP-bound token and a DPoP proof"},
+    )
+    assert client.get("/me", **bearer(unbound)).status_code == 200, "other routes take bearer"
 
 
 def _free_port() -> int:

@@ -24,8 +24,10 @@ refresh token would still mint new ones for weeks. So the logout endpoints
 take the refresh token too (in cookie mode the refresh cookie with its own
 CSRF value; in header mode the ``Authorization`` header's token of either
 kind, or ``refresh_token`` in a JSON body), and an expired token whose
-signature verifies, when its session is still live. In cookie mode logout
-always answers with the cookies cleared.
+signature verifies, when its session is still live. A DPoP-bound token ends
+its session only as it is used everywhere else: under ``Authorization:
+DPoP`` with a proof of its key. In cookie mode logout always answers with
+the cookies cleared.
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ from ...exceptions import (
     UnsupportedContentTypeError,
     WrongTokenError,
 )
+from ..oauth.dpop import refuse_bearer_binding
 from . import pipeline
 from .authorization import RouteRequirement
 from .context import get_jwt, get_jwt_identity
 from .cookies import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from .decorators import jwt_required
 from .locations import EXTRACTORS
-from .resource_server import dpop_binding
+from .resource_server import dpop_binding, dpop_token, verify_dpop
 from .revocation_api import revoke_all_claimed, revoke_token, rotate_refresh_token
 from .sessions import create_token_pair, end_all_of, end_session_of, sessions_of
 from .state import get_state
@@ -339,16 +342,32 @@ def _verify(location: str, refresh: bool, kind: str | None) -> tuple[Claims, boo
     earlier, or of none, proves nothing once expired (the store's records
     about it may be gone by then). Returns the claims and whether the token
     has expired.
+
+    A DPoP-bound token proves its session only with a proof of its key, as
+    on every other route: in header mode, under ``Authorization: DPoP``
+    with the request's ``DPoP`` proof (checked, its ``jti`` used once).
+    Anywhere else (``Bearer``, a JSON body) it is refused, or whoever
+    copied it could log its owner out.
     """
     state = get_state()
     settings = state.settings.get()
-    encoded, csrf_value = EXTRACTORS[location](settings, refresh)
+    bound = None
+    if location == "headers" and settings.resource.dpop.mode != "off":
+        bound = dpop_token(settings)
+    if bound is not None:
+        encoded, csrf_value = bound, None
+    else:
+        encoded, csrf_value = EXTRACTORS[location](settings, refresh)
     expired: ExpiredSignatureError | None = None
     try:
         header, claims = pipeline.decode(state, settings, encoded, csrf_value)
     except ExpiredSignatureError as error:
         header, claims = pipeline.decode(state, settings, encoded, csrf_value, allow_expired=True)
         expired = error
+    if bound is not None:
+        verify_dpop(settings, encoded, claims)
+    else:
+        refuse_bearer_binding(claims)
     if kind is None and claims.get("type", "access") not in ("access", "refresh"):
         raise WrongTokenError("Only access or refresh tokens are allowed here")
     found = pipeline.Found(header, claims, location, encoded)
