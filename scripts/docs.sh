@@ -10,9 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/_build/html}"
 venv="${DOCS_VENV:-.venv-docs}"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[docs]'
+source scripts/venv.sh
+venv_install "$venv" -e '.[docs]'
 "$venv/bin/python" -m sphinx -W -n --keep-going -q -b html docs "$out"
 echo "Built: $out/index.html"

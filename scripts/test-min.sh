@@ -18,13 +18,12 @@ cd "$(dirname "$0")/.."
 
 TOOLS=(pytest hypothesis python-dateutil asgiref "flask-jwt-extended==4.7.1")
 
+source scripts/venv.sh
+
 setup() {  # setup DIR REQUIREMENT...
     local dir="$1"
     shift
-    if [ ! -x "$dir/bin/python" ]; then
-        python3 -m venv "$dir"
-    fi
-    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@" "${TOOLS[@]}" -e .
+    venv_install "$dir" "$@" "${TOOLS[@]}" -e .
 }
 
 setup .venv-min-floor "Flask==2.0.0" "Werkzeug==2.0.0" "PyJWT==2.8.0" "blinker==1.4" \

@@ -3,17 +3,27 @@
 # pytest (including the differential tests against Flask-JWT-Extended, and every
 # example in docs/*.md), ruff, mypy --strict, the import layering (import-linter,
 # contract in pyproject.toml), and the documentation site built with warnings as errors
-# (scripts/docs.sh, in its own venv). Arguments (bash scripts/test.sh
-# tests/test_api.py -x) run those tests only, after the checks.
+# (scripts/docs.sh, in its own venv).
+#
+#   bash scripts/test.sh             every check, and every test but those marked
+#                                    slow (a few minutes)
+#   bash scripts/test.sh --slow      the same, then the tests marked slow: the
+#                                    processes, the browser, the load run, the
+#                                    other projects' suites (what CI runs)
+#   bash scripts/test.sh tests/x.py  the checks, then those tests only (any
+#                                    pytest arguments)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
+slow=0
+if [ "${1:-}" = "--slow" ]; then
+    slow=1
+    shift
 fi
+source scripts/venv.sh
 # Installed again only when pyproject.toml changed since the last install.
 stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+    venv_install .venv -e '.[test,docs]'
     echo "$stamp" >.venv/.installed
 fi
 # The real OAuth authorization server tests/test_oidc_provider.py runs (oidc-provider,
@@ -39,10 +49,10 @@ if [ "$#" -eq 0 ]; then
     nice -n 19 bash scripts/docs.sh "$scratch/site" >"$scratch/sphinx.log" 2>&1 &
     sphinx=$!
     failed=0
-    # The whole suite on every core (pytest-xdist; the tests marked slow go
-    # first, tests/conftest.py), with branch coverage, subprocesses included,
-    # which must stay >= 95% ([tool.coverage] in pyproject.toml).
-    .venv/bin/python -m pytest -n auto --cov --cov-report=term |
+    # Every test not marked slow, on every core (pytest-xdist), with branch
+    # coverage, subprocesses included, which must stay >= 95% ([tool.coverage]
+    # in pyproject.toml).
+    .venv/bin/python -m pytest -n auto -m "not slow" --cov --cov-report=term |
         tee "$scratch/pytest.log" || failed=1
     echo "--- mypy"
     wait "$mypy" || failed=1
@@ -52,6 +62,10 @@ if [ "$#" -eq 0 ]; then
     cat "$scratch/sphinx.log"
     echo "--- pytest"
     tail -n 1 "$scratch/pytest.log"
+    if [ "$slow" = 1 ]; then
+        echo "--- pytest, the tests marked slow"
+        .venv/bin/python -m pytest -n auto -m slow || failed=1
+    fi
     exit "$failed"
 else
     .venv/bin/python -m mypy

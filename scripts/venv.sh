@@ -1,0 +1,23 @@
+# Sourced by the scripts that set up a venv: `venv_install DIR PIP-ARGS...`
+# creates DIR if needed and installs PIP-ARGS into it.
+#
+# The installer is uv (from PyPI, installed into the venv itself), which
+# resolves and links a fresh venv in seconds where pip takes over a minute;
+# where uv cannot be installed, pip does the same job, only slower.
+
+venv_install() {
+    local dir="$1"
+    shift
+    if [ ! -x "$dir/bin/python" ]; then
+        python3 -m venv "$dir"
+    fi
+    if [ ! -x "$dir/bin/uv" ]; then
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check uv ||
+            echo "uv could not be installed: installing with pip" >&2
+    fi
+    if [ -x "$dir/bin/uv" ]; then
+        "$dir/bin/uv" pip install --quiet --python "$dir/bin/python" "$@"
+    else
+        "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    fi
+}
