@@ -19,7 +19,7 @@ from flask import Flask
 import flask_jwtx
 from flask_jwtx.compat import flask_pyjwt as fp
 
-from .conftest import read_key
+from .helpers import bearer, read_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = Path(__file__).with_name("flask_pyjwt_scenarios.py")
@@ -213,7 +213,7 @@ class TestForeignTokensNeverAnswer500:
         now = int(time.time())
         claims = {"sub": "alice", "iss": "issuer", "iat": now, "exp": now + 60, **extra}
         encoded = jwt.encode(claims, SECRET, algorithm="HS256")
-        response = app.test_client().get("/p", headers={"Authorization": f"Bearer {encoded}"})
+        response = app.test_client().get("/p", headers=bearer(encoded))
         expected = 200 if extra.get("type") == "auth" else 401
         assert response.status_code == expected
 

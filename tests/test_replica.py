@@ -37,7 +37,7 @@ from flask_jwtx._core.revocation.redis import RedisStore
 from flask_jwtx._core.revocation.replica import Replica, merged
 from flask_jwtx.exceptions import ConfigurationError, StoreUnavailableError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 from .stores import PostgresServer, RedisServer, sqlite_url
 
 #: A bound short enough for tests to watch it work.
@@ -126,9 +126,7 @@ def replica_of(app: Flask) -> Replica:
 
 def status(app: Flask, token: str, path: str = "/me") -> int:
     method = "POST" if path == "/refresh" else "GET"
-    response = app.test_client().open(
-        path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = app.test_client().open(path, method=method, headers=bearer(token))
     return response.status_code
 
 
