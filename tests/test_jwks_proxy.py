@@ -29,6 +29,8 @@ class ForwardProxy:
 
     def __init__(self, *, credentials: str | None = None, stall: bool = False) -> None:
         self.seen: list[str] = []
+        #: Set when the proxy closes: a stalled connection is let go then.
+        self.closing = threading.Event()
         self.authorizations: list[str | None] = []
         expected = None
         if credentials is not None:
@@ -58,7 +60,7 @@ class ForwardProxy:
         self.seen.append(f"{method} {target}")
         self.authorizations.append(headers.get("Proxy-Authorization"))
         if stall:
-            time.sleep(5)
+            self.closing.wait(5)  # a proxy that never answers, until it closes
             return
         if expected is not None and headers.get("Proxy-Authorization") != expected:
             client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
@@ -93,6 +95,7 @@ class ForwardProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self._server.shutdown()
         self._server.server_close()
 

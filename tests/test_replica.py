@@ -344,6 +344,7 @@ class TestWhenFreshnessCannotBeProved:
         wait_until(lambda: status(reader, token) == 401, "the revocation was seen")
         wait_until(lambda: status(reader, other) == 200 and replica.fresh(), "fresh again")
 
+    @pytest.mark.slow  # its own redis-server, and the wait for the freshness bound
     def test_a_frozen_redis_stops_local_answers_within_the_bound(self) -> None:
         """No error, no closed socket: beacons simply stop coming back."""
         server = RedisServer()
