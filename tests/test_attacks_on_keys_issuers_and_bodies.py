@@ -6,18 +6,15 @@ remote JWKS deadlines and key hygiene in ``test_jwks_remote``.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import jwt
 import pytest
 from flask import Flask, jsonify
-from flask.json.provider import DefaultJSONProvider
 
 import flask_jwtx
 from flask_jwtx import tokens
@@ -25,33 +22,25 @@ from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.testing import serve
 
-from .conftest import SECRET, read_key
-from .test_jwks_remote import EC, ISSUER, OLD, JWKSServer, token
-from .test_jwks_remote import resource_app as single_issuer_app
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from .crafted_tokens import b64url
+from .helpers import SECRET, bearer, read_key, write_non_ascii_json
+from .jwks_issuer import EC, ISSUER, OLD, JWKSServer, get, token
+from .jwks_issuer import resource_app as single_issuer_app
 
 
 def hs256(claims: dict[str, Any], key: str, header: dict[str, Any] | None = None) -> str:
     return jwt.encode(claims, key, algorithm="HS256", headers=header)
 
 
-def get(app: Flask, encoded: str, path: str = "/data") -> tuple[int, Any]:
-    response = app.test_client().get(path, headers={"Authorization": f"Bearer {encoded}"})
-    return response.status_code, response.get_json()
-
-
 # --- Trusted issuers keep the audience ----------------------------------------------------
 
 
 @pytest.fixture
-def issuer_server() -> Iterator[str]:
-    server = JWKSServer()
+def issuer_server(jwks_server: tuple[JWKSServer, str]) -> str:
+    """The JWKS URL of a real issuer on loopback that publishes an RSA and an EC key."""
+    server, url = jwks_server
     server.keys = KeySet([OLD, EC])
-    with serve(server.app) as base:
-        yield f"{base}/jwks"
+    return url
 
 
 def trusting(url: str, entry: dict[str, Any] | None = None, **config: Any) -> Flask:
@@ -118,8 +107,8 @@ class TestTrustedIssuersKeepTheAudience:
         signed = tokens.encode(claims, OLD.signing, headers={"kid": "old"})
         status, body = get(app, signed)
         assert (status, body) == (422, {"msg": "Untrusted issuer"})
-        header = b64(json.dumps({"alg": "RS256", "kid": "old"}).encode())
-        payload = b64(json.dumps({"sub": "a", "iss": iss}).encode())
+        header = b64url(json.dumps({"alg": "RS256", "kid": "old"}).encode())
+        payload = b64url(json.dumps({"sub": "a", "iss": iss}).encode())
         assert get(app, f"{header}.{payload}.c2ln")[0] == 422, "unsigned, too"
 
 
@@ -186,13 +175,9 @@ class TestTheSessionSecretNeverVerifiesTokens:
 # --- Nothing answers 500 --------------------------------------------------------------------
 
 
-class NonAsciiJSON(DefaultJSONProvider):
-    ensure_ascii = False
-
-
 def plain_app(**config: Any) -> Flask:
     app = Flask(__name__)
-    app.json = NonAsciiJSON(app)
+    write_non_ascii_json(app)
     app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, **config)
     flask_jwtx.JWTManager(app)
 
@@ -209,7 +194,7 @@ class TestNoUntrustedValueReachesTheBodyRaw:
     def test_a_hostile_crit_name(self, name: str) -> None:
         app = plain_app()
         header = json.dumps({"alg": "HS256", "crit": [name]}).encode()
-        encoded = f"{b64(header)}.{b64(b'{}')}.c2ln"
+        encoded = f"{b64url(header)}.{b64url(b'{}')}.c2ln"
         status, body = get(app, encoded)
         assert status == 422
         assert body["msg"].startswith("Unsupported critical extension: ")
@@ -406,7 +391,7 @@ class TestRotationDecidesItsOwnClaims:
         with app.app_context():
             refresh = flask_jwtx.create_refresh_token("alice")
         with pytest.raises(ValueError, match=claim):
-            app.test_client().post("/rotate", headers={"Authorization": f"Bearer {refresh}"})
+            app.test_client().post("/rotate", headers=bearer(refresh))
 
 
 def test_a_csrf_claim_with_a_lone_surrogate_is_refused_not_500() -> None:

@@ -8,7 +8,6 @@ against (main at 351e9c9); none is marked xfail. Real stores: Redis from
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,25 +19,11 @@ from flask_jwtx._core.revocation.redis import RedisStore
 from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer, closed_after_test
 from .stores import RedisServer
 
 #: How long a wait may take before the test fails (a busy 2-core machine).
 DEADLINE = 30.0
-
-_BUILT: list[Flask] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_apps() -> Iterator[None]:
-    yield
-    while _BUILT:
-        app = _BUILT.pop()
-        app.extensions["flask-jwtx"].manager.close(app)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def protected_app(
@@ -47,7 +32,7 @@ def protected_app(
     app = Flask(__name__)
     app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, **config)
     manager(app)
-    _BUILT.append(app)
+    closed_after_test(app)
 
     @app.get("/me")
     @flask_jwtx.jwt_required()

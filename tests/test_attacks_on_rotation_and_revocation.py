@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import flask_jwtx
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 from .stores import RedisServer
 
 
@@ -37,9 +37,7 @@ def build(**config: Any) -> Flask:
 
 
 def status(app: Flask, token: str, path: str = "/me", method: str = "GET") -> int:
-    response = app.test_client().open(
-        path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = app.test_client().open(path, method=method, headers=bearer(token))
     return response.status_code
 
 
@@ -175,9 +173,7 @@ class TestRotationNeverUndoesARevocation:
         app = rotation_app()
         with app.app_context():
             refresh = flask_jwtx.create_refresh_token("alice")
-        response = app.test_client().post(
-            "/refresh", headers={"Authorization": f"Bearer {refresh}"}
-        )
+        response = app.test_client().post("/refresh", headers=bearer(refresh))
         assert response.status_code == 200
         assert status(app, response.get_json()["access"]) == 200
 
@@ -218,9 +214,7 @@ class TestRotationWithTheIncumbentsUserPattern:
         app = self.app(user_lookup=user_lookup)
         with app.app_context():
             refresh = flask_jwtx.create_refresh_token(User(1))
-        response = app.test_client().post(
-            "/refresh", headers={"Authorization": f"Bearer {refresh}"}
-        )
+        response = app.test_client().post("/refresh", headers=bearer(refresh))
         assert response.status_code == 200
         with app.app_context():
             claims = flask_jwtx.decode_token(response.get_json()["access"])
@@ -280,9 +274,7 @@ class TestRotationWhenTheLoadedUserIsNotWhatTokensAreMadeFrom:
 
         with app.app_context():
             refresh = flask_jwtx.create_refresh_token("alice")
-        response = app.test_client().post(
-            "/refresh", headers={"Authorization": f"Bearer {refresh}"}
-        )
+        response = app.test_client().post("/refresh", headers=bearer(refresh))
         assert response.status_code == 200
         with app.app_context():
             assert flask_jwtx.decode_token(response.get_json()["access"])["sub"] == "alice"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,11 @@ from flask.testing import FlaskClient
 import flask_jwtx
 from flask_jwtx import create_auth_blueprint
 
-from .conftest import SECRET
 from .dpop_proofs import jkt, new_key, proof
-from .test_revocation import store_config
+from .helpers import bearer, closed_after_test, make_app
+from .stores import store_config
 
 USERS = {"alice": "wonderland", "bob": "builder"}
-_BUILT: list[Flask] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores() -> Iterator[None]:
-    yield
-    while _BUILT:
-        app = _BUILT.pop()
-        app.extensions["flask-jwtx"].manager.close(app)
 
 
 def check_password(request: Request) -> str | None:
@@ -44,30 +34,21 @@ def build(
     trusted_origins: tuple[str, ...] = (),
     **config: Any,
 ) -> Flask:
-    app = Flask(__name__)
-    app.config.update(
-        TESTING=True,
-        JWT_SECRET_KEY=SECRET,
+    app = make_app(
         JWT_TOKEN_LOCATION=["headers", "cookies"],
         JWT_REFRESH_TOKEN_ROTATION=True,
         JWT_REFRESH_REUSE_GRACE=0,
         **config,
     )
-    flask_jwtx.JWTManager(app)
     options = {"trusted_origins": trusted_origins} if trusted_origins else {}
     blueprint = create_auth_blueprint(login, mode=mode, **options)  # type: ignore[arg-type]
     app.register_blueprint(blueprint, url_prefix="/auth")
-    _BUILT.append(app)
-    return app
+    return closed_after_test(app)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     return store_config(request.param, request, tmp_path)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def header_login(client: FlaskClient, user: str = "alice") -> dict[str, Any]:

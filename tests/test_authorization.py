@@ -13,7 +13,7 @@ import flask_jwtx
 import flask_jwtx._core.web.authorization
 from flask_jwtx import current_token, jwt_required, route_var, testing
 
-from .conftest import make_app
+from .helpers import make_app
 
 
 def token(app: Flask, identity: str = "alice", **claims: Any) -> str:

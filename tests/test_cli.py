@@ -29,7 +29,7 @@ from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.testing import serve
 
-from .conftest import SECRET, read_key
+from .helpers import SECRET, bearer, read_key
 from .stores import RedisServer
 
 ALL_ALGORITHMS = [
@@ -70,7 +70,7 @@ def run(app: Flask | None, *args: str, stdin: str | None = None) -> Result:
 
 def request_status(app: Flask, token: str) -> tuple[int, Any]:
     with app.test_client() as client:
-        response = client.get("/protected", headers={"Authorization": f"Bearer {token}"})
+        response = client.get("/protected", headers=bearer(token))
         return response.status_code, response.get_json()
 
 
@@ -604,8 +604,12 @@ class TestRevoke:
         app.extensions["flask-jwtx"].manager.close(app)
 
     def test_an_expired_token_can_still_be_revoked(self) -> None:
-        app = build_app(JWT_REVOCATION_STORE="memory://")
-        assert run(app, "revoke", _expired(app)).exit_code == 0
+        """Past its exp but within the leeway it still verifies; once revoked, it is refused."""
+        app = build_app(JWT_REVOCATION_STORE="memory://", JWT_DECODE_LEEWAY=60)
+        token = _expired(app)
+        assert request_status(app, token)[0] == 200
+        assert run(app, "revoke", token).exit_code == 0
+        assert request_status(app, token) == (401, {"msg": "Token has been revoked"})
 
     def test_a_token_that_does_not_verify_is_not_revoked(self) -> None:
         app = build_app(JWT_REVOCATION_STORE="memory://")

@@ -24,7 +24,7 @@ import flask_jwtx
 from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
-from .conftest import SECRET, read_key
+from .helpers import SECRET, read_key
 from .stores import RedisServer
 
 pytestmark = pytest.mark.slow  # a Python process per command

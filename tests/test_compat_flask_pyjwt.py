@@ -19,14 +19,13 @@ from flask import Flask
 import flask_jwtx
 from flask_jwtx.compat import flask_pyjwt as fp
 
-from .conftest import read_key
+from .helpers import SECRET, bearer, read_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = Path(__file__).with_name("flask_pyjwt_scenarios.py")
 # The real package pins Flask < 3: it lives in a virtual environment of its own,
 # created once and kept (git-ignored) between runs.
 REAL_ENV = ROOT / ".cache" / "flask-pyjwt-1.0.0"
-SECRET = "compat-secret-long-enough-for-hs512-0123456789abcdef0123456789abcdef"
 
 #: Scenario -> (ours, theirs): where the facade deliberately differs (docs/flask-pyjwt.md).
 KNOWN_DIFFERENCES: dict[str, tuple[Any, Any]] = {
@@ -213,7 +212,7 @@ class TestForeignTokensNeverAnswer500:
         now = int(time.time())
         claims = {"sub": "alice", "iss": "issuer", "iat": now, "exp": now + 60, **extra}
         encoded = jwt.encode(claims, SECRET, algorithm="HS256")
-        response = app.test_client().get("/p", headers={"Authorization": f"Bearer {encoded}"})
+        response = app.test_client().get("/p", headers=bearer(encoded))
         expected = 200 if extra.get("type") == "auth" else 401
         assert response.status_code == expected
 

@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 
-from .conftest import SECRET, needs_cryptography, read_key
+from .helpers import SECRET, bearer, needs_cryptography, read_key
 
 LIBRARIES = {"ours": flask_jwtx, "incumbent": flask_jwt_extended}
 ALL_LOCATIONS = ["headers", "cookies", "query_string", "json"]
@@ -135,8 +135,9 @@ def forge(
     return jwt.encode(body, key, algorithm=alg, headers=headers)
 
 
-def bearer(token: str) -> dict[str, Any]:
-    return {"headers": {"Authorization": f"Bearer {token}"}}
+def with_bearer(token: str) -> dict[str, Any]:
+    """Test-client keyword arguments that send ``token`` as a bearer token."""
+    return {"headers": bearer(token)}
 
 
 Request = tuple[str, str, dict[str, Any]]
@@ -146,7 +147,7 @@ Scenario = Callable[[dict[str, str]], Request]
 UNSIGNED = jwt.encode({"sub": "alice"}, None, algorithm="none")  # type: ignore[arg-type]
 
 HEADER_SCENARIOS: dict[str, Scenario] = {
-    "valid access token": lambda t: ("GET", "/protected", bearer(t["access"])),
+    "valid access token": lambda t: ("GET", "/protected", with_bearer(t["access"])),
     "no token": lambda t: ("GET", "/protected", {}),
     "wrong header type": lambda t: (
         "GET",
@@ -173,55 +174,59 @@ HEADER_SCENARIOS: dict[str, Scenario] = {
         "/protected",
         {"headers": {"Authorization": f"Basic Zm9vOmJhcg==, Bearer {t['access']}"}},
     ),
-    "garbage token": lambda t: ("GET", "/protected", bearer("garbage")),
-    "one-char header segment": lambda t: ("GET", "/protected", bearer("a.b.c")),
-    "bad signature": lambda t: ("GET", "/protected", bearer(t["access"][:-4] + "AAAA")),
+    "garbage token": lambda t: ("GET", "/protected", with_bearer("garbage")),
+    "one-char header segment": lambda t: ("GET", "/protected", with_bearer("a.b.c")),
+    "bad signature": lambda t: ("GET", "/protected", with_bearer(t["access"][:-4] + "AAAA")),
     "other secret": lambda t: (
         "GET",
         "/protected",
-        bearer(forge(key="another-secret-of-sufficient-length-xx")),
+        with_bearer(forge(key="another-secret-of-sufficient-length-xx")),
     ),
-    "alg none": lambda t: ("GET", "/protected", bearer(UNSIGNED)),
-    "disallowed algorithm": lambda t: ("GET", "/protected", bearer(forge(alg="HS512"))),
-    "expired": lambda t: ("GET", "/protected", bearer(forge(exp=int(time.time()) - 30))),
-    "not yet valid": lambda t: ("GET", "/protected", bearer(forge(nbf=int(time.time()) + 3600))),
-    "missing identity claim": lambda t: ("GET", "/protected", bearer(forge(sub=None))),
-    "integer subject": lambda t: ("GET", "/protected", bearer(forge(sub=42))),
+    "alg none": lambda t: ("GET", "/protected", with_bearer(UNSIGNED)),
+    "disallowed algorithm": lambda t: ("GET", "/protected", with_bearer(forge(alg="HS512"))),
+    "expired": lambda t: ("GET", "/protected", with_bearer(forge(exp=int(time.time()) - 30))),
+    "not yet valid": lambda t: (
+        "GET",
+        "/protected",
+        with_bearer(forge(nbf=int(time.time()) + 3600)),
+    ),
+    "missing identity claim": lambda t: ("GET", "/protected", with_bearer(forge(sub=None))),
+    "integer subject": lambda t: ("GET", "/protected", with_bearer(forge(sub=42))),
     "int identity from create_access_token": lambda t: (
         "GET",
         "/protected",
-        bearer(t["int_identity"]),
+        with_bearer(t["int_identity"]),
     ),
     "list identity from create_access_token": lambda t: (
         "GET",
         "/protected",
-        bearer(t["list_identity"]),
+        with_bearer(t["list_identity"]),
     ),
-    "non-string jti": lambda t: ("GET", "/protected", bearer(forge(jti=7))),
+    "non-string jti": lambda t: ("GET", "/protected", with_bearer(forge(jti=7))),
     "foreign token without type": lambda t: (
         "GET",
         "/protected",
-        bearer(forge(type=None, fresh=None, jti=None)),
+        with_bearer(forge(type=None, fresh=None, jti=None)),
     ),
-    "refresh token on access route": lambda t: ("GET", "/protected", bearer(t["refresh"])),
-    "access token on refresh route": lambda t: ("POST", "/refresh", bearer(t["access"])),
-    "refresh token on refresh route": lambda t: ("POST", "/refresh", bearer(t["refresh"])),
-    "either type accepts refresh": lambda t: ("GET", "/either", bearer(t["refresh"])),
+    "refresh token on access route": lambda t: ("GET", "/protected", with_bearer(t["refresh"])),
+    "access token on refresh route": lambda t: ("POST", "/refresh", with_bearer(t["access"])),
+    "refresh token on refresh route": lambda t: ("POST", "/refresh", with_bearer(t["refresh"])),
+    "either type accepts refresh": lambda t: ("GET", "/either", with_bearer(t["refresh"])),
     "optional without token": lambda t: ("GET", "/optional", {}),
-    "optional with token": lambda t: ("GET", "/optional", bearer(t["access"])),
-    "optional with bad token": lambda t: ("GET", "/optional", bearer("x.y.z")),
-    "fresh route, stale token": lambda t: ("GET", "/fresh", bearer(t["access"])),
-    "fresh route, fresh token": lambda t: ("GET", "/fresh", bearer(t["fresh"])),
-    "fresh route, freshness over": lambda t: ("GET", "/fresh", bearer(t["short_fresh"])),
-    "revoked": lambda t: ("GET", "/protected", bearer(t["revoked"])),
-    "revocation check skipped": lambda t: ("GET", "/unchecked", bearer(t["revoked"])),
-    "custom verification fails": lambda t: ("GET", "/protected", bearer(t["rejected"])),
-    "user lookup fails": lambda t: ("GET", "/protected", bearer(t["ghost"])),
+    "optional with token": lambda t: ("GET", "/optional", with_bearer(t["access"])),
+    "optional with bad token": lambda t: ("GET", "/optional", with_bearer("x.y.z")),
+    "fresh route, stale token": lambda t: ("GET", "/fresh", with_bearer(t["access"])),
+    "fresh route, fresh token": lambda t: ("GET", "/fresh", with_bearer(t["fresh"])),
+    "fresh route, freshness over": lambda t: ("GET", "/fresh", with_bearer(t["short_fresh"])),
+    "revoked": lambda t: ("GET", "/protected", with_bearer(t["revoked"])),
+    "revocation check skipped": lambda t: ("GET", "/unchecked", with_bearer(t["revoked"])),
+    "custom verification fails": lambda t: ("GET", "/protected", with_bearer(t["rejected"])),
+    "user lookup fails": lambda t: ("GET", "/protected", with_bearer(t["ghost"])),
 }
 
 ALL_LOCATION_SCENARIOS: dict[str, Scenario] = {
     "nothing anywhere": lambda t: ("GET", "/protected", {}),
-    "header wins": lambda t: ("GET", "/protected", bearer(t["access"])),
+    "header wins": lambda t: ("GET", "/protected", with_bearer(t["access"])),
     "query string": lambda t: ("GET", f"/protected?jwt={t['access']}", {}),
     "empty query string": lambda t: ("GET", "/protected?jwt=", {}),
     "json body": lambda t: ("POST", "/protected", {"json": {"access_token": t["access"]}}),
@@ -399,51 +404,51 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], Scenario]] = {
     "error message key": ({"JWT_ERROR_MESSAGE_KEY": "error"}, lambda t: ("GET", "/protected", {})),
     "audience accepted": (
         {"JWT_ENCODE_AUDIENCE": "api", "JWT_DECODE_AUDIENCE": "api"},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "audience mismatch": (
         {"JWT_DECODE_AUDIENCE": "api"},
-        lambda t: ("GET", "/protected", bearer(forge(aud="other"))),
+        lambda t: ("GET", "/protected", with_bearer(forge(aud="other"))),
     ),
     "audience missing": (
         {"JWT_DECODE_AUDIENCE": ["api", "web"]},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "issuer accepted": (
         {"JWT_ENCODE_ISSUER": "me", "JWT_DECODE_ISSUER": "me"},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "issuer mismatch": (
         {"JWT_DECODE_ISSUER": "me"},
-        lambda t: ("GET", "/protected", bearer(forge(iss="you"))),
+        lambda t: ("GET", "/protected", with_bearer(forge(iss="you"))),
     ),
     "issuer missing": (
         {"JWT_DECODE_ISSUER": "me"},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "leeway rescues recently expired": (
         {"JWT_DECODE_LEEWAY": 60},
-        lambda t: ("GET", "/protected", bearer(forge(exp=int(time.time()) - 10))),
+        lambda t: ("GET", "/protected", with_bearer(forge(exp=int(time.time()) - 10))),
     ),
     "custom identity claim": (
         {"JWT_IDENTITY_CLAIM": "identity"},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "verify sub off accepts int subject": (
         {"JWT_VERIFY_SUB": False},
-        lambda t: ("GET", "/protected", bearer(forge(sub=42))),
+        lambda t: ("GET", "/protected", with_bearer(forge(sub=42))),
     ),
     "extra decode algorithm": (
         {"JWT_DECODE_ALGORITHMS": ["HS512"]},
-        lambda t: ("GET", "/protected", bearer(forge(alg="HS512"))),
+        lambda t: ("GET", "/protected", with_bearer(forge(alg="HS512"))),
     ),
     "token never expires": (
         {"JWT_ACCESS_TOKEN_EXPIRES": False},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
     "integer lifetime": (
         {"JWT_ACCESS_TOKEN_EXPIRES": 3600},
-        lambda t: ("GET", "/protected", bearer(t["access"])),
+        lambda t: ("GET", "/protected", with_bearer(t["access"])),
     ),
 }
 
@@ -472,7 +477,7 @@ def test_tokens_are_interchangeable_between_libraries() -> None:
     for minted_by, verified_by in (("ours", "incumbent"), ("incumbent", "ours")):
         with apps[minted_by].test_client() as minting, apps[verified_by].test_client() as other:
             token = _tokens(minting)["access"]
-            response = other.get("/protected", **bearer(token))
+            response = other.get("/protected", **with_bearer(token))
             assert response.status_code == 200, (minted_by, response.get_json())
             assert response.get_json()["id"] == "alice"
 

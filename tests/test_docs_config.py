@@ -18,7 +18,7 @@ from flask_jwtx import create_access_token, decode_token
 from flask_jwtx._core.config.schema import DEFAULTS, SECTIONS, SETTINGS
 from flask_jwtx._core.web.context import IDENTITY_TYPE_CLAIM
 
-from .conftest import make_app
+from .helpers import make_app
 
 PAGE = jwtx_settings.markdown()
 

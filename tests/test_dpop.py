@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -18,11 +16,11 @@ from flask_jwtx._core.oauth.dpop import DPoPPolicy, NonceSource, normalize_uri, 
 from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET, make_app
 from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
+from .helpers import SECRET, bearer, make_app
 
 if TYPE_CHECKING:  # the minimum-versions environment has no store servers
-    from .stores import PostgresServer, RedisServer
+    from .stores import RedisServer
 
 URL = "http://localhost/resource"
 NONCE_SECRET = "n" * 40
@@ -151,7 +149,7 @@ class TestAcceptedRequests:
     def test_bearer_tokens_still_work_where_dpop_is_allowed(self, app: Flask) -> None:
         """'allowed' keeps unbound bearer tokens working."""
         token = bound_token(app, None)
-        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/resource", headers=bearer(token))
         assert response.status_code == 200
 
 
@@ -307,7 +305,7 @@ class TestBinding:
     ) -> None:
         """Downgrade: a DPoP-bound token without its proof is refused."""
         token = bound_token(app, key)
-        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/resource", headers=bearer(token))
         _refused(response, "invalid_token")
 
     def test_a_bound_token_is_refused_as_bearer_even_with_dpop_off(
@@ -322,7 +320,7 @@ class TestBinding:
             return jsonify(ok=True)
 
         token = bound_token(app, key)
-        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/resource", headers=bearer(token))
         assert response.status_code == 401
 
     def test_an_unbound_token_under_the_dpop_scheme_is_refused(
@@ -335,7 +333,7 @@ class TestBinding:
     def test_a_route_requiring_dpop_refuses_bearer_tokens(self, app: Flask) -> None:
         """jwt_required(dpop='required') refuses an unbound bearer token, with a DPoP challenge."""
         token = bound_token(app, None)
-        response = app.test_client().get("/strict", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/strict", headers=bearer(token))
         _refused(response, "invalid_token")
         assert not [c for c in challenges(response) if c.startswith("Bearer")]
 
@@ -445,7 +443,7 @@ class TestOddInputs:
         """cnf.jkt that is no thumbprint string binds to nothing: refused either way."""
         token = bound_token(app, None, cnf={"jkt": jkt_value})
         _refused(dpop_get(app, token, proof(key, token=token)), "invalid_token")
-        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/resource", headers=bearer(token))
         assert response.status_code == 401
 
     def test_a_garbled_dpop_authorization_header_is_a_bad_request(self, app: Flask) -> None:
@@ -458,22 +456,6 @@ class TestOddInputs:
 
 
 # --- Replay across instances, on every shared store -------------------------------------
-
-
-@pytest.fixture(params=["redis", "postgresql", "sqlite"])
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    if request.param == "redis":
-        server: RedisServer = request.getfixturevalue("redis_server")
-        server.flush()
-        url = server.url
-    elif request.param == "postgresql":
-        postgres: PostgresServer = request.getfixturevalue("postgres_server")
-        url = postgres.url
-    else:
-        from .stores import sqlite_url
-
-        url = sqlite_url(tmp_path)
-    return {"JWT_REVOCATION_STORE": url, "JWT_REVOCATION_TABLE": f"dpop_{uuid.uuid4().hex[:10]}"}
 
 
 class TestReplayAcrossInstances:
@@ -597,7 +579,7 @@ class TestChallenges:
         assert bad.status_code == 422  # status kept outside resource-server mode
         assert challenges(bad)[0].startswith('Bearer error="invalid_token", error_description=')
         token = bound_token(app, None, scope="read")
-        scoped = client.get("/scoped", headers={"Authorization": f"Bearer {token}"})
+        scoped = client.get("/scoped", headers=bearer(token))
         assert scoped.status_code == 403
         assert scoped.json == {"msg": "Missing required scope: write"}
         assert 'error="insufficient_scope"' in challenges(scoped)[0]
@@ -610,13 +592,13 @@ class TestChallenges:
         bad = client.get("/resource", headers={"Authorization": "Bearer x.y.z"})
         assert bad.status_code == 401
         assert "msg" in (bad.json or {})
-        bearer, dpop = challenges(bad)
+        bearer_challenge, dpop_challenge = challenges(bad)
         metadata = (
             'resource_metadata="https://api.example/.well-known/oauth-protected-resource/v1"'
         )
-        assert bearer.startswith('Bearer error="invalid_token"')
-        assert metadata in bearer
-        assert dpop.startswith('DPoP algs="ES256 ES384')
+        assert bearer_challenge.startswith('Bearer error="invalid_token"')
+        assert metadata in bearer_challenge
+        assert dpop_challenge.startswith('DPoP algs="ES256 ES384')
         malformed = client.get("/resource", headers={"Authorization": "Token abc"})
         assert malformed.status_code == 401  # no Bearer credential: "missing"
         assert challenges(malformed)[0] == f"Bearer {metadata}"
@@ -629,7 +611,7 @@ class TestChallenges:
         app = build(JWT_DPOP="off", JWT_WWW_AUTHENTICATE=True)
         token = jwt.encode({"sub": "a", "aud": 'x"\\y'}, SECRET, "HS256")
         app.config["JWT_DECODE_AUDIENCE"] = "api"
-        response = app.test_client().get("/resource", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/resource", headers=bearer(token))
         value = challenges(response)[0]
         inner = value.split("error_description=", 1)[1]
         assert inner.count('"') == 2
@@ -699,8 +681,8 @@ class TestIssuingBoundTokens:
         token = (answer.json or {})["access_token"]
         assert jwt.decode(token, options={"verify_signature": False})["cnf"] == {"jkt": jkt(key)}
         assert dpop_get(app, token, proof(key, token=token)).status_code == 200
-        bearer = client.get("/resource", headers={"Authorization": f"Bearer {token}"})
-        assert bearer.status_code == 401
+        as_bearer = client.get("/resource", headers=bearer(token))
+        assert as_bearer.status_code == 401
         _refused(dpop_get(app, token, proof(new_key(), token=token)), "invalid_token")
 
     def test_a_login_without_a_valid_proof_is_refused(

@@ -25,7 +25,7 @@ import flask_jwtx._core.web.context
 from flask_jwtx import testing
 from flask_jwtx.config import config
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 def app_on(lib: Any, **config: Any) -> Flask:
@@ -42,7 +42,7 @@ def app_on(lib: Any, **config: Any) -> Flask:
 
 
 def get(app: Flask, token: str, path: str = "/me") -> tuple[int, Any]:
-    response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get(path, headers=bearer(token))
     return response.status_code, response.get_json()
 
 
@@ -279,12 +279,18 @@ def test_a_filter_for_pyjwts_short_key_warning_covers_ours() -> None:
 
     from jwt.warnings import InsecureKeyLengthWarning
 
-    app = Flask(__name__)
-    app.config.update(JWT_SECRET_KEY="short-test-secret")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    def short_secret_app() -> Flask:
+        app = Flask(__name__)
+        app.config.update(JWT_SECRET_KEY="short-test-secret")
+        return app
+
+    with pytest.warns(InsecureKeyLengthWarning):
+        flask_jwtx.JWTManager(short_secret_app())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-        flask_jwtx.JWTManager(app)
+        flask_jwtx.JWTManager(short_secret_app())
+    assert [w for w in caught if issubclass(w.category, InsecureKeyLengthWarning)] == []
 
 
 class TestTheDefaultCallbacksAreTheManagers:

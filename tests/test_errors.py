@@ -19,7 +19,7 @@ import flask_jwtx._core.web.revocation_checks
 from flask_jwtx import exceptions
 from flask_jwtx.exceptions import RefreshTokenReusedError, StoreUnavailableError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 def every_error_class() -> list[type[exceptions.JWTExtendedException]]:
@@ -109,9 +109,7 @@ class TestTheUnavailableAnswersHaveALoader:
             with app.app_context():
                 token = flask_jwtx.create_access_token("alice")
             server.stop()
-            response = app.test_client().get(
-                "/protected", headers={"Authorization": f"Bearer {token}"}
-            )
+            response = app.test_client().get("/protected", headers=bearer(token))
         finally:
             server.stop()
         assert response.status_code == 503
@@ -129,9 +127,7 @@ class TestTheUnavailableAnswersHaveALoader:
             JWT_JWKS_TIMEOUT=2,
         )
         token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSJ9.c2ln"
-        response = app.test_client().get(
-            "/protected", headers={"Authorization": f"Bearer {token}"}
-        )
+        response = app.test_client().get("/protected", headers=bearer(token))
         assert response.status_code == 503
         assert response.get_json()["error"]["detail"] == "Token keys are unavailable"
         assert seen == ["Token keys are unavailable"]

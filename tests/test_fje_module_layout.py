@@ -41,7 +41,7 @@ from flask_jwtx import tokens as our_tokens
 from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.exceptions import RevokedTokenError, UserClaimsVerificationError, WrongTokenError
 
-from .conftest import SECRET, read_key
+from .helpers import SECRET, bearer, read_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -482,7 +482,7 @@ def test_custom_decorators_on_the_private_helpers_behave_alike() -> None:
             ("/raw", minted["access"]),
             ("/raw", None),
         ]:
-            headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+            headers = {} if token is None else bearer(token)
             response = client.get(path, headers=headers)
             seen.append((path, response.status_code, response.get_json()))
         seen.append(("query", *_query(client, minted["access"])))

@@ -17,7 +17,7 @@ from flask import Flask, g, jsonify
 
 import flask_jwtx
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 BOTH = pytest.mark.parametrize("lib", [flask_jwt_extended, flask_jwtx], ids=["incumbent", "ours"])
 
@@ -43,7 +43,7 @@ def build(lib: Any, *, lookup: bool = True) -> Flask:
 
 
 def get(app: Flask, path: str, token: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token) if token else {}
     return app.test_client().get(path, headers=headers).get_json()
 
 
@@ -174,7 +174,7 @@ def test_a_revoked_never_expiring_token_stays_revoked() -> None:
         store = app.extensions["flask-jwtx"].settings.get().revocation_store
         assert store is not None
         assert all(expiry is None for _, expiry in store._data.values())
-    response = app.test_client().get("/seen", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/seen", headers=bearer(token))
     assert response.status_code == 401
 
 
@@ -276,7 +276,7 @@ def test_a_managers_own_encode_and_decode_hooks_see_every_token(lib: Any) -> Non
         token = lib.create_access_token("alice")
         refresh = lib.create_refresh_token("alice")
         assert lib.decode_token(token)["introspected"] is True
-    response = app.test_client().get("/p", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/p", headers=bearer(token))
     assert response.get_json() == {"introspected": True}
     assert calls == ["encode", "encode", "decode", "decode"]
     assert refresh

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from flask import Flask, jsonify
-from flask.json.provider import DefaultJSONProvider
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,8 +26,9 @@ from flask_jwtx._core.jose.keyset import KeySet
 from flask_jwtx.compat import flask_pyjwt as fp
 from flask_jwtx.testing import serve
 
-from .test_fuzz import JSON, signed
-from .test_jwks_remote import ISSUER, OLD, JWKSServer
+from .crafted_tokens import JSON, signed
+from .helpers import bearer, write_non_ascii_json
+from .jwks_issuer import ISSUER, OLD, JWKSServer
 
 CLIENT_ANSWERS = {200, 401, 403, 422, 503}
 
@@ -45,17 +45,13 @@ HEADERS = st.dictionaries(
 )
 
 
-class NonAsciiJSON(DefaultJSONProvider):
-    ensure_ascii = False
-
-
 @pytest.fixture(scope="module")
 def trusting_client() -> Iterator[FlaskClient]:
     server = JWKSServer()
     server.keys = KeySet([OLD])
     with serve(server.app) as base:
         app = Flask(__name__)
-        app.json = NonAsciiJSON(app)
+        write_non_ascii_json(app)
         app.config.update(
             JWT_DECODE_AUDIENCE="api",
             JWT_TRUSTED_ISSUERS=[
@@ -87,7 +83,7 @@ def test_trusted_issuers_never_answer_500(
         encoded = tokens.encode(body, OLD.signing, headers={**header, "kid": "old"})
     except (TypeError, ValueError):  # a header our encoder refuses to write
         return
-    response = trusting_client.get("/data", headers={"Authorization": f"Bearer {encoded}"})
+    response = trusting_client.get("/data", headers=bearer(encoded))
     assert response.status_code in CLIENT_ANSWERS, response.get_data()
 
 
@@ -97,7 +93,7 @@ FACADE_SECRET = "facade-fuzz-secret-long-enough-for-hs512-0123456789abcdef012345
 @pytest.fixture(scope="module")
 def facade_client() -> FlaskClient:
     app = Flask(__name__)
-    app.json = NonAsciiJSON(app)
+    write_non_ascii_json(app)
     app.config.update(JWT_ISSUER="issuer", JWT_AUTHTYPE="HS256", JWT_SECRET=FACADE_SECRET)
     fp.AuthManager(app)
 
@@ -131,5 +127,5 @@ def test_the_flask_pyjwt_facade_never_answers_500(
         return
     signing_input = signed(b'{"alg":"HS256","typ":"JWT"}', payload).rsplit(".", 1)[0]
     encoded = f"{signing_input}.{tokens.b64url_encode(key.sign(signing_input.encode()))}"
-    response = facade_client.get(path, headers={"Authorization": f"Bearer {encoded}"})
+    response = facade_client.get(path, headers=bearer(encoded))
     assert response.status_code in CLIENT_ANSWERS, response.get_data()

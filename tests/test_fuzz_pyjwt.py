@@ -47,7 +47,7 @@ from flask_jwtx import tokens
 from flask_jwtx._core.jose import tokens as core_tokens
 from flask_jwtx._core.jose.keys import PreparedKey, prepare_key
 
-from .conftest import SECRET
+from .helpers import SECRET
 
 #: The instant both libraries see as "now"; its fraction makes fractional
 #: NumericDates matter.

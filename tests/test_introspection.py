@@ -19,8 +19,8 @@ import flask_jwtx
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.testing import serve
 
-from .conftest import SECRET
 from .dpop_proofs import jkt, new_key, proof
+from .helpers import SECRET, bearer
 
 RESOURCE = "https://api.test/"
 ISSUER = "https://as.test"
@@ -99,7 +99,7 @@ def build(endpoint: str, **config: Any) -> Flask:
 
 
 def call(app: Flask, token: str) -> Any:
-    return app.test_client().get("/orders", headers={"Authorization": f"Bearer {token}"})
+    return app.test_client().get("/orders", headers=bearer(token))
 
 
 class TestOpaqueTokens:

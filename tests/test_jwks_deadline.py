@@ -8,32 +8,21 @@ in the headers, in the body and in the TLS handshake, on loopback.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import socket
 import socketserver
-import ssl
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from flask import Flask, jsonify
-from werkzeug.serving import make_server
 
 from flask_jwtx._core.jose.keyset import KeySet
 from flask_jwtx._core.keysources.jwks import JWKSFetcher
 from flask_jwtx.exceptions import KeySourceUnavailableError
 
-from .test_jwks_remote import OLD, get, resource_app, token
+from .jwks_issuer import OLD, get, resource_app, token
+from .tls import Certificate, https_issuer, trusting
 
 TIMEOUT = 1.0
 #: Generous for a loaded CI machine; the defect held fetches for many seconds.
@@ -52,6 +41,8 @@ class DripServer:
         self.stop = threading.Event()
         #: Set when the client went away before everything was sent.
         self.gone = threading.Event()
+        #: Set when a client has connected.
+        self.connected = threading.Event()
         owner = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -64,6 +55,7 @@ class DripServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
 
     def serve(self, conn: socket.socket) -> None:
+        self.connected.set()
         conn.settimeout(10)
         try:
             if not self.greet:
@@ -170,7 +162,7 @@ def test_a_first_load_in_progress_is_waited_for_only_until_the_deadline() -> Non
         app = resource_app(server.url, JWT_JWKS_TIMEOUT=TIMEOUT)
         first = threading.Thread(target=get, args=(app, token(OLD)))
         first.start()
-        time.sleep(0.2)
+        assert server.connected.wait(5), "the first request is fetching"
         started = time.monotonic()
         assert get(app, token(OLD)) == (503, {"msg": "Token keys are unavailable"})
         assert time.monotonic() - started < TIMEOUT + MARGIN
@@ -207,67 +199,13 @@ def test_a_redirect_is_refused_not_followed() -> None:
 # --- TLS ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, as PEM files (cert, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    directory = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
-@contextmanager
-def https_issuer(certificate: tuple[Path, Path]) -> Iterator[str]:
-    app = Flask("tls-issuer")
-    app.add_url_rule("/jwks", "jwks", lambda: jsonify(KeySet([OLD]).public_jwks()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_port}/jwks"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(certificate[0]))
-
-
-def test_https_with_a_trusted_certificate(certificate: tuple[Path, Path]) -> None:
+def test_https_with_a_trusted_certificate(certificate: Certificate) -> None:
     with https_issuer(certificate) as url:
         fetcher = JWKSFetcher(url, timeout=TIMEOUT, ssl_context=trusting(certificate))
         assert [k.kid for k in fetcher()] == ["old"]
 
 
-def test_https_with_an_unknown_certificate_is_refused(certificate: tuple[Path, Path]) -> None:
+def test_https_with_an_unknown_certificate_is_refused(certificate: Certificate) -> None:
     with (
         https_issuer(certificate) as url,
         pytest.raises(KeySourceUnavailableError, match="CERTIFICATE_VERIFY_FAILED"),
@@ -276,7 +214,7 @@ def test_https_with_an_unknown_certificate_is_refused(certificate: tuple[Path, P
 
 
 def test_a_dripping_tls_handshake_is_cut_off_at_the_deadline(
-    certificate: tuple[Path, Path],
+    certificate: Certificate,
 ) -> None:
     # A TLS record header announcing a large handshake message, then its
     # body one byte at a time: the client's handshake reads and waits.

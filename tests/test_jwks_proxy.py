@@ -13,20 +13,15 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from flask_jwtx._core.keysources.jwks import JWKSFetcher
 from flask_jwtx.exceptions import ConfigurationError, KeySourceUnavailableError
-from flask_jwtx.testing import serve
 
-from .test_jwks_deadline import certificate, https_issuer, trusting
-from .test_jwks_remote import JWKSServer, resource_app
-
-__all__ = ["certificate"]  # the module-scoped fixture, shared with the deadline tests
+from .jwks_issuer import JWKSServer, resource_app
+from .tls import Certificate, https_issuer, trusting
 
 
 class ForwardProxy:
@@ -34,6 +29,8 @@ class ForwardProxy:
 
     def __init__(self, *, credentials: str | None = None, stall: bool = False) -> None:
         self.seen: list[str] = []
+        #: Set when the proxy closes: a stalled connection is let go then.
+        self.closing = threading.Event()
         self.authorizations: list[str | None] = []
         expected = None
         if credentials is not None:
@@ -63,7 +60,7 @@ class ForwardProxy:
         self.seen.append(f"{method} {target}")
         self.authorizations.append(headers.get("Proxy-Authorization"))
         if stall:
-            time.sleep(5)
+            self.closing.wait(5)  # a proxy that never answers, until it closes
             return
         if expected is not None and headers.get("Proxy-Authorization") != expected:
             client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
@@ -98,15 +95,15 @@ class ForwardProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self._server.shutdown()
         self._server.server_close()
 
 
 @pytest.fixture
-def issuer() -> Iterator[str]:
-    server = JWKSServer()
-    with serve(server.app) as base:
-        yield f"{base}/jwks"
+def issuer(jwks_server: tuple[JWKSServer, str]) -> str:
+    """The JWKS URL of a real issuer on loopback."""
+    return jwks_server[1]
 
 
 def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -124,7 +121,7 @@ def test_plain_http_goes_through_the_proxy(issuer: str, monkeypatch: pytest.Monk
 
 
 def test_https_is_tunnelled_and_still_verified(
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    certificate: Certificate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with https_issuer(certificate) as url, ForwardProxy() as proxy:
         use_proxy(monkeypatch, f"http://127.0.0.1:{proxy.port}")
@@ -153,7 +150,7 @@ def test_no_proxy_is_honoured(issuer: str, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_stalling_proxy_is_cut_off_at_the_deadline(
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    certificate: Certificate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with ForwardProxy(stall=True) as proxy:
         use_proxy(monkeypatch, f"http://127.0.0.1:{proxy.port}")

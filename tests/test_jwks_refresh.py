@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -20,19 +19,11 @@ import pytest
 from flask_jwtx._core.jose.keyset import KeySet
 from flask_jwtx._core.keysources.jwks import CachedKeySource, JWKSFetcher
 from flask_jwtx.exceptions import KeySourceUnavailableError
-from flask_jwtx.testing import serve
 
-from .test_jwks_remote import NEW, OLD, JWKSServer, get, resource_app, token
+from .jwks_issuer import NEW, OLD, JWKSServer, get, resource_app, token
 
 #: Well under the issuer's delay: an answer this fast did not wait for it.
 FAST = 0.5
-
-
-@pytest.fixture
-def issuer() -> Iterator[tuple[JWKSServer, str]]:
-    server = JWKSServer()
-    with serve(server.app) as base:
-        yield server, f"{base}/jwks"
 
 
 def wait_for(condition: Any, timeout: float = 5.0) -> None:
@@ -43,9 +34,9 @@ def wait_for(condition: Any, timeout: float = 5.0) -> None:
 
 
 def test_an_unknown_kid_is_refused_at_once_while_a_refresh_is_in_flight(
-    issuer: tuple[JWKSServer, str],
+    jwks_server: tuple[JWKSServer, str],
 ) -> None:
-    server, url = issuer
+    server, url = jwks_server
     app = resource_app(url, JWT_JWKS_TIMEOUT=5, JWT_JWKS_MIN_REFRESH_INTERVAL=0.1)
     assert get(app, token(OLD))[0] == 200
     server.keys = KeySet([OLD, NEW])
@@ -79,16 +70,17 @@ def test_an_unknown_kid_is_refused_at_once_while_a_refresh_is_in_flight(
 
 def test_the_first_load_is_waited_for_at_most_first_load_wait() -> None:
     """A loader that hangs (here: until released) costs a waiting lookup no more."""
-    release = threading.Event()
+    loading, release = threading.Event(), threading.Event()
 
     def hanging_loader() -> KeySet:
+        loading.set()
         release.wait(10)
         return KeySet([OLD])
 
     source = CachedKeySource(hanging_loader, first_load_wait=0.3)
     first = threading.Thread(target=source.current)
     first.start()
-    time.sleep(0.1)  # the first lookup holds the load
+    assert loading.wait(5), "the first lookup holds the load"
     started = time.monotonic()
     with pytest.raises(KeySourceUnavailableError, match="first fetch"):
         source.key("old")
@@ -104,9 +96,9 @@ def test_the_first_load_wait_defaults_to_the_fetch_deadline() -> None:
     assert CachedKeySource(lambda: KeySet([OLD])).first_load_wait > 0
 
 
-def test_waiters_of_a_first_load_share_its_result(issuer: tuple[JWKSServer, str]) -> None:
+def test_waiters_of_a_first_load_share_its_result(jwks_server: tuple[JWKSServer, str]) -> None:
     """Requests arriving during a first load that succeeds in time get its keys."""
-    server, url = issuer
+    server, url = jwks_server
     server.mode, server.delay = "slow", 0.5
     app = resource_app(url, JWT_JWKS_TIMEOUT=2)
     results: list[tuple[int, Any]] = []

@@ -1,8 +1,8 @@
 """Verifying through a remote JWKS, against real servers on loopback.
 
-The issuer is a real HTTP server (werkzeug, threaded); the resource server
-under test fetches from it over TCP. A controllable JWKS server plays an
-issuer that is down, slow, huge or malformed.
+The issuer is a real HTTP server (werkzeug, threaded; ``tests/jwks_issuer.py``);
+the resource server under test fetches from it over TCP. A controllable JWKS
+server plays an issuer that is down, slow, huge or malformed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
-from flask import Flask, Response, jsonify
+from flask import Flask
 
 import flask_jwtx
 import flask_jwtx._core.jose.keyset
@@ -22,80 +22,8 @@ import flask_jwtx._core.jose.tokens
 from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx.testing import serve
 
-from .conftest import read_key
-
-ISSUER = "https://issuer.test"
-OLD = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="old")
-NEW = Key.from_pem(algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="new")
-EC = Key.from_pem(algorithm="ES256", private_key=read_key("ec256_private.pem"), kid="ec")
-
-
-class JWKSServer:
-    """A JWKS endpoint whose behaviour a test sets: ok, down, slow, huge, malformed."""
-
-    def __init__(self) -> None:
-        self.keys = KeySet([OLD])
-        self.mode = "ok"
-        self.delay = 0.0
-        self.hits = 0
-        self.hit_log: list[tuple[float, list[str]]] = []
-        self.app = Flask("jwks-server")
-        self.app.add_url_rule("/jwks", "jwks", self.jwks)
-
-    def jwks(self) -> Any:
-        self.hits += 1
-        self.hit_log.append((time.monotonic(), [k.kid for k in self.keys]))
-        if self.mode == "down":
-            return "unavailable", 503
-        if self.mode == "slow":
-            time.sleep(self.delay)
-        if self.mode == "huge":
-            return Response("{" + " " * 2_000_000 + "}", mimetype="application/json")
-        if self.mode == "malformed":
-            return Response('{"keys": [', mimetype="application/json")
-        if self.mode == "redirect":
-            return Response(status=302, headers={"Location": "http://127.0.0.1:9/jwks"})
-        return jsonify(self.keys.public_jwks())
-
-
-@pytest.fixture
-def jwks_server() -> Iterator[tuple[JWKSServer, str]]:
-    server = JWKSServer()
-    with serve(server.app) as base:
-        yield server, f"{base}/jwks"
-
-
-def resource_app(jwks_url: str, **config: Any) -> Flask:
-    app = Flask("resource")
-    app.config.update(
-        TESTING=True,
-        JWT_JWKS_URL=jwks_url,
-        JWT_DECODE_ALGORITHMS=["RS256", "ES256"],
-        JWT_DECODE_ISSUER=ISSUER,
-        JWT_DECODE_AUDIENCE="api",
-        JWT_JWKS_TIMEOUT=1,
-        JWT_JWKS_MIN_REFRESH_INTERVAL=0.2,
-    )
-    app.config.update(config)
-    flask_jwtx.JWTManager(app)
-
-    @app.get("/data")
-    @flask_jwtx.jwt_required()
-    def data() -> Any:
-        return jsonify(sub=flask_jwtx.get_jwt_identity())
-
-    return app
-
-
-def token(key: Key, **claims: Any) -> str:
-    assert key.signing is not None
-    body = {"sub": "alice", "iss": ISSUER, "aud": "api", "exp": int(time.time()) + 300, **claims}
-    return jwt.encode(body, key.signing.key, algorithm=key.algorithm, headers={"kid": key.kid})
-
-
-def get(app: Flask, encoded: str) -> tuple[int, Any]:
-    response = app.test_client().get("/data", headers={"Authorization": f"Bearer {encoded}"})
-    return response.status_code, response.get_json()
+from .helpers import read_key
+from .jwks_issuer import EC, ISSUER, NEW, OLD, JWKSServer, get, resource_app, token
 
 
 def test_verifies_through_the_issuers_jwks_and_caches_it(

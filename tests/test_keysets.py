@@ -18,8 +18,8 @@ from flask_jwtx import tokens
 from flask_jwtx._core.jose.keyset import PRIVATE_MEMBERS, Key, KeySet, thumbprint
 from flask_jwtx.exceptions import ConfigurationError, InvalidKeyError
 
-from .conftest import KEYS as KEYS_DIR
-from .conftest import SECRET, read_key
+from .helpers import KEYS as KEYS_DIR
+from .helpers import SECRET, bearer, read_key
 
 RSA1 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="rsa-1")
 RSA2 = Key.from_pem(algorithm="RS256", private_key=read_key("rsa2_private.pem"), kid="rsa-2")
@@ -41,7 +41,7 @@ def app_with(**config: Any) -> Flask:
 
 
 def call(app: Flask, token: str) -> tuple[int, Any]:
-    response = app.test_client().get("/protected", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/protected", headers=bearer(token))
     return response.status_code, response.get_json()
 
 

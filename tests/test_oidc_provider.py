@@ -32,6 +32,7 @@ from flask import Flask, jsonify
 import flask_jwtx
 
 from .dpop_proofs import new_key, proof, public_jwk
+from .helpers import bearer
 from .stores import PostgresServer, RedisServer
 
 #: A Node.js server per xdist worker, and real HTTP round trips for every token.
@@ -153,11 +154,13 @@ def resource_app(server: Server, **config: Any) -> Flask:
     return app
 
 
-def bearer(app: Flask, token: str) -> Any:
-    return app.test_client().get("/orders", headers={"Authorization": f"Bearer {token}"})
+def orders_with_bearer(app: Flask, token: str) -> Any:
+    """``GET /orders`` with ``token`` as a bearer token."""
+    return app.test_client().get("/orders", headers=bearer(token))
 
 
-def dpop(app: Flask, token: str, proof_value: str) -> Any:
+def orders_with_dpop(app: Flask, token: str, proof_value: str) -> Any:
+    """``GET /orders`` with ``token`` under the DPoP scheme and ``proof_value`` as its proof."""
     headers = {"Authorization": f"DPoP {token}", "DPoP": proof_value}
     return app.test_client().get("/orders", headers=headers)
 
@@ -177,7 +180,7 @@ class TestBearerTokens:
         assert answer["token_type"] == "Bearer"
         header = jwt.get_unverified_header(answer["access_token"])
         assert header["typ"] == "at+jwt"
-        response = bearer(resource_app(authorization_server), answer["access_token"])
+        response = orders_with_bearer(resource_app(authorization_server), answer["access_token"])
         assert response.status_code == 200
         assert response.json == {"client": CLIENT_ID, "bound": False}
 
@@ -185,9 +188,7 @@ class TestBearerTokens:
         """orders:read does not create orders: 403 with the scope the route needs."""
         token = Client(authorization_server).token("orders:read")["access_token"]
         response = (
-            resource_app(authorization_server)
-            .test_client()
-            .post("/orders", headers={"Authorization": f"Bearer {token}"})
+            resource_app(authorization_server).test_client().post("/orders", headers=bearer(token))
         )
         assert response.status_code == 403
         challenge = response.headers["WWW-Authenticate"]
@@ -198,7 +199,7 @@ class TestBearerTokens:
         """The same server's token for another API does not open this one (aud)."""
         token = Client(authorization_server).token(resource=OTHER_RESOURCE)["access_token"]
         assert jwt.decode(token, options={"verify_signature": False})["aud"] == OTHER_RESOURCE
-        refused(bearer(resource_app(authorization_server), token), "invalid_token")
+        refused(orders_with_bearer(resource_app(authorization_server), token), "invalid_token")
 
     def test_discovery_naming_another_issuer_is_refused(
         self, authorization_server: Server
@@ -207,8 +208,10 @@ class TestBearerTokens:
         alias = authorization_server.issuer.replace("127.0.0.1", "localhost")
         app = resource_app(authorization_server, JWT_TRUSTED_ISSUERS=[alias])
         token = Client(authorization_server).token()["access_token"]
-        assert bearer(app, token).status_code == 401  # its iss is not the configured one
-        assert bearer(app, _reissued(token, alias)).status_code == 503
+        assert (
+            orders_with_bearer(app, token).status_code == 401
+        )  # its iss is not the configured one
+        assert orders_with_bearer(app, _reissued(token, alias)).status_code == 503
 
     def test_the_metadata_names_the_server(self, authorization_server: Server) -> None:
         """RFC 9728: this API's metadata points clients at the authorization server."""
@@ -300,7 +303,7 @@ class TestDPoPBoundTokens:
         key, token = bound
         claims = jwt.decode(token, options={"verify_signature": False})
         assert "jkt" in claims["cnf"]
-        response = dpop(
+        response = orders_with_dpop(
             resource_app(authorization_server), token, proof(key, token=token, url=ORDERS)
         )
         assert response.status_code == 200
@@ -310,7 +313,7 @@ class TestDPoPBoundTokens:
         self, authorization_server: Server, bound: tuple[ec.EllipticCurvePrivateKey, str]
     ) -> None:
         """Downgrade: without its proof, the bound token is refused."""
-        refused(bearer(resource_app(authorization_server), bound[1]), "invalid_token")
+        refused(orders_with_bearer(resource_app(authorization_server), bound[1]), "invalid_token")
 
     @pytest.mark.parametrize("case", sorted(HOSTILE))
     def test_hostile_proofs_are_refused(
@@ -322,7 +325,9 @@ class TestDPoPBoundTokens:
         """Each forged or misdirected proof is a 401 with the matching DPoP error."""
         key, token = bound
         mutate, error = HOSTILE[case]
-        refused(dpop(resource_app(authorization_server), token, mutate(key, token)), error)
+        refused(
+            orders_with_dpop(resource_app(authorization_server), token, mutate(key, token)), error
+        )
 
     @pytest.mark.parametrize("kind", ["redis", "postgresql"])
     def test_a_replayed_proof_is_refused_by_another_instance(
@@ -349,9 +354,12 @@ class TestDPoPBoundTokens:
         key, token = bound
         captured = proof(key, token=token, url=ORDERS)
         try:
-            assert dpop(first, token, captured).status_code == 200
-            refused(dpop(second, token, captured), "invalid_dpop_proof")
-            assert dpop(second, token, proof(key, token=token, url=ORDERS)).status_code == 200
+            assert orders_with_dpop(first, token, captured).status_code == 200
+            refused(orders_with_dpop(second, token, captured), "invalid_dpop_proof")
+            assert (
+                orders_with_dpop(second, token, proof(key, token=token, url=ORDERS)).status_code
+                == 200
+            )
         finally:
             for app in (first, second):
                 app.extensions["flask-jwtx"].manager.close(app)
@@ -378,18 +386,21 @@ class TestOpaqueTokens:
         """An opaque token for this API: the server says active, the route opens."""
         token = Client(authorization_server).token(resource=OPAQUE_RESOURCE)["access_token"]
         assert token.count(".") != 2  # not a JWT
-        response = bearer(self.introspecting_app(authorization_server), token)
+        response = orders_with_bearer(self.introspecting_app(authorization_server), token)
         assert response.status_code == 200
         assert response.json == {"client": CLIENT_ID, "bound": False}
 
     def test_an_unknown_opaque_token_is_refused(self, authorization_server: Server) -> None:
         """A made-up token: inactive, 401 invalid_token."""
         app = self.introspecting_app(authorization_server)
-        refused(bearer(app, "made-up-token-value"), "invalid_token")
+        refused(orders_with_bearer(app, "made-up-token-value"), "invalid_token")
 
     def test_a_jwt_for_another_resource_is_still_refused(
         self, authorization_server: Server
     ) -> None:
         """JWTs are verified locally: this API's audience is the opaque resource."""
         token = Client(authorization_server).token()["access_token"]
-        refused(bearer(self.introspecting_app(authorization_server), token), "invalid_token")
+        refused(
+            orders_with_bearer(self.introspecting_app(authorization_server), token),
+            "invalid_token",
+        )

@@ -28,7 +28,7 @@ from flask_jwtx._core.web.authorization import RouteRequirement, declared_requir
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.openapi import Operation, annotate, document, rule_path, security_schemes
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 PROTECTED = [
@@ -205,7 +205,7 @@ def fetch(
     framework: str, app: Flask, url: str | None = None, token: str | None = None
 ) -> dict[str, Any]:
     """The document from the framework's own endpoint, validated."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer(token) if token else {}
     response = app.test_client().get(url or SPEC_URLS[framework], headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     spec: dict[str, Any] = response.get_json()
@@ -489,23 +489,23 @@ def test_the_documented_routes_still_enforce(framework: str) -> None:
     with app.app_context():
         access = create_access_token("alice", additional_claims={"scope": "reports:read"})
         refresh = create_refresh_token("alice")
-    bearer = {"Authorization": f"Bearer {access}"}
+    headers = bearer(access)
     for path in ("/items", "/reports/7", "/users/alice"):
         answer = client.get(path)
         assert answer.status_code == 401, path
         assert answer.get_json() == {"msg": "Missing Authorization Header"}
-    assert client.get("/items", headers=bearer).status_code == 200
-    assert client.get("/users/alice", headers=bearer).status_code == 200
-    assert client.get("/users/bob", headers=bearer).status_code == 403
-    assert client.get("/reports/7", headers=bearer).get_json() == {
+    assert client.get("/items", headers=headers).status_code == 200
+    assert client.get("/users/alice", headers=headers).status_code == 200
+    assert client.get("/users/bob", headers=headers).status_code == 403
+    assert client.get("/reports/7", headers=headers).get_json() == {
         "msg": "Missing required scope: reports:export"
     }
-    assert client.post("/items", headers=bearer).status_code == 401  # not fresh
-    assert client.post("/token/refresh", headers=bearer).status_code == 422  # wrong type
-    refreshed = client.post("/token/refresh", headers={"Authorization": f"Bearer {refresh}"})
+    assert client.post("/items", headers=headers).status_code == 401  # not fresh
+    assert client.post("/token/refresh", headers=headers).status_code == 422  # wrong type
+    refreshed = client.post("/token/refresh", headers=bearer(refresh))
     assert refreshed.status_code == 200
     assert client.get("/feed").get_json() == {"personal": False}
-    assert client.get("/feed", headers=bearer).get_json() == {"personal": True}
+    assert client.get("/feed", headers=headers).get_json() == {"personal": True}
     assert client.get("/feed", headers={"Authorization": "Bearer x.y"}).status_code == 422
 
 

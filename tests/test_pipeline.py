@@ -39,7 +39,7 @@ from flask_jwtx._core.jose import jws
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import JWTDecodeError, JWTExtendedException
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 class MarkingManager(flask_jwtx.JWTManager):
@@ -154,10 +154,6 @@ def expected(name: str, steps: tuple[str, ...]) -> int:
 def answer_of(app: Flask, error: JWTExtendedException) -> int:
     with app.test_request_context():
         return app.make_response(app.handle_user_exception(error)).status_code
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def via_route(path: str) -> Callable[[Flask, str], int]:

@@ -37,7 +37,7 @@ from flask_jwtx._core.revocation.redis import RedisStore
 from flask_jwtx._core.revocation.replica import Replica, merged
 from flask_jwtx.exceptions import ConfigurationError, StoreUnavailableError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 from .stores import PostgresServer, RedisServer, sqlite_url
 
 #: A bound short enough for tests to watch it work.
@@ -126,9 +126,7 @@ def replica_of(app: Flask) -> Replica:
 
 def status(app: Flask, token: str, path: str = "/me") -> int:
     method = "POST" if path == "/refresh" else "GET"
-    response = app.test_client().open(
-        path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = app.test_client().open(path, method=method, headers=bearer(token))
     return response.status_code
 
 
@@ -346,6 +344,7 @@ class TestWhenFreshnessCannotBeProved:
         wait_until(lambda: status(reader, token) == 401, "the revocation was seen")
         wait_until(lambda: status(reader, other) == 200 and replica.fresh(), "fresh again")
 
+    @pytest.mark.slow  # its own redis-server, and the wait for the freshness bound
     def test_a_frozen_redis_stops_local_answers_within_the_bound(self) -> None:
         """No error, no closed socket: beacons simply stop coming back."""
         server = RedisServer()

@@ -24,7 +24,7 @@ from flask_jwtx._core.oauth.dpop import DEFAULT_ALGORITHMS
 from flask_jwtx.exceptions import ConfigurationError
 from flask_jwtx.testing import serve
 
-from .conftest import read_key
+from .helpers import bearer, read_key
 
 SIGNING = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="as-1")
 RESOURCE = "https://api.test/v1"
@@ -127,7 +127,7 @@ def resource_app(issuers: list[Any], **config: Any) -> Flask:
 
 
 def call(app: Flask, token: str, path: str = "/orders") -> Any:
-    return app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    return app.test_client().get(path, headers=bearer(token))
 
 
 def refused(response: Any, status: int = 401, error: str = "invalid_token") -> str:
@@ -179,15 +179,11 @@ class TestAccessTokenProfile:
     def test_the_scope_claim_feeds_the_route_scopes(self, server: AuthorizationServer) -> None:
         """jwt_required(scope=...) reads the token's scope; a missing one is insufficient_scope."""
         app = resource_app([{"issuer": server.issuer, "jwks_url": f"{server.base}/jwks"}])
-        response = app.test_client().post(
-            "/orders/new", headers={"Authorization": f"Bearer {server.token()}"}
-        )
+        response = app.test_client().post("/orders/new", headers=bearer(server.token()))
         challenge = refused(response, 403, "insufficient_scope")
         assert 'scope="orders:write"' in challenge
         writer = server.token(scope="orders:read orders:write")
-        response = app.test_client().post(
-            "/orders/new", headers={"Authorization": f"Bearer {writer}"}
-        )
+        response = app.test_client().post("/orders/new", headers=bearer(writer))
         assert response.status_code == 200
 
     def test_the_profile_can_be_switched_off_or_its_typ_changed(

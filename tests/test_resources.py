@@ -13,7 +13,7 @@ from flask_jwtx._core.config import resources as resources_module
 from flask_jwtx._core.config.resources import Resources
 from flask_jwtx._core.revocation.memory import MemoryStore
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 class CountingStore(MemoryStore):
@@ -65,10 +65,7 @@ def test_after_close_the_next_request_reopens_and_tracks_the_store() -> None:
     manager.close(app)
     with app.app_context():
         token = flask_jwtx.create_access_token("alice")
-    assert (
-        app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).status_code
-        == 200
-    )
+    assert app.test_client().get("/me", headers=bearer(token)).status_code == 200
     after = state.settings.get().revocation_store
     assert after is not before, "rebuilt after close, not the closed one"
     assert state.resources.store("memory://", "jwtx_revocations") is after

@@ -27,7 +27,7 @@ import flask_jwtx
 import flask_jwtx._core.web.integrations
 from flask_jwtx.exceptions import NoAuthorizationError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 def plain_flask() -> Flask:
@@ -110,10 +110,10 @@ def requests(app: Flask) -> list[tuple[str, dict[str, str]]]:
     return [
         ("/items", {}),
         ("/items", {"Authorization": "Bearer not-a-token"}),
-        ("/items", {"Authorization": f"Bearer {good}"}),
+        ("/items", bearer(good)),
         ("/items", {"Authorization": "Basic abc"}),
-        ("/admin", {"Authorization": f"Bearer {user}"}),
-        ("/admin", {"Authorization": f"Bearer {good}"}),
+        ("/admin", bearer(user)),
+        ("/admin", bearer(good)),
     ]
 
 

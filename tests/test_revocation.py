@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, jsonify
+import time_machine
+from flask import Flask
 
 import flask_jwtx
 from flask_jwtx import signals
@@ -19,90 +20,18 @@ from flask_jwtx._core.jose.tokens import jti_millis, new_jti
 from flask_jwtx._core.revocation.factory import make_store
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET
+from .helpers import REVOKED, bearer, revocation_app
 from .stores import PostgresServer, RedisServer, sqlite_url
-
-ALL_STORES = ["memory", "redis", "sqlite", "postgresql"]
-SHARED_STORES = ["redis", "sqlite", "postgresql"]
-
-
-def store_config(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """Config for a fresh, empty store of ``kind`` (own table / flushed database)."""
-    table = f"revocations_{uuid.uuid4().hex[:12]}"
-    if kind == "memory":
-        url = "memory://"
-    elif kind == "redis":
-        server: RedisServer = request.getfixturevalue("redis_server")
-        server.flush()
-        url = server.url
-    elif kind == "sqlite":
-        url = sqlite_url(tmp_path)
-    else:
-        url = request.getfixturevalue("postgres_server").url
-    return {"JWT_REVOCATION_STORE": url, "JWT_REVOCATION_TABLE": table}
-
-
-@pytest.fixture(params=ALL_STORES)
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return store_config(request.param, request, tmp_path)
-
-
-@pytest.fixture(params=SHARED_STORES)
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return store_config(request.param, request, tmp_path)
-
-
-_BUILT: list[Flask] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores() -> Iterator[None]:
-    """Close every app's store connections after each test (no leaked sockets)."""
-    yield
-    while _BUILT:
-        app = _BUILT.pop()
-        app.extensions["flask-jwtx"].manager.close(app)
-
-
-def build(**config: Any) -> Flask:
-    app = Flask(__name__)
-    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, **config)
-    flask_jwtx.JWTManager(app)
-    _BUILT.append(app)
-
-    @app.get("/me")
-    @flask_jwtx.jwt_required()
-    def me() -> Any:
-        return jsonify(sub=flask_jwtx.get_jwt_identity())
-
-    @app.post("/refresh")
-    @flask_jwtx.jwt_required(refresh=True)
-    def refresh() -> Any:
-        access, refresh_token = flask_jwtx.rotate_refresh_token()
-        return jsonify(access_token=access, refresh_token=refresh_token)
-
-    @app.post("/logout")
-    @flask_jwtx.jwt_required(verify_type=False)
-    def logout() -> Any:
-        flask_jwtx.revoke_token(flask_jwtx.get_jwt())
-        return jsonify(ok=True)
-
-    return app
 
 
 def status(app: Flask, token: str, path: str = "/me", method: str = "GET") -> tuple[int, Any]:
-    response = app.test_client().open(
-        path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = app.test_client().open(path, method=method, headers=bearer(token))
     return response.status_code, response.get_json()
 
 
 def access(app: Flask, identity: str = "alice") -> str:
     with app.app_context():
         return flask_jwtx.create_access_token(identity)
-
-
-REVOKED = (401, {"msg": "Token has been revoked"})
 
 
 _STORES: list[Any] = []
@@ -166,7 +95,7 @@ class TestStoreContract:
 
 class TestRevokeToken:
     def test_revoked_token_is_refused_others_are_not(self, any_store: dict[str, Any]) -> None:
-        app = build(**any_store)
+        app = revocation_app(**any_store)
         doomed, other = access(app), access(app)
         with app.app_context():
             flask_jwtx.revoke_token(doomed)
@@ -174,14 +103,14 @@ class TestRevokeToken:
         assert status(app, other)[0] == 200
 
     def test_revoke_from_claims_in_a_view(self, any_store: dict[str, Any]) -> None:
-        app = build(**any_store)
+        app = revocation_app(**any_store)
         token = access(app)
         assert status(app, token, "/logout", "POST")[0] == 200
         assert status(app, token) == REVOKED
 
     def test_expired_tokens_can_still_be_revoked(self, any_store: dict[str, Any]) -> None:
         """Revoked past its exp, it is refused as revoked while the leeway lets it verify."""
-        app = build(**any_store, JWT_DECODE_LEEWAY=60)
+        app = revocation_app(**any_store, JWT_DECODE_LEEWAY=60)
         with app.app_context():
             token = flask_jwtx.create_access_token("a", expires_delta=timedelta(seconds=-5))
         assert status(app, token)[0] == 200, "within the leeway the expired token still verifies"
@@ -190,7 +119,7 @@ class TestRevokeToken:
         assert status(app, token) == REVOKED
 
     def test_users_blocklist_loader_keeps_working(self, any_store: dict[str, Any]) -> None:
-        app = build(**any_store)
+        app = revocation_app(**any_store)
         manager: flask_jwtx.JWTManager = app.extensions["flask-jwtx"].manager
         manager.token_in_blocklist_loader(lambda h, c: c["sub"] == "mallory")
         assert status(app, access(app, "mallory")) == REVOKED
@@ -199,7 +128,7 @@ class TestRevokeToken:
 
 class TestRevokeAll:
     def test_logout_everywhere(self, any_store: dict[str, Any]) -> None:
-        app = build(**any_store)
+        app = revocation_app(**any_store)
         with app.app_context():
             old_access = flask_jwtx.create_access_token("alice")
             old_refresh = flask_jwtx.create_refresh_token("alice")
@@ -215,14 +144,14 @@ class TestRevokeAll:
         self, any_store: dict[str, Any]
     ) -> None:
         """A foreign token has only iat (whole seconds): the same second counts as before."""
-        app = build(**any_store)
+        app = revocation_app(**any_store)
         with app.app_context():
             token = flask_jwtx.create_access_token("alice", additional_claims={"jti": "plain"})
             flask_jwtx.revoke_all("alice")
         assert status(app, token) == REVOKED
 
     def test_identity_loader_and_int_identities(self, any_store: dict[str, Any]) -> None:
-        app = build(JWT_IDENTITY_AS_STRING=True, **any_store)
+        app = revocation_app(JWT_IDENTITY_AS_STRING=True, **any_store)
         with app.app_context():
             token = flask_jwtx.create_access_token(42)
             flask_jwtx.revoke_all(42)
@@ -231,7 +160,7 @@ class TestRevokeAll:
 
 class TestSharedAcrossInstances:
     def test_revoke_in_one_instance_refused_by_another(self, shared_store: dict[str, Any]) -> None:
-        first, second = build(**shared_store), build(**shared_store)
+        first, second = revocation_app(**shared_store), revocation_app(**shared_store)
         token = access(first)
         assert status(second, token)[0] == 200
         with first.app_context():
@@ -239,7 +168,7 @@ class TestSharedAcrossInstances:
         assert status(second, token) == REVOKED
 
     def test_logout_everywhere_across_instances(self, shared_store: dict[str, Any]) -> None:
-        first, second = build(**shared_store), build(**shared_store)
+        first, second = revocation_app(**shared_store), revocation_app(**shared_store)
         token = access(second)
         with first.app_context():
             flask_jwtx.revoke_all("alice")
@@ -250,7 +179,7 @@ class TestConcurrency:
     def test_many_threads_revoking_and_checking_lose_nothing(
         self, shared_store: dict[str, Any]
     ) -> None:
-        app = build(**shared_store)
+        app = revocation_app(**shared_store)
         tokens = [access(app, f"user{i}") for i in range(160)]
         doomed = set(tokens[::2])
         errors: list[Any] = []
@@ -270,7 +199,7 @@ class TestConcurrency:
         for thread in threads:
             thread.join()
         assert errors == []
-        other_instance = build(**shared_store)
+        other_instance = revocation_app(**shared_store)
         assert [status(other_instance, t)[0] for t in tokens] == [
             401 if t in doomed else 200 for t in tokens
         ]
@@ -278,7 +207,9 @@ class TestConcurrency:
 
 class TestRefreshRotation:
     def rotating(self, config: dict[str, Any], grace: float = 0.2) -> Flask:
-        return build(JWT_REFRESH_TOKEN_ROTATION=True, JWT_REFRESH_REUSE_GRACE=grace, **config)
+        return revocation_app(
+            JWT_REFRESH_TOKEN_ROTATION=True, JWT_REFRESH_REUSE_GRACE=grace, **config
+        )
 
     def login(self, app: Flask) -> str:
         with app.app_context():
@@ -299,8 +230,10 @@ class TestRefreshRotation:
             }
         assert len(families) == 1, "one family per login"
 
-    def test_reuse_revokes_the_whole_family(self, any_store: dict[str, Any]) -> None:
-        app = self.rotating(any_store, grace=0.1)
+    def test_reuse_revokes_the_whole_family(
+        self, any_store: dict[str, Any], clock: time_machine.Traveller
+    ) -> None:
+        app = self.rotating(any_store, grace=5)
         reuses: list[Any] = []
         signals.refresh_token_reuse_detected.connect(
             lambda sender, **kw: reuses.append(kw["family"]), weak=False
@@ -308,7 +241,7 @@ class TestRefreshRotation:
         try:
             first = self.login(app)
             _, pair = status(app, first, "/refresh", "POST")
-            time.sleep(0.15)
+            clock.shift(6)  # past the grace window
             assert status(app, first, "/refresh", "POST") == REVOKED, "stolen token replayed"
             assert status(app, pair["refresh_token"], "/refresh", "POST") == REVOKED
             assert status(app, pair["access_token"]) == REVOKED
@@ -337,17 +270,19 @@ class TestRefreshRotation:
             thread.join()
         assert answers == [200, 200, 200]
 
-    def test_reuse_detected_across_instances(self, shared_store: dict[str, Any]) -> None:
-        first_app = self.rotating(shared_store, grace=0.1)
-        second_app = self.rotating(shared_store, grace=0.1)
+    def test_reuse_detected_across_instances(
+        self, shared_store: dict[str, Any], clock: time_machine.Traveller
+    ) -> None:
+        first_app = self.rotating(shared_store, grace=5)
+        second_app = self.rotating(shared_store, grace=5)
         token = self.login(first_app)
         assert status(first_app, token, "/refresh", "POST")[0] == 200
-        time.sleep(0.15)
+        clock.shift(6)  # past the grace window
         assert status(second_app, token, "/refresh", "POST") == REVOKED
 
     def test_rotation_needs_a_store(self) -> None:
         with pytest.raises(ConfigurationError, match="JWT_REFRESH_TOKEN_ROTATION"):
-            build(JWT_REFRESH_TOKEN_ROTATION=True)
+            revocation_app(JWT_REFRESH_TOKEN_ROTATION=True)
 
 
 class TestStoreOutage:
@@ -365,7 +300,7 @@ class TestStoreOutage:
             server.stop()
 
     def test_down_mid_run_and_back(self, outage: RedisServer | PostgresServer) -> None:
-        app = build(JWT_REVOCATION_STORE=outage.url)
+        app = revocation_app(JWT_REVOCATION_STORE=outage.url)
         app.config["TESTING"] = False  # a 500 would be a response, not a raised exception
         revoked, fine = access(app), access(app)
         with app.app_context():
@@ -382,28 +317,28 @@ class TestStoreOutage:
     def test_fail_open_policy_lets_requests_through(
         self, outage: RedisServer | PostgresServer
     ) -> None:
-        app = build(JWT_REVOCATION_STORE=outage.url, JWT_REVOCATION_FAILURE_POLICY="open")
+        app = revocation_app(JWT_REVOCATION_STORE=outage.url, JWT_REVOCATION_FAILURE_POLICY="open")
         token = access(app)
         outage.stop()
         assert status(app, token)[0] == 200
         outage.start()
 
     def test_restart_with_a_new_app_instance(self, outage: RedisServer | PostgresServer) -> None:
-        app = build(JWT_REVOCATION_STORE=outage.url)
+        app = revocation_app(JWT_REVOCATION_STORE=outage.url)
         token = access(app)
         with app.app_context():
             flask_jwtx.revoke_all("alice")
         outage.stop()
         outage.start()
-        assert status(build(JWT_REVOCATION_STORE=outage.url), token) == REVOKED
+        assert status(revocation_app(JWT_REVOCATION_STORE=outage.url), token) == REVOKED
 
     def test_sqlite_survives_a_restart(self, tmp_path: Path) -> None:
         url = sqlite_url(tmp_path)
-        app = build(JWT_REVOCATION_STORE=url)
+        app = revocation_app(JWT_REVOCATION_STORE=url)
         token = access(app)
         with app.app_context():
             flask_jwtx.revoke_token(token)
-        assert status(build(JWT_REVOCATION_STORE=url), token) == REVOKED
+        assert status(revocation_app(JWT_REVOCATION_STORE=url), token) == REVOKED
 
 
 class TestConfiguration:
@@ -417,33 +352,35 @@ class TestConfiguration:
     )
     def test_bad_stores_fail_at_startup(self, value: Any, message: str) -> None:
         with pytest.raises(ConfigurationError, match=message) as info:
-            build(JWT_REVOCATION_STORE=value)
+            revocation_app(JWT_REVOCATION_STORE=value)
         assert "s3cret" not in str(info.value)
 
     def test_bad_policy(self) -> None:
         with pytest.raises(ConfigurationError, match="JWT_REVOCATION_FAILURE_POLICY"):
-            build(JWT_REVOCATION_STORE="memory://", JWT_REVOCATION_FAILURE_POLICY="maybe")
+            revocation_app(JWT_REVOCATION_STORE="memory://", JWT_REVOCATION_FAILURE_POLICY="maybe")
 
     def test_a_token_without_jti_cannot_be_revoked_alone(self) -> None:
-        app = build(JWT_REVOCATION_STORE="memory://")
+        app = revocation_app(JWT_REVOCATION_STORE="memory://")
         with app.app_context(), pytest.raises(flask_jwtx.exceptions.JWTDecodeError, match="jti"):
             flask_jwtx.revoke_token({"sub": "alice"})
 
     def test_rotation_outside_a_refresh_view(self) -> None:
-        app = build(JWT_REVOCATION_STORE="memory://")
-        with app.test_request_context(headers={"Authorization": f"Bearer {access(app)}"}):
+        app = revocation_app(JWT_REVOCATION_STORE="memory://")
+        with app.test_request_context(headers=bearer(access(app))):
             flask_jwtx.verify_jwt_in_request()
             with pytest.raises(RuntimeError, match="refresh=True"):
                 flask_jwtx.rotate_refresh_token()
 
     def test_api_without_a_store(self) -> None:
-        app = build()
+        app = revocation_app()
         with app.app_context(), pytest.raises(ConfigurationError, match="JWT_REVOCATION_STORE"):
             flask_jwtx.revoke_all("alice")
 
     def test_plain_postgresql_url(self, postgres_server: PostgresServer) -> None:
         plain = postgres_server.url.replace("postgresql+psycopg://", "postgresql://", 1)
-        app = build(JWT_REVOCATION_STORE=plain, JWT_REVOCATION_TABLE="plain_url_revocations")
+        app = revocation_app(
+            JWT_REVOCATION_STORE=plain, JWT_REVOCATION_TABLE="plain_url_revocations"
+        )
         token = access(app)
         with app.app_context():
             flask_jwtx.revoke_token(token)
@@ -457,7 +394,7 @@ class TestConfiguration:
             redis.Redis.from_url(redis_server.url),
             sqlalchemy.create_engine(sqlite_url(tmp_path)),
         ):
-            app = build(JWT_REVOCATION_STORE=value)
+            app = revocation_app(JWT_REVOCATION_STORE=value)
             token = access(app)
             with app.app_context():
                 flask_jwtx.revoke_token(token)
@@ -466,7 +403,7 @@ class TestConfiguration:
 
 class TestSignals:
     def test_issued_revoked_rejected(self) -> None:
-        app = build(JWT_REVOCATION_STORE="memory://")
+        app = revocation_app(JWT_REVOCATION_STORE="memory://")
         seen: list[tuple[str, Any]] = []
         handlers = [
             (signals.token_issued, lambda sender, **kw: seen.append(("issued", kw["token_type"]))),

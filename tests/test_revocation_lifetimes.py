@@ -31,8 +31,8 @@ from flask_jwtx._core.revocation.factory import make_store
 from flask_jwtx._core.revocation.memory import MemoryStore
 from flask_jwtx._core.revocation.policy import record_key
 
-from .test_revocation import ALL_STORES, store_config
-from .test_revocation import build as revocation_app
+from .helpers import ALL_STORES, REVOKED, bearer, revocation_app
+from .stores import store_config
 
 
 class RecordingStore(RevocationStore):
@@ -112,13 +112,8 @@ def build(store: RevocationStore, **config: Any) -> Flask:
 
 def call(app: Flask, token: str, path: str = "/me") -> tuple[int, Any]:
     method = "POST" if path == "/refresh" else "GET"
-    response = app.test_client().open(
-        path, method=method, headers={"Authorization": f"Bearer {token}"}
-    )
+    response = app.test_client().open(path, method=method, headers=bearer(token))
     return response.status_code, response.get_json()
-
-
-REVOKED = (401, {"msg": "Token has been revoked"})
 
 
 @pytest.fixture(params=ALL_STORES)
@@ -212,13 +207,6 @@ class TestExpiriesPastYear9999:
         assert store.get_many(["jti:far", "used:far"]) == ["1", "5"]
         store.registry_put("ses:far", "member", "value", float(exp))
         assert store.registry_get("ses:far") == {"member": "value"}
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    """The wall clock, running, for tests that skip ahead by seconds instead of sleeping."""
-    with time_machine.travel(time.time(), tick=True) as traveller:
-        yield traveller
 
 
 class TestTheAttacksReplayed:

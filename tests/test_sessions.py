@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,41 +32,13 @@ from flask_jwtx._core.revocation.registry import (
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET
-from .test_revocation import ALL_STORES, SHARED_STORES, store_config
-
-_BUILT: list[Flask] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores() -> Iterator[None]:
-    yield
-    while _BUILT:
-        app = _BUILT.pop()
-        app.extensions["flask-jwtx"].manager.close(app)
-
-
-@pytest.fixture(params=ALL_STORES)
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return store_config(request.param, request, tmp_path)
-
-
-@pytest.fixture(params=SHARED_STORES)
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    return store_config(request.param, request, tmp_path)
+from .helpers import SECRET, bearer, closed_after_test, make_app
+from .stores import store_config
 
 
 def build(**config: Any) -> Flask:
     """An app with a protected route and a rotating refresh route."""
-    app = Flask(__name__)
-    app.config.update(
-        TESTING=True,
-        JWT_SECRET_KEY=SECRET,
-        JWT_REFRESH_TOKEN_ROTATION=True,
-        JWT_REFRESH_REUSE_GRACE=0,
-        **config,
-    )
-    flask_jwtx.JWTManager(app)
+    app = make_app(JWT_REFRESH_TOKEN_ROTATION=True, JWT_REFRESH_REUSE_GRACE=0, **config)
 
     @app.get("/protected")
     @flask_jwtx.jwt_required()
@@ -79,17 +51,12 @@ def build(**config: Any) -> Flask:
         access, refresh = flask_jwtx.rotate_refresh_token()
         return jsonify(access_token=access, refresh_token=refresh)
 
-    _BUILT.append(app)
-    return app
+    return closed_after_test(app)
 
 
 def login(app: Flask, identity: Any, **options: Any) -> tuple[str, str]:
     with app.test_request_context(headers={"User-Agent": "pytest-browser/1.0"}):
         return flask_jwtx.create_token_pair(identity, **options)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def status(client: FlaskClient, token: str) -> int:

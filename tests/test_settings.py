@@ -18,7 +18,7 @@ from flask_jwtx._core.config import schema
 from flask_jwtx._core.config.schema import DEFAULTS, SECTIONS, SETTINGS, Setting
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET, make_app, read_key
+from .helpers import SECRET, bearer, make_app, read_key
 
 
 def fresh_app(**config: Any) -> Flask:
@@ -284,7 +284,7 @@ class TestKeysMayArriveAfterInitApp:
         forged = jwt.encode(
             {"sub": "a"}, "a-guess-that-is-long-enough-for-hs256!", algorithm="HS256"
         )
-        response = app.test_client().get("/p", headers={"Authorization": f"Bearer {forged}"})
+        response = app.test_client().get("/p", headers=bearer(forged))
         assert response.status_code == 500
 
     def test_a_verify_only_service_sets_only_the_public_key(self) -> None:
@@ -333,22 +333,30 @@ def test_short_hmac_secret_warns_at_startup() -> None:
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
 
 
+def short_key_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The key-length warnings among ``caught`` (ours subclass PyJWT's), as text."""
+    return [str(w.message) for w in caught if issubclass(w.category, InsecureKeyLengthWarning)]
+
+
 def test_the_filters_written_for_pyjwts_warning_cover_ours() -> None:
     """Apps silence the incumbent's warning by its text (``-W "ignore:The HMAC key is"``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as by_text:
+        warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message="The HMAC key is")
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    assert short_key_warnings(by_text) == []
+    with warnings.catch_warnings(record=True) as by_class:
+        warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="short"))
+    assert short_key_warnings(by_class) == []
 
 
 def test_long_enough_secret_does_not_warn() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         flask_jwtx.JWTManager(fresh_app(JWT_SECRET_KEY="x" * 32))
+    assert short_key_warnings(caught) == []
 
 
 def test_one_manager_serves_several_apps_with_their_own_settings() -> None:

@@ -16,7 +16,7 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 from .stores import RedisServer
 
 
@@ -40,7 +40,7 @@ def test_an_app_clock_a_day_behind_redis_keeps_its_revocations(redis_server: Red
         with app.app_context():
             token = flask_jwtx.create_access_token("alice")
             flask_jwtx.revoke_token(token)
-        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/me", headers=bearer(token))
         assert response.status_code == 401, "the record expired by Redis's clock"
     app.extensions["flask-jwt-extended"].close(app)
 
@@ -60,6 +60,6 @@ def test_an_app_clock_a_day_behind_redis_keeps_its_sessions(redis_server: RedisS
             assert len(flask_jwtx.list_sessions("alice")) == 1, "expired by Redis's clock"
             [session] = flask_jwtx.list_sessions("alice")
             assert flask_jwtx.revoke_session(session.id) is True
-        response = app.test_client().get("/me", headers={"Authorization": f"Bearer {access}"})
+        response = app.test_client().get("/me", headers=bearer(access))
         assert response.status_code == 401
     app.extensions["flask-jwt-extended"].close(app)

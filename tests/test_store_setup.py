@@ -18,7 +18,7 @@ from flask import Flask
 import flask_jwtx
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 def start(store: str) -> None:
@@ -174,7 +174,7 @@ class TestRelativeSQLitePathsAreInTheInstanceFolder:
         monkeypatch.chdir(elsewhere)
         reader = self.app_in(instance, "sqlite:///revocations.db")
         reader.add_url_rule("/me", view_func=flask_jwtx.jwt_required()(lambda: "ok"))
-        answer = reader.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+        answer = reader.test_client().get("/me", headers=bearer(token))
         assert (answer.status_code, answer.get_json()) == (401, {"msg": "Token has been revoked"})
         for app in (writer, reader):
             app.extensions["flask-jwtx"].manager.close(app)

@@ -27,7 +27,7 @@ from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx._core.revocation.memory import MemoryStore
 from flask_jwtx.exceptions import ConfigurationError
 
-from .conftest import make_app, read_key
+from .helpers import make_app, read_key
 
 
 def protected_app(**config: Any) -> Flask:

@@ -122,17 +122,28 @@ class TestClaimChecks:
 
     def test_checks_a_policy_switches_off_pass_when_called_directly(self) -> None:
         """The switch is read by the check itself, not only by the policy's selection."""
-        for check in (claims.check_aud, claims.check_iss):
-            check(body(), POLICY, NOW)
+        strict = claims.VerifyPolicy(algorithms=frozenset(), audience=("api",), issuer="me")
+        for check, error in (
+            (claims.check_aud, exc.MissingRequiredClaimError),
+            (claims.check_iss, exc.MissingRequiredClaimError),
+        ):
+            with pytest.raises(error):
+                check(body(), strict, NOW)
+            check(body(), POLICY, NOW)  # no audience, no issuer: passes
+        with pytest.raises(exc.InvalidSubjectError):
+            claims.check_sub(body(sub=5), POLICY, NOW)
         lenient = claims.VerifyPolicy(algorithms=frozenset(), verify_sub=False)
-        claims.check_sub(body(sub=5), lenient, NOW)
+        claims.check_sub(body(sub=5), lenient, NOW)  # passes
 
 
 class TestCsrf:
     def test_nothing_submitted_checks_nothing(self) -> None:
         """``None`` or an empty value means no CSRF value applies to the request."""
-        csrf.check_double_submit({}, None)
-        csrf.check_double_submit({}, "")
+        for token_claims in ({}, {"csrf": "abc"}):
+            csrf.check_double_submit(token_claims, None)  # passes
+            csrf.check_double_submit(token_claims, "")  # passes
+        with pytest.raises(exc.JWTDecodeError):
+            csrf.check_double_submit({}, "abc")  # a value submitted is checked
 
     def test_a_missing_claim_is_a_decode_error(self) -> None:
         """A token without ``csrf`` (or with ``null``) cannot answer a submitted value."""
@@ -148,7 +159,9 @@ class TestCsrf:
 
     def test_a_lone_surrogate_matches_itself(self) -> None:
         """Values compare as surrogatepass-encoded bytes."""
-        csrf.check_double_submit({"csrf": "a\udcff"}, "a\udcff")
+        csrf.check_double_submit({"csrf": "a\udcff"}, "a\udcff")  # passes
+        with pytest.raises(exc.CSRFError):
+            csrf.check_double_submit({"csrf": "a\udcff"}, "a\udcfe")
 
     def test_the_facade_still_accepts_a_csrf_value(self) -> None:
         """``tokens.decode(csrf_value=...)`` delegates to the csrf module, after every check."""

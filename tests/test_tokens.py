@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from datetime import UTC
@@ -15,9 +14,9 @@ from flask_jwtx import exceptions as exc
 from flask_jwtx import tokens
 from flask_jwtx._core.jose.keys import PreparedKey, prepare_key
 
-from .conftest import SECRET, algorithms, needs_cryptography, read_key
+from .crafted_tokens import HS256, b64url, signed
+from .helpers import SECRET, algorithms, needs_cryptography, read_key
 
-HS256 = prepare_key("HS256", SECRET)
 POLICY = tokens.VerifyPolicy(algorithms=frozenset({"HS256"}))
 
 ASYMMETRIC = {
@@ -49,17 +48,6 @@ def decode(token: str | bytes, policy: tokens.VerifyPolicy = POLICY, **kw: Any) 
     return tokens.decode(token, policy, lookup(HS256), **kw)[1]
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def signed(header: bytes, payload: bytes, key: str = SECRET) -> str:
-    """A token with arbitrary header and payload bytes, validly HS256-signed."""
-    signing_input = f"{b64(header)}.{b64(payload)}"
-    signature = HS256.sign(signing_input.encode())
-    return f"{signing_input}.{b64(signature)}"
-
-
 HEADER = b'{"alg":"HS256","typ":"JWT"}'
 
 
@@ -85,7 +73,7 @@ class TestInteroperability:
     def test_a_tampered_payload_is_refused(self) -> None:
         token = tokens.encode(claims(), HS256)
         head, _, sig = token.split(".")
-        forged = f"{head}.{b64(json.dumps(claims(sub='mallory')).encode())}.{sig}"
+        forged = f"{head}.{b64url(json.dumps(claims(sub='mallory')).encode())}.{sig}"
         with pytest.raises(exc.InvalidSignatureError, match="Signature verification failed"):
             decode(forged)
 
@@ -132,13 +120,13 @@ class TestAlgorithmAllowList:
         header = json.dumps(
             {"alg": "HS256", "jwk": json.loads(attacker), "jku": "https://evil.example/jwks"}
         ).encode()
-        payload = b64(json.dumps(claims()).encode())
-        signing_input = f"{b64(header)}.{payload}"
+        payload = b64url(json.dumps(claims()).encode())
+        signing_input = f"{b64url(header)}.{payload}"
         evil_sig = prepare_key("HS256", "attacker-secret-attacker-secret!!").sign(
             signing_input.encode()
         )
         with pytest.raises(exc.InvalidSignatureError):
-            decode(f"{signing_input}.{b64(evil_sig)}")
+            decode(f"{signing_input}.{b64url(evil_sig)}")
 
     def test_kid_must_be_a_string(self) -> None:
         with pytest.raises(exc.DecodeError, match="Key ID"):

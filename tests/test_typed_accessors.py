@@ -15,7 +15,7 @@ from flask import Flask
 
 import flask_jwtx
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 @dataclass
@@ -55,7 +55,7 @@ def build(**config: Any) -> Flask:
 def get(app: Flask, path: str, identity: Any) -> tuple[int, Any]:
     with app.app_context():
         token = flask_jwtx.create_access_token(identity)
-    response = app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get(path, headers=bearer(token))
     return response.status_code, response.get_json()
 
 

@@ -29,7 +29,7 @@ from flask_jwtx import (
 from flask_jwtx import testing as jwt_testing
 from flask_jwtx.cli import jwt_cli
 
-from .conftest import SECRET
+from .helpers import SECRET, bearer
 
 
 @dataclass
@@ -104,7 +104,7 @@ def test_the_cli_mints_for_the_loaded_user() -> None:
     with app.app_context():
         claims = decode_token(token)
     assert (claims["sub"], claims["role"]) == ("1", "admin")
-    response = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/me", headers=bearer(token))
     assert response.json == {"id": 1, "role": "admin"}
 
 
@@ -129,10 +129,6 @@ def test_the_testing_helpers_mint_for_a_loaded_user() -> None:
     assert app.test_client().get("/me", headers=headers).json == {"id": 2, "role": "reader"}
     kit = jwt_testing.JWTTestKit(app)
     assert kit.user_for("1") is USERS[1]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 class TestLookupsBySub:
