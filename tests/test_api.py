@@ -107,7 +107,7 @@ class TestCreateTokens:
 
 class TestIdentityTypes:
     @with_sub_check
-    def test_a_non_string_identity_is_minted_and_refused_on_use_as_by_the_incumbent(
+    def test_a_non_string_identity_is_minted_and_refused_on_use_as_by_flask_jwt_extended(
         self, app: Flask
     ) -> None:
         # Refusing at creation would protect no one (the token is refused on
@@ -456,7 +456,7 @@ class TestDecorator:
 
 
 class TestErrors:
-    def test_every_error_has_the_incumbent_root(self) -> None:
+    def test_every_error_has_flask_jwt_extended_root(self) -> None:
         for name in exc.__all__:
             assert issubclass(getattr(exc, name), exc.JWTExtendedException), name
 
@@ -466,7 +466,7 @@ class TestErrors:
         assert issubclass(exc.DecodeError, jwt.DecodeError)
 
     def test_errors_outside_flask_jwtx_are_not_hijacked(self, app: Flask) -> None:
-        """Unlike the incumbent, a PyJWT error raised by the app's own code is not ours."""
+        """Unlike Flask-JWT-Extended, a PyJWT error raised by the app's own code is not ours."""
         app.config["TESTING"] = False
 
         @app.get("/own")

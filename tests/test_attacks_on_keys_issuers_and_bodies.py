@@ -157,7 +157,7 @@ class TestTheSessionSecretNeverVerifiesTokens:
         assert get(app, hs256({"sub": "svc"}, SECRET))[0] == 200
         assert get(app, hs256({"sub": "svc"}, app.config["SECRET_KEY"]))[0] == 422
 
-    def test_a_symmetric_app_still_falls_back_to_secret_key_as_the_incumbent_does(
+    def test_a_symmetric_app_still_falls_back_to_secret_key_as_flask_jwt_extended_does(
         self,
     ) -> None:
         app = Flask(__name__)
@@ -203,7 +203,7 @@ class TestNoUntrustedValueReachesTheBodyRaw:
         assert body["msg"].isprintable()
 
     def test_a_lone_surrogate_in_a_signed_identity(self) -> None:
-        """The user-lookup error quotes the identity (as the incumbent does): escaped here."""
+        """The user-lookup error quotes the identity (as Flask-JWT-Extended does): escaped here."""
         app = plain_app()
         manager = app.extensions["flask-jwtx"].manager
         manager.user_lookup_loader(lambda _h, _c: None)

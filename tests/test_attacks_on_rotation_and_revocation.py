@@ -183,8 +183,8 @@ class User:
         self.id = id
 
 
-class TestRotationWithTheIncumbentsUserPattern:
-    """Apps whose identity loader takes a ``User`` (the incumbent's documented pattern)."""
+class TestRotationWithFlaskJWTExtendedsUserPattern:
+    """Apps whose identity loader takes a ``User`` (Flask-JWT-Extended's documented pattern)."""
 
     def app(self, *, user_lookup: bool) -> Flask:
         app = rotation_app()

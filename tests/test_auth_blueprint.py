@@ -59,7 +59,9 @@ def header_login(client: FlaskClient, user: str = "alice") -> dict[str, Any]:
 
 
 class TestHeaderMode:
-    def test_wrong_password_is_a_401_in_the_incumbents_format(self, store: dict[str, Any]) -> None:
+    def test_wrong_password_is_a_401_in_flask_jwt_extendeds_format(
+        self, store: dict[str, Any]
+    ) -> None:
         client = build("headers", **store).test_client()
         response = client.post("/auth/login", json={"username": "alice", "password": "no"})
         assert (response.status_code, response.json) == (401, {"msg": "Bad username or password"})

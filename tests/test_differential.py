@@ -25,7 +25,7 @@ import flask_jwtx
 
 from .helpers import SECRET, bearer, needs_cryptography, read_key
 
-LIBRARIES = {"ours": flask_jwtx, "incumbent": flask_jwt_extended}
+LIBRARIES = {"ours": flask_jwtx, "Flask-JWT-Extended": flask_jwt_extended}
 ALL_LOCATIONS = ["headers", "cookies", "query_string", "json"]
 
 
@@ -294,30 +294,30 @@ def _run(config: dict[str, Any], scenario: Scenario) -> dict[str, tuple[int, Any
 
 
 @pytest.mark.parametrize("name", sorted(HEADER_SCENARIOS))
-def test_header_scenarios_match_incumbent(name: str) -> None:
+def test_header_scenarios_match_flask_jwt_extended(name: str) -> None:
     answers = _run({}, HEADER_SCENARIOS[name])
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
 
 
 @pytest.mark.parametrize("name", sorted(ALL_LOCATION_SCENARIOS))
-def test_all_locations_scenarios_match_incumbent(name: str) -> None:
+def test_all_locations_scenarios_match_flask_jwt_extended(name: str) -> None:
     answers = _run({"JWT_TOKEN_LOCATION": ALL_LOCATIONS}, ALL_LOCATION_SCENARIOS[name])
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
 
 
 @pytest.mark.parametrize("csrf_in_form", [False, True])
 @pytest.mark.parametrize("name", sorted(COOKIE_SCENARIOS))
-def test_cookie_scenarios_match_incumbent(name: str, csrf_in_form: bool) -> None:
+def test_cookie_scenarios_match_flask_jwt_extended(name: str, csrf_in_form: bool) -> None:
     config = {"JWT_TOKEN_LOCATION": ["cookies"], "JWT_CSRF_CHECK_FORM": csrf_in_form}
     answers = {}
     for lib_name, lib in LIBRARIES.items():
         with build_app(lib, config).test_client() as client:
             client.post("/cookie-login")
             answers[lib_name] = _answer(client, COOKIE_SCENARIOS[name](client))
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
 
 
-def test_csrf_from_form_field_matches_incumbent() -> None:
+def test_csrf_from_form_field_matches_flask_jwt_extended() -> None:
     config = {"JWT_TOKEN_LOCATION": ["cookies"], "JWT_CSRF_CHECK_FORM": True}
     answers = {}
     for lib_name, lib in LIBRARIES.items():
@@ -325,7 +325,7 @@ def test_csrf_from_form_field_matches_incumbent() -> None:
             client.post("/cookie-login")
             form = {"csrf_token": _cookie(client, "csrf_access_token")}
             answers[lib_name] = _answer(client, ("POST", "/protected", {"data": form}))
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
     assert answers["ours"][0] == 200
 
 
@@ -369,13 +369,13 @@ def _set_cookies(client: FlaskClient, path: str, config: dict[str, Any]) -> list
     ids=["defaults", "hardened", "no-csrf-cookie", "renamed"],
 )
 @pytest.mark.parametrize("path", ["/cookie-login", "/logout"])
-def test_cookie_attributes_match_incumbent(config: dict[str, Any], path: str) -> None:
+def test_cookie_attributes_match_flask_jwt_extended(config: dict[str, Any], path: str) -> None:
     config = {"JWT_TOKEN_LOCATION": ["cookies"], **config}
     described = {}
     for lib_name, lib in LIBRARIES.items():
         with build_app(lib, config).test_client() as client:
             described[lib_name] = _set_cookies(client, path, config)
-    assert described["ours"] == described["incumbent"]
+    assert described["ours"] == described["Flask-JWT-Extended"]
     assert described["ours"], "the response set cookies"
 
 
@@ -454,13 +454,13 @@ CONFIG_VARIANTS: dict[str, tuple[dict[str, Any], Scenario]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CONFIG_VARIANTS))
-def test_configuration_variants_match_incumbent(name: str) -> None:
+def test_configuration_variants_match_flask_jwt_extended(name: str) -> None:
     config, scenario = CONFIG_VARIANTS[name]
     answers = _run(config, scenario)
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
 
 
-def test_tokens_have_the_incumbents_claims() -> None:
+def test_tokens_have_flask_jwt_extendeds_claims() -> None:
     shapes = {}
     for lib_name, lib in LIBRARIES.items():
         with build_app(lib, {}).test_client() as client:
@@ -468,13 +468,13 @@ def test_tokens_have_the_incumbents_claims() -> None:
             claims = jwt.decode(tokens["fresh"], SECRET, algorithms=["HS256"])
             header = jwt.get_unverified_header(tokens["fresh"])
             shapes[lib_name] = (sorted(claims), sorted(header), claims["exp"] - claims["iat"])
-    assert shapes["ours"] == shapes["incumbent"]
+    assert shapes["ours"] == shapes["Flask-JWT-Extended"]
 
 
 def test_tokens_are_interchangeable_between_libraries() -> None:
     """A token minted by either library is accepted by the other: a rolling migration works."""
     apps = {name: build_app(lib, {}) for name, lib in LIBRARIES.items()}
-    for minted_by, verified_by in (("ours", "incumbent"), ("incumbent", "ours")):
+    for minted_by, verified_by in (("ours", "Flask-JWT-Extended"), ("Flask-JWT-Extended", "ours")):
         with apps[minted_by].test_client() as minting, apps[verified_by].test_client() as other:
             token = _tokens(minting)["access"]
             response = other.get("/protected", **with_bearer(token))
@@ -482,7 +482,7 @@ def test_tokens_are_interchangeable_between_libraries() -> None:
             assert response.get_json()["id"] == "alice"
 
 
-# --- Where the incumbent fails with a 500, flask-jwtx answers -----------------
+# --- Where Flask-JWT-Extended fails with a 500, flask-jwtx answers -----------------
 
 IMPROVEMENTS: dict[str, tuple[dict[str, Any], Request, tuple[int, Any]]] = {
     "options preflight reaches a view that reads the token": (
@@ -499,7 +499,7 @@ IMPROVEMENTS: dict[str, tuple[dict[str, Any], Request, tuple[int, Any]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(IMPROVEMENTS))
-def test_where_the_incumbent_crashes_we_answer(name: str) -> None:
+def test_where_flask_jwt_extended_crashes_we_answer(name: str) -> None:
     config, request, expected = IMPROVEMENTS[name]
     with build_app(flask_jwtx, config).test_client() as client:
         assert _answer(client, request) == expected
@@ -578,14 +578,14 @@ RENAMED_SCENARIOS: dict[str, Callable[[FlaskClient, dict[str, str]], Request]] =
 
 
 @pytest.mark.parametrize("name", sorted(RENAMED_SCENARIOS))
-def test_renamed_locations_match_incumbent(name: str) -> None:
+def test_renamed_locations_match_flask_jwt_extended(name: str) -> None:
     answers = {}
     for lib_name, lib in LIBRARIES.items():
         with build_app(lib, RENAMED).test_client() as client:
             tokens = _tokens(client)
             client.post("/cookie-login")
             answers[lib_name] = _answer(client, RENAMED_SCENARIOS[name](client, tokens))
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]
 
 
 def _raised(lib: types.ModuleType, token: str, **kwargs: Any) -> type[BaseException] | None:
@@ -614,8 +614,8 @@ DECODE_ERRORS: dict[str, Callable[[], str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(DECODE_ERRORS))
-def test_decode_token_raises_what_the_incumbent_raises(name: str) -> None:
-    """Code that catches the incumbent's exception (PyJWT's or its own) still catches ours."""
+def test_decode_token_raises_what_flask_jwt_extended_raises(name: str) -> None:
+    """Code that catches Flask-JWT-Extended's exception (PyJWT's or its own) still catches ours."""
     token = DECODE_ERRORS[name]()
     theirs = _raised(flask_jwt_extended, token)
     ours = _raised(flask_jwtx, token)
@@ -645,7 +645,7 @@ def test_decode_token_raises_what_the_incumbent_raises(name: str) -> None:
     ],
 )
 @needs_cryptography
-def test_asymmetric_algorithms_match_incumbent(
+def test_asymmetric_algorithms_match_flask_jwt_extended(
     algorithm: str, private: str, public: str, name: str
 ) -> None:
     config = {
@@ -654,4 +654,4 @@ def test_asymmetric_algorithms_match_incumbent(
         "JWT_PUBLIC_KEY": read_key(public),
     }
     answers = _run(config, HEADER_SCENARIOS[name])
-    assert answers["ours"] == answers["incumbent"]
+    assert answers["ours"] == answers["Flask-JWT-Extended"]

@@ -1,7 +1,7 @@
 """What real Flask-JWT-Extended apps do, working unchanged on flask-jwtx.
 
 Each class is one habit found in real projects' code and test suites: the
-answer must be the incumbent's (compared with the real package where it can
+answer must be Flask-JWT-Extended's (compared with the real package where it can
 be), unless ``docs/differences.md`` lists a difference that protects users.
 """
 
@@ -46,7 +46,9 @@ def get(app: Flask, token: str, path: str = "/me") -> tuple[int, Any]:
     return response.status_code, response.get_json()
 
 
-BOTH = pytest.mark.parametrize("lib", [flask_jwt_extended, flask_jwtx], ids=["incumbent", "ours"])
+BOTH = pytest.mark.parametrize(
+    "lib", [flask_jwt_extended, flask_jwtx], ids=["Flask-JWT-Extended", "ours"]
+)
 
 
 class TestIdentitiesTheJSONProviderWritesAsStrings:
@@ -182,7 +184,7 @@ class TestTokensOfOtherTypes:
             assert lib.decode_token(token)["type"] == "email_confirmation"
 
     def test_jwt_required_still_refuses_them(self) -> None:
-        """A deliberate difference: the incumbent lets any non-refresh type through."""
+        """A deliberate difference: Flask-JWT-Extended lets any non-refresh type through."""
         app = app_on(flask_jwtx)
         token = testing.access_token(app, "a", claims={"type": "reset"})
         assert get(app, token) == (422, {"msg": "Only non-refresh tokens are allowed"})
@@ -226,7 +228,7 @@ def test_a_timedelta_still_works() -> None:
 
 
 class TestWhatAppsReachForInsideTheManager:
-    def test_the_manager_is_where_the_incumbent_kept_it(self) -> None:
+    def test_the_manager_is_where_flask_jwt_extended_kept_it(self) -> None:
         app = Flask(__name__)
         app.config.update(JWT_SECRET_KEY=SECRET)
         manager = flask_jwtx.JWTManager(app)
@@ -244,7 +246,7 @@ class TestWhatAppsReachForInsideTheManager:
         assert (claims["sub"], claims["type"], claims["x"]) == ("alice", "refresh", 1)
 
     def test_set_error_handler_callbacks_on_an_api_keeps_working(self) -> None:
-        """The incumbent's workaround for its #86 (with Flask-RESTX 1.3 it answers 500 itself)."""
+        """Flask-JWT-Extended's workaround for its #86 (with Flask-RESTX 1.3 it answers 500)."""
         import flask_restx
 
         lib = flask_jwtx
@@ -253,7 +255,7 @@ class TestWhatAppsReachForInsideTheManager:
         app.config.update(JWT_SECRET_KEY=SECRET)
         manager = lib.JWTManager(app)
         api = flask_restx.Api(app)
-        manager._set_error_handler_callbacks(api)  # the incumbent's #86 workaround
+        manager._set_error_handler_callbacks(api)  # Flask-JWT-Extended's #86 workaround
 
         @api.route("/items")
         class Items(flask_restx.Resource):  # type: ignore[misc]

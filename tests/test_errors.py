@@ -1,6 +1,6 @@
 """Every error knows its answer: the status a class declares is its default response's.
 
-The default loaders keep the incumbent's status codes; ``status`` and
+The default loaders keep Flask-JWT-Extended's status codes; ``status`` and
 ``code`` on each class say the same thing as data, for logs and handlers. A
 class whose declared status and actual answer drift apart fails here.
 """
@@ -132,7 +132,7 @@ class TestTheUnavailableAnswersHaveALoader:
         assert response.get_json()["error"]["detail"] == "Token keys are unavailable"
         assert seen == ["Token keys are unavailable"]
 
-    def test_the_default_answer_is_the_incumbent_shaped_503(self) -> None:
+    def test_the_default_answer_is_flask_jwt_extended_shaped_503(self) -> None:
         app = Flask(__name__)
         app.config.update(JWT_SECRET_KEY=SECRET)
         jwt = flask_jwtx.JWTManager(app)

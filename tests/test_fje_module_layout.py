@@ -1,4 +1,4 @@
-"""The incumbent's module layout under flask_jwtx, and install_as_flask_jwt_extended().
+"""Flask-JWT-Extended's module layout under flask_jwtx, and install_as_flask_jwt_extended().
 
 Names are checked against the real Flask-JWT-Extended (imported here), the
 ``config`` object and the default callbacks differentially against it, and
@@ -45,7 +45,7 @@ from .helpers import SECRET, bearer, read_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: The incumbent's modules ("" is the package itself), each mirrored by ours.
+#: Flask-JWT-Extended's modules ("" is the package itself), each mirrored by ours.
 MODULES = (
     "",
     ".config",
@@ -59,11 +59,11 @@ MODULES = (
     ".view_decorators",
 )
 
-#: (module, name) the incumbent has and flask_jwtx deliberately does not, with why.
+#: (module, name) Flask-JWT-Extended has and flask_jwtx deliberately does not, with why.
 #: Empty: every name is provided. Keep it short and give a reason for each entry.
 NOT_PROVIDED: dict[tuple[str, str], str] = {}
 
-#: Private helpers that code in the wild imports from the incumbent's modules.
+#: Private helpers that code in the wild imports from Flask-JWT-Extended's modules.
 PRIVATE_PROVIDED = {
     ".view_decorators": {
         "_decode_jwt_from_request",
@@ -79,7 +79,7 @@ PRIVATE_PROVIDED = {
 }
 
 
-def _incumbent(suffix: str) -> ModuleType:
+def _flask_jwt_extended(suffix: str) -> ModuleType:
     return importlib.import_module(f"flask_jwt_extended{suffix}")
 
 
@@ -123,10 +123,10 @@ def defined_names(module: ModuleType) -> set[str]:
 
 
 @pytest.mark.parametrize("suffix", MODULES)
-def test_every_public_name_of_the_incumbent_module_is_importable(suffix: str) -> None:
-    theirs, ours = _incumbent(suffix), _ours(suffix)
+def test_every_public_name_of_flask_jwt_extended_module_is_importable(suffix: str) -> None:
+    theirs, ours = _flask_jwt_extended(suffix), _ours(suffix)
     public = {n for n in defined_names(theirs) if not n.startswith("_")}
-    assert public, "the incumbent's names could not be read"
+    assert public, "Flask-JWT-Extended's names could not be read"
     expected = public | PRIVATE_PROVIDED.get(suffix, set())
     missing = sorted(
         name for name in expected if not hasattr(ours, name) and (suffix, name) not in NOT_PROVIDED
@@ -134,11 +134,11 @@ def test_every_public_name_of_the_incumbent_module_is_importable(suffix: str) ->
     assert missing == [], f"flask_jwtx{suffix} lacks {missing}"
 
 
-def test_the_allow_lists_name_only_real_incumbent_names() -> None:
+def test_the_allow_lists_name_only_real_flask_jwt_extended_names() -> None:
     for (suffix, name), reason in NOT_PROVIDED.items():
-        assert hasattr(_incumbent(suffix), name), reason
+        assert hasattr(_flask_jwt_extended(suffix), name), reason
     for suffix, names in PRIVATE_PROVIDED.items():
-        assert all(hasattr(_incumbent(suffix), name) for name in names)
+        assert all(hasattr(_flask_jwt_extended(suffix), name) for name in names)
 
 
 def _parameters(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
@@ -146,9 +146,9 @@ def _parameters(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
 
 
 @pytest.mark.parametrize("suffix", MODULES)
-def test_functions_take_the_incumbents_parameters(suffix: str) -> None:
+def test_functions_take_flask_jwt_extendeds_parameters(suffix: str) -> None:
     """Same names, kinds and defaults; ours may only add keyword-only parameters."""
-    theirs, ours = _incumbent(suffix), _ours(suffix)
+    theirs, ours = _flask_jwt_extended(suffix), _ours(suffix)
     for name in sorted(defined_names(theirs) | PRIVATE_PROVIDED.get(suffix, set())):
         their_function = getattr(theirs, name)
         if not inspect.isfunction(their_function) or (suffix, name) in NOT_PROVIDED:
@@ -172,7 +172,7 @@ def test_the_public_objects_are_flask_jwtxs_own() -> None:
     assert jwt_manager.config is our_config_module.config
 
 
-def test_type_aliases_equal_the_incumbents() -> None:
+def test_type_aliases_equal_flask_jwt_extendeds() -> None:
     from flask_jwt_extended import typing as their_typing
 
     from flask_jwtx import typing as our_typing
@@ -182,7 +182,7 @@ def test_type_aliases_equal_the_incumbents() -> None:
     assert our_tokens.ExpiresDelta is our_typing.ExpiresDelta
 
 
-# --- config: the incumbent's properties, answered from our settings -------------
+# --- config: Flask-JWT-Extended's properties, answered from our settings -------------
 
 APPS: dict[str, dict[str, Any]] = {
     "defaults": {"JWT_SECRET_KEY": SECRET},
@@ -257,7 +257,7 @@ def _property_names() -> list[str]:
     return sorted(name for name, value in vars(their_class).items() if isinstance(value, property))
 
 
-def test_config_has_every_property_of_the_incumbent() -> None:
+def test_config_has_every_property_of_flask_jwt_extended() -> None:
     ours = type(our_config_module.config)
     missing = [n for n in _property_names() if not isinstance(getattr(ours, n, None), property)]
     assert missing == []
@@ -267,7 +267,7 @@ def test_config_has_every_property_of_the_incumbent() -> None:
 def twin_apps(request: pytest.FixtureRequest) -> tuple[Flask, Flask]:
     theirs, ours = Flask("theirs"), Flask("ours")
     for app in (theirs, ours):
-        # A copy each: the incumbent appends to JWT_DECODE_ALGORITHMS in place.
+        # A copy each: Flask-JWT-Extended appends to JWT_DECODE_ALGORITHMS in place.
         app.config.update(copy.deepcopy(APPS[request.param]))
     flask_jwt_extended.JWTManager(theirs)
     flask_jwtx.JWTManager(ours)
@@ -282,7 +282,7 @@ def _read(app: Flask, config: Any, name: str) -> Any:
             return "RuntimeError"
 
 
-def test_config_answers_like_the_incumbent(twin_apps: tuple[Flask, Flask]) -> None:
+def test_config_answers_like_flask_jwt_extended(twin_apps: tuple[Flask, Flask]) -> None:
     theirs, ours = twin_apps
     for name in _property_names():
         expected = _read(theirs, flask_jwt_extended.config.config, name)
@@ -318,7 +318,7 @@ def test_config_keys_from_a_key_set() -> None:
             _ = our_config_module.config.decode_key
 
 
-def test_config_outside_an_app_context_raises_as_the_incumbent_does() -> None:
+def test_config_outside_an_app_context_raises_as_flask_jwt_extended_does() -> None:
     with pytest.raises(RuntimeError):
         _ = flask_jwt_extended.config.config.algorithm
     with pytest.raises(RuntimeError):
@@ -346,7 +346,7 @@ RESPONSE_CALLBACKS: list[tuple[str, tuple[Any, ...]]] = [
 @pytest.mark.parametrize(
     ("name", "args"), RESPONSE_CALLBACKS, ids=[n for n, _ in RESPONSE_CALLBACKS]
 )
-def test_default_response_callbacks_answer_like_the_incumbents(
+def test_default_response_callbacks_answer_like_flask_jwt_extendeds(
     name: str, args: tuple[Any, ...], settings: dict[str, Any]
 ) -> None:
     answers = []
@@ -361,7 +361,7 @@ def test_default_response_callbacks_answer_like_the_incumbents(
     assert answers[1] == answers[0]
 
 
-def test_default_value_callbacks_answer_like_the_incumbents() -> None:
+def test_default_value_callbacks_answer_like_flask_jwt_extendeds() -> None:
     from flask_jwt_extended import default_callbacks as theirs
 
     app = Flask(__name__)
@@ -421,7 +421,7 @@ def test_internal_utils_run_the_checks_of_a_protected_route() -> None:
 
 
 def _custom_decorator_app(library: ModuleType) -> Flask:
-    """A custom decorator as projects write it on the incumbent's private helpers."""
+    """A custom decorator as projects write it on Flask-JWT-Extended's private helpers."""
     helpers = importlib.import_module(f"{library.__name__}.view_decorators")
     app = Flask(__name__)
     app.config.update(
@@ -505,7 +505,7 @@ def test_load_user_helper() -> None:
         assert view_decorators._load_user({}, {"sub": "ada"}) == {"loaded_user": {"name": "ada"}}
 
 
-# --- tokens: _encode_jwt / _decode_jwt with the incumbent's keyword arguments --------
+# --- tokens: _encode_jwt / _decode_jwt with Flask-JWT-Extended's keyword arguments --------
 
 
 def _encode_kwargs(**changes: Any) -> dict[str, Any]:
@@ -545,10 +545,10 @@ def _decode_kwargs(token: str, **changes: Any) -> dict[str, Any]:
     return {**kwargs, **changes}
 
 
-def test_token_helpers_interoperate_with_the_incumbents() -> None:
+def test_token_helpers_interoperate_with_flask_jwt_extendeds() -> None:
     from flask_jwt_extended import tokens as theirs
 
-    app = Flask(__name__)  # the incumbent's json_encoder needs an app context
+    app = Flask(__name__)  # Flask-JWT-Extended's json_encoder needs an app context
     with app.app_context():
         for encode, decode in [
             (our_tokens._encode_jwt, theirs._decode_jwt),
@@ -564,7 +564,7 @@ def test_token_helpers_interoperate_with_the_incumbents() -> None:
             assert decode(**_decode_kwargs(token, csrf_value=claims["csrf"]))["csrf"]
 
 
-def test_token_helpers_refuse_as_the_incumbents_do() -> None:
+def test_token_helpers_refuse_as_flask_jwt_extendeds_do() -> None:
     from flask_jwt_extended import tokens as theirs
 
     for module in (theirs, our_tokens):
@@ -605,7 +605,7 @@ def _run(code: str, python: Path | str = sys.executable) -> Any:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def test_install_serves_every_incumbent_module_from_flask_jwtx() -> None:
+def test_install_serves_every_flask_jwt_extended_module_from_flask_jwtx() -> None:
     result = _run(
         """
         import json, sys

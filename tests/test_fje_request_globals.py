@@ -1,4 +1,4 @@
-"""The incumbent's four ``flask.g`` attributes are written and read as it does.
+"""Flask-JWT-Extended's four ``flask.g`` attributes are written and read as it does.
 
 Apps and their tests read ``g._jwt_extended_jwt`` and friends, and write them:
 fixtures fake a verified request, custom decorators set them, and some apps
@@ -19,7 +19,9 @@ import flask_jwtx
 
 from .helpers import SECRET, bearer
 
-BOTH = pytest.mark.parametrize("lib", [flask_jwt_extended, flask_jwtx], ids=["incumbent", "ours"])
+BOTH = pytest.mark.parametrize(
+    "lib", [flask_jwt_extended, flask_jwtx], ids=["Flask-JWT-Extended", "ours"]
+)
 
 
 def build(lib: Any, *, lookup: bool = True) -> Flask:
@@ -179,7 +181,7 @@ def test_a_revoked_never_expiring_token_stays_revoked() -> None:
 
 
 def test_lower_case_csrf_methods_still_protect() -> None:
-    """Difference 23: ``["post"]`` means POST is checked (the incumbent checked nothing)."""
+    """Difference 23: ``["post"]`` means POST is checked (Flask-JWT-Extended checked nothing)."""
     app = build(flask_jwtx, lookup=False)
     app.config.update(JWT_TOKEN_LOCATION=["cookies"], JWT_CSRF_METHODS=["post"])
 
@@ -195,8 +197,8 @@ def test_lower_case_csrf_methods_still_protect() -> None:
     assert (response.status_code, response.get_json()) == (401, {"msg": "Missing CSRF token"})
 
 
-class TestTheIncumbentsPatchPoints:
-    """``mock.patch`` on the names the incumbent looks up per request works the same."""
+class TestFlaskJWTExtendedsPatchPoints:
+    """``mock.patch`` on the names Flask-JWT-Extended looks up per request works the same."""
 
     def app(self, lib: Any) -> Flask:
         app = build(lib, lookup=False)

@@ -2,7 +2,7 @@
 
 Both frameworks route errors raised under their resources to their own
 ``handle_error``, which made every flask-jwtx error a 500 unless
-``PROPAGATE_EXCEPTIONS`` was set (the incumbent's issue #86, which these
+``PROPAGATE_EXCEPTIONS`` was set (Flask-JWT-Extended's issue #86, which these
 tests show is still open there). Run with ``TESTING`` off, as in production,
 and in any import order: a framework imported after ``init_app`` is checked
 in a fresh interpreter.
@@ -126,7 +126,7 @@ def test_every_answer_is_plain_flasks(build: Any) -> None:
 
 
 @pytest.mark.parametrize("build", [restx_app, restful_app], ids=["flask-restx", "flask-restful"])
-def test_the_incumbent_answers_500_there(build: Any) -> None:
+def test_flask_jwt_extended_answers_500_there(build: Any) -> None:
     """Why this matters: the same app on Flask-JWT-Extended, without PROPAGATE_EXCEPTIONS."""
     app = build(flask_jwt_extended)
     assert answer(app, "/items")[0] == 500

@@ -1,4 +1,4 @@
-"""Settings: the incumbent's defaults, validation at init_app, live config changes."""
+"""Settings: Flask-JWT-Extended's defaults, validation at init_app, live config changes."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def fresh_app(**config: Any) -> Flask:
     return app
 
 
-def test_defaults_are_the_incumbents() -> None:
-    """Every key the incumbent writes into app.config gets the same default from us."""
+def test_defaults_are_flask_jwt_extendeds() -> None:
+    """Every key Flask-JWT-Extended writes into app.config gets the same default from us."""
     ours, theirs = fresh_app(JWT_SECRET_KEY=SECRET), fresh_app(JWT_SECRET_KEY=SECRET)
     flask_jwtx.JWTManager(ours)
     flask_jwt_extended.JWTManager(theirs)
-    incumbent_keys = {k for k in theirs.config if k.startswith("JWT_")}
-    assert incumbent_keys <= set(DEFAULTS)
-    for key in incumbent_keys:
+    fje_keys = {k for k in theirs.config if k.startswith("JWT_")}
+    assert fje_keys <= set(DEFAULTS)
+    for key in fje_keys:
         assert ours.config[key] == theirs.config[key], key
 
 
@@ -124,7 +124,7 @@ def test_bad_configuration_fails_at_init_app_naming_the_key(
     app.config.update(config)
     with pytest.raises(ConfigurationError, match=message) as info:
         flask_jwtx.JWTManager(app)
-    assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
+    assert isinstance(info.value, RuntimeError), "Flask-JWT-Extended raised RuntimeError"
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ class TestKeysMayArriveAfterInitApp:
         assert "JWT_SECRET_KEY must be set to sign tokens with the HS256 algorithm" in text
         assert "Set JWT_SECRET_KEY (or Flask's SECRET_KEY)" in text
         assert "at least 32 bytes" in text
-        assert isinstance(info.value, RuntimeError), "the incumbent raised RuntimeError"
+        assert isinstance(info.value, RuntimeError), "Flask-JWT-Extended raised RuntimeError"
 
     def test_init_app_logs_that_no_key_is_set_yet(self, caplog: pytest.LogCaptureFixture) -> None:
         flask_jwtx.JWTManager(fresh_app())
@@ -339,7 +339,7 @@ def short_key_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def test_the_filters_written_for_pyjwts_warning_cover_ours() -> None:
-    """Apps silence the incumbent's warning by its text (``-W "ignore:The HMAC key is"``)."""
+    """Apps silence Flask-JWT-Extended's warning by its text (``-W "ignore:The HMAC key is"``)."""
     with warnings.catch_warnings(record=True) as by_text:
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", message="The HMAC key is")

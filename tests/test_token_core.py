@@ -46,7 +46,7 @@ class TestClaimOrder:
             verify(body(iat=NOW + 600, nbf="y"))
 
     def test_the_issuer_is_judged_before_the_audience(self) -> None:
-        """As PyJWT (and so the incumbent) does: a token wrong in both is an issuer error."""
+        """As PyJWT (and so Flask-JWT-Extended) does: a token wrong in both is an issuer error."""
         strict = claims.VerifyPolicy(algorithms=frozenset(), audience=("api",), issuer="me")
         with pytest.raises(exc.InvalidIssuerError):
             verify(body(iss="them", aud="web"), strict)

@@ -1,7 +1,7 @@
 """Typed accessors: the identity and the user as the app's own types, checked at run time.
 
 ``get_jwt_identity()`` and ``current_user`` stay ``Any`` for code written for
-the incumbent; asking for a type gives that type or a precise refusal.
+Flask-JWT-Extended; asking for a type gives that type or a precise refusal.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class TestTypedUser:
         with pytest.raises(TypeError, match="returned a str, not a User"):
             get(app, "/me", "someone")
 
-    def test_the_incumbents_untyped_getters_are_unchanged(self) -> None:
+    def test_flask_jwt_extendeds_untyped_getters_are_unchanged(self) -> None:
         app = build(JWT_VERIFY_SUB=False)
 
         @app.get("/plain")

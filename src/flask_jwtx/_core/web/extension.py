@@ -43,7 +43,7 @@ from .fje import Loader, subclass_hook
 from .integrations import route_rest_framework_errors
 from .resource_server import challenge
 from .resource_server import register as register_metadata
-from .state import EXTENSION_KEY, INCUMBENT_EXTENSION_KEY, AppState, get_state
+from .state import EXTENSION_KEY, FJE_EXTENSION_KEY, AppState, get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,7 +135,7 @@ class JWTManager:
         app.extensions[EXTENSION_KEY] = state
         # Where Flask-JWT-Extended kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
-        app.extensions[INCUMBENT_EXTENSION_KEY] = self
+        app.extensions[FJE_EXTENSION_KEY] = self
         jwks_path = state.settings.get().jwks_path
         if jwks_path and "flask_jwtx_jwks" not in app.view_functions:
             app.add_url_rule(jwks_path, "flask_jwtx_jwks", _serve_jwks)

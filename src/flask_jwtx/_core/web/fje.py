@@ -152,7 +152,7 @@ def _ours() -> dict[str, ModuleType]:
     return modules
 
 
-def _is_incumbent_name(name: str) -> bool:
+def _is_flask_jwt_extended_name(name: str) -> bool:
     return name == FJE_PACKAGE or name.startswith(f"{FJE_PACKAGE}.")
 
 
@@ -174,7 +174,9 @@ def install_as_flask_jwt_extended() -> None:
     foreign = sorted(
         name
         for name, module in list(sys.modules.items())
-        if _is_incumbent_name(name) and module is not None and module is not ours.get(name)
+        if _is_flask_jwt_extended_name(name)
+        and module is not None
+        and module is not ours.get(name)
     )
     if foreign and sys.modules.get(FJE_PACKAGE) is not ours[FJE_PACKAGE]:
         where = getattr(sys.modules.get(foreign[0]), "__file__", None) or "an unknown location"

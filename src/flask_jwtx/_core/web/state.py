@@ -22,7 +22,7 @@ from ..config.schema import EXTENSION_KEY as EXTENSION_KEY
 from .callbacks import Callbacks
 
 #: Where Flask-JWT-Extended kept its manager; apps and their tests read it there.
-INCUMBENT_EXTENSION_KEY: Final = "flask-jwt-extended"
+FJE_EXTENSION_KEY: Final = "flask-jwt-extended"
 
 
 @dataclass(frozen=True, slots=True)
