@@ -390,6 +390,26 @@ class TestOpaqueTokens:
         assert response.status_code == 200
         assert response.json == {"client": CLIENT_ID, "bound": False}
 
+    def test_the_apps_issuer_holds_for_answers(self, authorization_server: Server) -> None:
+        """With no issuer in JWT_INTROSPECTION, the real answers must name JWT_DECODE_ISSUER."""
+        token = Client(authorization_server).token(resource=OPAQUE_RESOURCE)["access_token"]
+        settings = {
+            "endpoint": authorization_server.introspection_endpoint,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+
+        def app(issuer: str) -> Flask:
+            return resource_app(
+                authorization_server,
+                JWT_RESOURCE=OPAQUE_RESOURCE,
+                JWT_INTROSPECTION=settings,
+                JWT_DECODE_ISSUER=issuer,
+            )
+
+        assert orders_with_bearer(app(authorization_server.issuer), token).status_code == 200
+        refused(orders_with_bearer(app("https://another-tenant.test"), token), "invalid_token")
+
     def test_an_unknown_opaque_token_is_refused(self, authorization_server: Server) -> None:
         """A made-up token: inactive, 401 invalid_token."""
         app = self.introspecting_app(authorization_server)

@@ -347,3 +347,36 @@ def test_a_subclass_format_that_is_no_jws_passes_every_entry_point() -> None:
     assert client.get("/declared", headers=bearer(token)).json == {"sub": "alice"}
     assert client.get("/custom", headers=bearer(token)).json == {"sub": "alice", "header": {}}
     assert via_cli(app, token) == 200
+
+
+class CSRFBlindManager(flask_jwtx.JWTManager):
+    """Decodes tokens its own way and never looks at the CSRF value it is handed."""
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+    ) -> dict[str, Any]:
+        return super()._decode_jwt_from_config(encoded_token, None, allow_expired)
+
+
+def test_a_cookie_token_needs_its_csrf_value_whatever_decoded_it() -> None:
+    """A subclass's decode hook that skips the CSRF value does not let a cookie token skip it."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET, JWT_TOKEN_LOCATION=["cookies"])
+    CSRFBlindManager(app)
+
+    @app.post("/transfer")
+    @jwt_required()
+    def transfer() -> Any:
+        return jsonify(sub=get_jwt()["sub"])
+
+    with app.app_context():
+        token = create_access_token("alice")
+        csrf = decode_token(token)["csrf"]
+    client = app.test_client()
+    client.set_cookie("access_token_cookie", token)
+    forged = client.post("/transfer", headers={"X-CSRF-TOKEN": "made-up"})
+    assert forged.status_code == 401
+    assert forged.json == {"msg": "CSRF double submit tokens do not match"}
+    with app.app_context(), pytest.raises(JWTExtendedException, match="CSRF"):
+        decode_token(token, csrf_value="made-up")
+    assert client.post("/transfer", headers={"X-CSRF-TOKEN": csrf}).json == {"sub": "alice"}

@@ -20,11 +20,13 @@ from flask.views import MethodView
 
 import flask_jwtx
 from flask_jwtx._core.jose.keyset import Key, KeySet
+from flask_jwtx._core.keysources.discovery import DiscoveredKeys
 from flask_jwtx._core.oauth.dpop import DEFAULT_ALGORITHMS
-from flask_jwtx.exceptions import ConfigurationError
+from flask_jwtx.exceptions import ConfigurationError, KeySourceUnavailableError
 from flask_jwtx.testing import serve
 
 from .helpers import bearer, read_key
+from .tls import Certificate, https_server, trusting
 
 SIGNING = Key.from_pem(algorithm="RS256", private_key=read_key("rsa_private.pem"), kid="as-1")
 RESOURCE = "https://api.test/v1"
@@ -263,6 +265,28 @@ class TestDiscovery:
         response = call(app, token)
         assert response.status_code == 503
         assert "WWW-Authenticate" not in response.headers
+
+    @pytest.mark.parametrize("scheme", ["https", "http"])
+    def test_an_https_issuer_cannot_send_us_to_plain_http_for_its_keys(
+        self, server: AuthorizationServer, certificate: Certificate, scheme: str
+    ) -> None:
+        """Metadata read over TLS may name an https jwks_uri, never a plain http one."""
+        places: dict[str, str] = {}
+        metadata = Flask("tls-issuer")
+        metadata.add_url_rule(
+            "/.well-known/openid-configuration",
+            "metadata",
+            lambda: jsonify(issuer=places["issuer"], jwks_uri=places[scheme]),
+        )
+        metadata.add_url_rule("/jwks", "jwks", lambda: jsonify(KeySet([SIGNING]).public_jwks()))
+        with https_server(certificate, metadata) as issuer:
+            places.update(issuer=issuer, https=f"{issuer}/jwks", http=f"{server.base}/jwks")
+            discovered = DiscoveredKeys(issuer, timeout=5, ssl_context=trusting(certificate))
+            if scheme == "https":
+                assert [key.kid for key in discovered()] == ["as-1"]
+            else:
+                with pytest.raises(KeySourceUnavailableError, match="not https"):
+                    discovered()
 
     def test_a_bad_issuer_url_fails_at_init_app(self) -> None:
         """An issuer to discover must be an http(s) URL without query."""

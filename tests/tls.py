@@ -1,4 +1,4 @@
-"""TLS for the remote-JWKS tests: a self-signed certificate and an HTTPS issuer using it.
+"""TLS for the remote-key tests: a self-signed certificate, and HTTPS servers using it.
 
 The ``certificate`` fixture in ``conftest.py`` writes one per module; a
 client trusts it only through :func:`trusting`, so a fetch without that
@@ -62,21 +62,28 @@ def self_signed_certificate(directory: Path) -> Certificate:
 
 
 @contextmanager
-def https_issuer(certificate: Certificate) -> Iterator[str]:
-    """An issuer serving the ``OLD`` key's JWKS over HTTPS with ``certificate``: its URL."""
-    app = Flask("tls-issuer")
-    app.add_url_rule("/jwks", "jwks", lambda: jsonify(KeySet([OLD]).public_jwks()))
+def https_server(certificate: Certificate, app: Flask) -> Iterator[str]:
+    """Serve ``app`` over HTTPS with ``certificate`` until the block ends: its base URL."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)
     server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_port}/jwks"
+        yield f"https://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def https_issuer(certificate: Certificate) -> Iterator[str]:
+    """An issuer serving the ``OLD`` key's JWKS over HTTPS with ``certificate``: its URL."""
+    app = Flask("tls-issuer")
+    app.add_url_rule("/jwks", "jwks", lambda: jsonify(KeySet([OLD]).public_jwks()))
+    with https_server(certificate, app) as base:
+        yield f"{base}/jwks"
 
 
 def trusting(certificate: Certificate) -> ssl.SSLContext:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...exceptions import PYJWT_CHECKS_SUB
 from ..jose.claims import VerifyPolicy, extended_conventions
-from ..keysources.introspection import Introspector
+from ..keysources.introspection import Introspection
 from ..keysources.resolvers import (
     NO_LOADERS,
     AppKeys,
@@ -32,7 +32,7 @@ from .keys import _resolver
 from .readers import fail
 from .resources import Resources
 from .schema import PERSISTENT_COOKIE_MAX_AGE, configured, read
-from .stores import _introspector, _revocation_store
+from .stores import _introspection, _revocation_store
 
 logger = logging.getLogger("flask_jwtx")
 
@@ -99,8 +99,9 @@ class Settings:
     session_metadata: bool = False
     #: The resource-server settings (``JWT_RESOURCE``, ``JWT_DPOP*``, ``JWT_WWW_AUTHENTICATE``).
     resource: ResourcePolicy = field(default_factory=ResourcePolicy)
-    #: Opaque tokens are introspected (``JWT_INTROSPECTION``); ``None``: not configured.
-    introspector: Introspector | None = None
+    #: Opaque tokens are introspected (``JWT_INTROSPECTION``), and the claim
+    #: rules their answers meet; ``None``: not configured.
+    introspection: Introspection | None = None
 
     def cookies_for(self, refresh: bool) -> CookieSettings:
         return self.refresh if refresh else self.access
@@ -210,7 +211,7 @@ def resolve(
         session_limit=read(config, "JWT_SESSION_LIMIT"),
         session_metadata=read(config, "JWT_SESSION_METADATA"),
         resource=resource,
-        introspector=_introspector(config, resources),
+        introspection=_introspection(config, resources, policy, resource.resource),
     )
 
 

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ..keysources.introspection import Introspector
+from ..jose.claims import VerifyPolicy
+from ..keysources.introspection import Introspection, answer_policy
 from ..revocation.base import RevocationStore
 from .readers import fail
 from .resources import Resources
@@ -44,14 +45,23 @@ def _replica_staleness(config: Mapping[str, Any]) -> float | None:
     return staleness if read(config, "JWT_REVOCATION_REPLICA") else None
 
 
-def _introspector(config: Mapping[str, Any], resources: Resources) -> Introspector | None:
+def _introspection(
+    config: Mapping[str, Any], resources: Resources, policy: VerifyPolicy, resource: str | None
+) -> Introspection | None:
+    """The introspection client and the rules its answers meet (the app's ``policy``, mostly).
+
+    The rules are resolved first: introspection without any audience fails
+    here, in ``init_app`` (``keysources.introspection.answer_policy``).
+    """
     spec = read(config, "JWT_INTROSPECTION")
     if spec is None:
         return None
+    rules = answer_policy(spec, policy, resource)
     timeout = read(config, "JWT_JWKS_TIMEOUT")
     try:
-        return resources.introspector(spec, timeout, read(config, "JWT_JWKS_MAX_BYTES"))
+        introspector = resources.introspector(spec, timeout, read(config, "JWT_JWKS_MAX_BYTES"))
     except ValueError as exc:  # no host, a port out of range
         raise fail(
             "JWT_INTROSPECTION", f"has an unusable endpoint ({exc})", "Check the URL."
         ) from None
+    return Introspection(introspector, rules)

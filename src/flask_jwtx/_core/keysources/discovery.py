@@ -8,7 +8,10 @@ RFC 8414 authorization server metadata
 ``issuer`` must equal the configured one exactly (RFC 8414 section 3.3,
 OpenID Connect Discovery section 4.3): otherwise anyone who can serve a
 document at that address could name their own keys for an issuer we trust.
-Its ``jwks_uri`` is then fetched.
+Its ``jwks_uri`` is then fetched. An ``https`` issuer's endpoints must be
+``https`` too (:func:`check_endpoint`): a document read over TLS that sends
+us to plain ``http`` for the keys would let anyone on that path substitute
+them, so it is refused (logged, and handled as any failed fetch).
 
 :class:`DiscoveredKeys` is a key source's ``load`` like
 ``JWKSFetcher``, and is cached the same way by
@@ -21,6 +24,8 @@ cached set keeps serving, and with none a request is refused (503).
 
 from __future__ import annotations
 
+import logging
+import ssl
 import time
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -28,6 +33,8 @@ from urllib.parse import urlsplit
 from ...exceptions import KeySourceUnavailableError
 from ..jose.keyset import KeySet
 from .jwks import JWKSFetcher
+
+logger = logging.getLogger("flask_jwtx.jwks")
 
 OIDC_SUFFIX: Final = "/.well-known/openid-configuration"
 OAUTH_SUFFIX: Final = "/.well-known/oauth-authorization-server"
@@ -41,6 +48,25 @@ def metadata_urls(issuer: str) -> tuple[str, str]:
         issuer.rstrip("/") + OIDC_SUFFIX,
         f"{parts.scheme}://{parts.netloc}{OAUTH_SUFFIX}{path}",
     )
+
+
+def check_endpoint(issuer: str, name: str, url: Any) -> str:
+    """The endpoint ``name`` of ``issuer``'s metadata, if it is usable; raise if not.
+
+    It must be an absolute ``http(s)`` URL, and ``https`` when the issuer is:
+    what was read over TLS must not send us on in clear text (the keys, or a
+    token sent for introspection, would be open to whoever sits on the path).
+    """
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise KeySourceUnavailableError(f"The metadata of {issuer} has no http(s) {name}")
+    if issuer.startswith("https://") and not url.startswith("https://"):
+        message = (
+            f"The metadata of issuer {issuer} names the {name} {url[:200]!r}, which is not "
+            "https: refused (an https issuer's endpoints are reached over TLS only)"
+        )
+        logger.warning(message)
+        raise KeySourceUnavailableError(message)
+    return url
 
 
 class _DocumentFetcher(JWKSFetcher):
@@ -60,6 +86,7 @@ class DiscoveredKeys:
         timeout: float = 5.0,
         max_bytes: int = 256 * 1024,
         algorithm: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(issuer)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -70,9 +97,10 @@ class DiscoveredKeys:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.algorithm = algorithm
+        self._ssl_context = ssl_context
         # Built now, so a URL the fetcher cannot use fails at start-up.
         self._fetchers = [
-            _DocumentFetcher(url, timeout=timeout, max_bytes=max_bytes)
+            _DocumentFetcher(url, timeout=timeout, max_bytes=max_bytes, ssl_context=ssl_context)
             for url in metadata_urls(issuer)
         ]
 
@@ -111,17 +139,14 @@ class DiscoveredKeys:
             raise KeySourceUnavailableError(
                 f"The metadata of issuer {self.issuer} names the issuer {shown[:200]!r}: refused"
             )
-        jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
-            raise KeySourceUnavailableError(
-                f"The metadata of {self.issuer} has no http(s) jwks_uri"
-            )
+        jwks_uri = check_endpoint(self.issuer, "jwks_uri", document.get("jwks_uri"))
         try:
             fetcher = JWKSFetcher(
                 jwks_uri,
                 timeout=self._remaining(end),
                 max_bytes=self.max_bytes,
                 algorithm=self.algorithm,
+                ssl_context=self._ssl_context,
             )
         except ValueError as exc:
             raise KeySourceUnavailableError(

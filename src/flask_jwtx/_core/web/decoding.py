@@ -48,23 +48,40 @@ def decode(
     A ``JWTManager`` subclass that overrides ``_decode_jwt_from_config``
     (JWE, introspection) decodes every token, as with Flask-JWT-Extended; the
     header is then read from the token as sent (``{}`` when the subclass's
-    format has none that parses).
+    format has none that parses). With ``JWT_INTROSPECTION``, an opaque token
+    is the authorization server's answer (``keysources.introspection``).
+
+    Whatever decoded it, a token found in a cookie must come with its CSRF
+    value (``csrf_value``, given only then): the double submit is checked
+    here, after every decoder, so neither an introspected token nor a
+    subclass that ignores the value it is handed skips it.
     """
+    header, claims = _decoded(state, settings, encoded_token, csrf_value, allow_expired)
+    check_double_submit(claims, csrf_value)
+    return header, claims
+
+
+def _decoded(
+    state: AppState,
+    settings: Settings,
+    encoded_token: str,
+    csrf_value: str | None,
+    allow_expired: bool,
+) -> tuple[Header, Claims]:
+    """Header and claims as the token's decoder gives them, before the CSRF check."""
     hook = state.decode_hook
     if hook is not None:
+        # Handed the CSRF value as Flask-JWT-Extended hands it, and checked again after.
         claims: Claims = hook(encoded_token, csrf_value, allow_expired)
         try:
             header = tokens.unverified_header(encoded_token, settings.policy.max_bytes)
         except DecodeError:  # the subclass's own format (a JWE's header is readable)
             header = {}
         return header, claims
-    introspector = settings.introspector
-    if introspector is not None and isinstance(encoded_token, str) and is_opaque(encoded_token):
-        # An opaque token: the authorization server's answer (keysources.introspection).
-        resource = settings.resource.resource
-        audience = (resource,) if resource is not None else None
-        return {}, introspector.claims(encoded_token, settings.policy, audience)
-    return decode_with_settings(settings, encoded_token, csrf_value, allow_expired)
+    introspection = settings.introspection
+    if introspection is not None and isinstance(encoded_token, str) and is_opaque(encoded_token):
+        return {}, introspection.claims(encoded_token)
+    return decode_with_settings(settings, encoded_token, None, allow_expired)
 
 
 def decode_token(

@@ -110,13 +110,20 @@ SETTINGS: Final = (
         reader=introspection,
         accepts=(
             "`None`, or a dict with `endpoint`, `client_id`, `client_secret`, and optionally "
-            "`issuer` and `cache_ttl` (seconds, default 60)"
+            "`issuer`, `audience` (a string or a list), `verify_audience` (`False` to run with "
+            "no audience at all), `cache_ttl` (seconds, default 60) and `inactive_cache_ttl` "
+            "(seconds, default 5)"
         ),
         meaning=(
             "Opaque (non-JWT) access tokens are sent to this RFC 7662 introspection endpoint, "
-            "authenticated with these credentials; an active answer is held to the claim checks "
-            "(audience `JWT_RESOURCE`, the `issuer`, `exp`, scopes) and cached up to `cache_ttl`, "
-            "never past `exp`. Unreachable or odd answers: 503. JWTs are still verified locally."
+            "authenticated with these credentials; only token68 tokens within "
+            "`JWT_MAX_TOKEN_BYTES` are sent. An active answer is held to the app's claim checks "
+            "(audience: `audience`, else `JWT_RESOURCE`, else `JWT_DECODE_AUDIENCE`, and with "
+            "none `init_app` refuses unless `verify_audience` is `False`; issuer: `issuer`, else "
+            "`JWT_DECODE_ISSUER`; `exp`, the leeway, scopes) and cached up to `cache_ttl`, never "
+            "past `exp`; an inactive answer is remembered for `inactive_cache_ttl`, and "
+            "concurrent requests for one token share one call. Unreachable or odd answers: 503. "
+            "JWTs are still verified locally."
         ),
         own=True,
         probes=("https://as.example/introspect", {"endpoint": "https://as.example/i"}),
