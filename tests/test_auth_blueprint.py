@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 import flask_jwtx
 from flask_jwtx import create_auth_blueprint
+from flask_jwtx.exceptions import ConfigurationError
 
 from .dpop_proofs import jkt, new_key, proof
 from .helpers import bearer, closed_after_test, make_app
@@ -728,6 +729,89 @@ class TestDPoPBoundLogins:
             401,
             {"msg": "DPoP proof has already been used"},
         )
+
+
+def bound_login(client: FlaskClient, key: Any, path: str = "/auth/login") -> dict[str, Any]:
+    """A header-mode login with a DPoP proof of ``key``: the pair bound to it."""
+    response = client.post(
+        path,
+        json={"username": "alice", "password": USERS["alice"]},
+        headers={"DPoP": proof(key, method="POST", url=f"http://localhost{path}")},
+    )
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def proven(token: str, path: str, key: Any, method: str) -> dict[str, str]:
+    """``token`` under the DPoP scheme, with a proof of ``key`` for this request."""
+    url = f"http://localhost{path}"
+    return {
+        "Authorization": f"DPoP {token}",
+        "DPoP": proof(key, method=method, url=url, token=token),
+    }
+
+
+class TestWhereDPoPIsRequired:
+    """``JWT_DPOP = "required"``: every endpoint of the blueprint applies it, as routes do."""
+
+    def _app(self, login: Any = check_password) -> Flask:
+        return build("headers", login, JWT_REVOCATION_STORE="memory://", JWT_DPOP="required")
+
+    def test_the_logouts_refuse_an_unbound_bearer_token(self) -> None:
+        """A leaked bearer token ends no session, the bound ones included: 401 at both logouts."""
+        app = self._app()
+        client = app.test_client()
+        key = new_key()
+        bound = bound_login(client, key)
+        with app.app_context():
+            leaked = flask_jwtx.create_access_token("alice")
+        assert client.get("/auth/me", headers=bearer(leaked)).status_code == 401
+        for path in ("/auth/logout", "/auth/logout/everywhere"):
+            response = client.post(path, headers=bearer(leaked))
+            assert (response.status_code, response.get_json()) == (
+                401,
+                {"msg": "This resource requires a DPoP-bound token and a DPoP proof"},
+            )
+            in_body = client.post(path, json={"refresh_token": bound["refresh_token"]})
+            assert in_body.status_code == 401
+        me = client.get("/auth/me", headers=proven(bound["access_token"], "/auth/me", key, "GET"))
+        assert me.status_code == 200, "the bound session was ended"
+        out = client.post(
+            "/auth/logout", headers=proven(bound["access_token"], "/auth/logout", key, "POST")
+        )
+        assert out.status_code == 200  # the key holder still logs out
+
+    def test_a_login_without_a_proof_mints_nothing(self) -> None:
+        """No proof: 401 invalid_dpop_proof with a DPoP challenge, no tokens, no session."""
+        checked: list[str] = []
+
+        def login(request: Request) -> str | None:
+            checked.append("password")
+            return check_password(request)
+
+        app = self._app(login)
+        response = app.test_client().post(
+            "/auth/login", json={"username": "alice", "password": USERS["alice"]}
+        )
+        assert (response.status_code, response.get_json()) == (
+            401,
+            {"msg": "Exactly one DPoP header with a proof is required"},
+        )
+        assert 'error="invalid_dpop_proof"' in response.headers["WWW-Authenticate"]
+        assert response.headers["WWW-Authenticate"].startswith("DPoP ")
+        assert checked == [], "the password check ran for a login that could get no tokens"
+        with app.app_context():
+            assert flask_jwtx.list_sessions("alice") == []
+        assert "token_type" in bound_login(app.test_client(), new_key())
+
+    def test_a_cookie_mode_blueprint_does_not_start(self) -> None:
+        """Cookies never travel under the DPoP scheme: a ConfigurationError naming the fix."""
+        app = build("cookies", JWT_REVOCATION_STORE="memory://", JWT_DPOP="required")
+        with pytest.raises(ConfigurationError, match="mode='headers'"):
+            app.test_client().post("/auth/login", json={"username": "alice"})
+        allowed = build("cookies", JWT_REVOCATION_STORE="memory://", JWT_DPOP="allowed")
+        assert header_login(allowed.test_client()) == {"login": True}
 
 
 def claims_in(app: Flask, token: str) -> dict[str, Any]:

@@ -12,12 +12,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask, jsonify
 
 import flask_jwtx
-from flask_jwtx._core.oauth.dpop import DPoPPolicy, NonceSource, normalize_uri, verify_proof
+from flask_jwtx._core.oauth.dpop import (
+    DPoPPolicy,
+    NonceSource,
+    Proof,
+    normalize_uri,
+    replay_record,
+    verify_proof,
+)
+from flask_jwtx._core.revocation.policy import CLOCK_MARGIN, record_key
 from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
 
 from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
-from .helpers import SECRET, bearer, make_app
+from .helpers import SECRET, bearer, closed_after_test, make_app
 
 if TYPE_CHECKING:  # the minimum-versions environment has no store servers
     from .stores import RedisServer
@@ -366,6 +374,159 @@ class TestBinding:
         assert "error=" not in challenges(response)[0]
 
 
+#: Confirmations (RFC 7800 ``cnf``) other than DPoP's ``jkt`` alone.
+OTHER_CONFIRMATIONS = [
+    pytest.param({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}, id="mtls"),
+    pytest.param({"kid": "client-key-1"}, id="kid"),
+    pytest.param("jwk-as-a-string", id="not-an-object"),
+    pytest.param(None, id="null"),
+    pytest.param({}, id="empty"),
+]
+
+
+class TestConfirmationMethods:
+    @pytest.mark.parametrize("mode", ["off", "allowed"])
+    @pytest.mark.parametrize("cnf", OTHER_CONFIRMATIONS)
+    def test_a_token_confirmed_another_way_is_no_bearer_token(self, cnf: Any, mode: str) -> None:
+        """A token with any cnf but jkt (mutual TLS, kid, no object) is no bearer token: 401."""
+        app = build(JWT_DPOP=mode)
+        token = bound_token(app, None, cnf=cnf)
+        _refused(app.test_client().get("/resource", headers=bearer(token)), "invalid_token")
+
+    def test_a_token_confirmed_by_a_jwk_is_refused_with_or_without_a_proof(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """cnf.jwk binds the token to a key by a method this service does not check: refused."""
+        token = bound_token(app, None, cnf={"jwk": public_jwk(key)})
+        _refused(app.test_client().get("/resource", headers=bearer(token)), "invalid_token")
+        _refused(dpop_get(app, token, proof(key, token=token)), "invalid_token")
+
+    @pytest.mark.parametrize("cnf", OTHER_CONFIRMATIONS)
+    def test_under_the_dpop_scheme_only_jkt_binds(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey, cnf: Any
+    ) -> None:
+        """A token confirmed another way is refused under the DPoP scheme, proof or not."""
+        token = bound_token(app, None, cnf=cnf)
+        _refused(dpop_get(app, token, proof(key, token=token)), "invalid_token")
+
+    def test_jkt_beside_another_confirmation_is_refused_even_with_its_proof(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """A token bound to a key and to a certificate cannot be checked whole: refused."""
+        cnf = {"jkt": jkt(key), "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
+        token = bound_token(app, None, cnf=cnf)
+        _refused(dpop_get(app, token, proof(key, token=token)), "invalid_token")
+        _refused(app.test_client().get("/resource", headers=bearer(token)), "invalid_token")
+
+
+class TestTheRequestUrl:
+    def test_a_proof_for_another_origin_is_refused_whatever_the_host_header(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """With JWT_RESOURCE, htu must name the resource's origin, even if Host names htu's."""
+        app = build(JWT_RESOURCE="https://api.example/")
+        token = bound_token(app, key, aud=["https://api.example/", "https://other.example/"])
+        foreign = proof(key, token=token, url="https://other.example/resource")
+        replayed = app.test_client().get(
+            "/resource",
+            base_url="https://other.example",
+            headers={"Authorization": f"DPoP {token}", "DPoP": foreign},
+        )
+        _refused(replayed)
+        own = proof(key, token=token, url="https://api.example/resource")
+        accepted = app.test_client().get(
+            "/resource",
+            base_url="https://api.example",
+            headers={"Authorization": f"DPoP {token}", "DPoP": own},
+        )
+        assert accepted.status_code == 200
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/files/a%2F..%2F..%2Fresource",
+            "/files/a/../../resource",
+            "/files/a/%2E%2E/%2E%2E/resource",
+        ],
+    )
+    def test_dot_segments_in_the_request_path_match_no_proof(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey, path: str
+    ) -> None:
+        """A proof for DELETE /resource is refused at a /files/ path whose dots lead there."""
+        deleted: list[str] = []
+
+        @app.delete("/files/<path:name>")
+        @flask_jwtx.jwt_required()
+        def delete_file(name: str) -> Any:
+            deleted.append(name)
+            return jsonify(deleted=name)
+
+        token = bound_token(app, key)
+        for htu in (URL, f"http://localhost{path}"):
+            signed = proof(key, method="DELETE", url=htu, token=token)
+            response = app.test_client().delete(
+                path, headers={"Authorization": f"DPoP {token}", "DPoP": signed}
+            )
+            _refused(response)
+        assert deleted == []
+
+    def test_a_route_limited_to_cookies_reads_no_dpop_credential(
+        self, app: Flask, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """jwt_required(locations=['cookies']) ignores an Authorization: DPoP token: 401."""
+
+        @app.get("/cookie-only")
+        @flask_jwtx.jwt_required(locations=["cookies"])
+        def cookie_only() -> Any:
+            return jsonify(where=flask_jwtx.get_jwt_request_location())
+
+        token = bound_token(app, key)
+        signed = proof(key, token=token, url="http://localhost/cookie-only")
+        response = app.test_client().get(
+            "/cookie-only", headers={"Authorization": f"DPoP {token}", "DPoP": signed}
+        )
+        assert response.status_code == 401
+        assert response.json == {"msg": 'Missing cookie "access_token_cookie"'}
+
+
+class OpaqueTokens(flask_jwtx.JWTManager):
+    """Takes the opaque tokens it was told of, as an introspecting subclass takes active ones."""
+
+    def __init__(self, app: Flask, tokens: dict[str, dict[str, Any]]) -> None:
+        self.tokens = tokens
+        super().__init__(app)
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+    ) -> dict[str, Any]:
+        return self.tokens[encoded_token]
+
+
+class TestTheCredential:
+    @pytest.mark.parametrize("credential", ["opaque-\u00e9", "a\tb", "a;b", "=abc", "a=b"])
+    def test_a_credential_that_is_no_token68_is_refused_before_anything_reads_it(
+        self, key: ec.EllipticCurvePrivateKey, credential: str
+    ) -> None:
+        """Non-ASCII or non-token68 text under the DPoP scheme is a 401, never a 500."""
+        app = Flask(__name__)
+        app.config.update(
+            JWT_SECRET_KEY=SECRET, JWT_DPOP="allowed", JWT_REVOCATION_STORE="memory://"
+        )
+        bound = {"sub": "alice", "type": "access", "cnf": {"jkt": jkt(key)}}
+        OpaqueTokens(app, {credential: bound})
+
+        @app.get("/resource")
+        @flask_jwtx.jwt_required()
+        def resource() -> Any:
+            return jsonify(ok=True)
+
+        signed = proof(key, claims={"ath": "x"})
+        response = app.test_client().get(
+            "/resource", headers={"Authorization": f"DPoP {credential}", "DPoP": signed}
+        )
+        _refused(response, "invalid_token")
+
+
 class TestNonces:
     @pytest.fixture
     def app(self) -> Flask:
@@ -388,8 +549,9 @@ class TestNonces:
     ) -> None:
         """A nonce not issued here, or older than the window, is not fresh."""
         token = bound_token(app, key)
-        stale = NonceSource(NONCE_SECRET.encode(), 60).issue(time.time() - 120)
-        forged = NonceSource(b"x" * 40, 60).issue(time.time())
+        here = "http://localhost/"
+        stale = NonceSource(NONCE_SECRET.encode(), 60).issue(time.time() - 120, here)
+        forged = NonceSource(b"x" * 40, 60).issue(time.time(), here)
         for nonce in (stale, forged, "A" * 32, "short"):
             _refused(dpop_get(app, token, proof(key, token=token, nonce=nonce)), "use_dpop_nonce")
 
@@ -401,6 +563,33 @@ class TestNonces:
         token = bound_token(app, key)
         nonce = dpop_get(app, token, proof(key, token=token)).headers["DPoP-Nonce"]
         assert dpop_get(other, token, proof(key, token=token, nonce=nonce)).status_code == 200
+
+    def test_a_nonce_is_good_only_for_the_service_it_was_issued_for(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """Services sharing the secret refuse each other's nonces (per JWT_RESOURCE or origin)."""
+
+        def send(app: Flask, origin: str, nonce: str | None) -> Any:
+            token = bound_token(app, key)
+            signed = proof(key, token=token, url=f"{origin}/resource", nonce=nonce)
+            return app.test_client().get(
+                "/resource",
+                base_url=origin,
+                headers={"Authorization": f"DPoP {token}", "DPoP": signed},
+            )
+
+        orders = build(JWT_DPOP_NONCE_SECRET=NONCE_SECRET, JWT_RESOURCE="https://orders.example/")
+        billing = build(
+            JWT_DPOP_NONCE_SECRET=NONCE_SECRET, JWT_RESOURCE="https://billing.example/"
+        )
+        nonce = send(orders, "https://orders.example", None).headers["DPoP-Nonce"]
+        assert send(orders, "https://orders.example", nonce).status_code == 200
+        _refused(send(billing, "https://billing.example", nonce), "use_dpop_nonce")
+
+        shared = build(JWT_DPOP_NONCE_SECRET=NONCE_SECRET)  # no JWT_RESOURCE: the request origin
+        nonce = send(shared, "http://orders.localhost", None).headers["DPoP-Nonce"]
+        assert send(shared, "http://orders.localhost", nonce).status_code == 200
+        _refused(send(shared, "http://billing.localhost", nonce), "use_dpop_nonce")
 
 
 class TestOddInputs:
@@ -498,6 +687,44 @@ class TestReplayAcrossInstances:
             for app in (first, second):
                 app.extensions["flask-jwtx"].manager.close(app)
 
+    def test_a_used_proof_stays_refused_on_an_instance_whose_clock_is_behind(
+        self, redis_server: RedisServer, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """Once Redis drops a proof's record, an instance 30 s late still refuses the proof."""
+        import redis
+        import time_machine
+
+        redis_server.flush()
+        config = {"JWT_REVOCATION_STORE": redis_server.url}
+        first, second = closed_after_test(build(**config)), closed_after_test(build(**config))
+        token = bound_token(first, key)
+        issued = int(time.time())
+        captured = proof(key, token=token, iat=issued, claims={"jti": "captured-1"})
+        with time_machine.travel(issued, tick=False):
+            assert dpop_get(first, token, captured).status_code == 200
+        name = "jwtx:" + record_key("dpop", jkt(key), "captured-1")
+        raw = redis.Redis(unix_socket_path=redis_server.socket)
+        try:
+            lives = raw.pttl(name) / 1000
+            raw.delete(name)  # what Redis does once ``lives`` seconds have passed
+        finally:
+            raw.close()
+        behind = 30.0  # the second instance's clock, within the margin records allow for
+        with time_machine.travel(issued + lives - behind, tick=False):
+            _refused(dpop_get(second, token, captured))
+
+
+@pytest.mark.parametrize("offset", [-60, 0, 60])
+def test_a_replay_record_lasts_while_any_instance_could_accept_its_proof(offset: int) -> None:
+    """The record outlives iat + window + the instances' clock margin, for past or future iat."""
+    policy = DPoPPolicy(iat_window=60.0)
+    now = 1_700_000_000.0
+    used = Proof({}, {"jti": "j", "iat": now + offset}, "thumbprint")
+    record = replay_record(used, policy, now)
+    assert record.expires_at is not None
+    assert record.expires_at > now + offset + policy.iat_window + CLOCK_MARGIN
+    assert record.expires_at > now + policy.iat_window + CLOCK_MARGIN
+
 
 # --- Settings -------------------------------------------------------------------------
 
@@ -546,15 +773,40 @@ class TestSettings:
         with pytest.raises(ConfigurationError, match="dpop"):
             flask_jwtx.jwt_required(dpop="maybe")
 
-    def test_a_route_mode_without_a_store_is_a_configuration_error(
-        self, key: ec.EllipticCurvePrivateKey
-    ) -> None:
-        """A route that turns DPoP on in an app without a store cannot keep proofs single-use."""
-        app = build(JWT_DPOP="off", JWT_REVOCATION_STORE=None)
+    def test_a_route_mode_without_a_store_fails_before_any_request_is_served(self) -> None:
+        """dpop= on a route of an app without a store: ConfigurationError at init_app or first."""
+        app = build(JWT_DPOP="off", JWT_REVOCATION_STORE=None)  # routes declared after init_app
         app.config["PROPAGATE_EXCEPTIONS"] = True
-        token = bound_token(app, key)
-        with pytest.raises(ConfigurationError, match="JWT_REVOCATION_STORE"):
-            dpop_get(app, token, proof(key, token=token, url="http://localhost/strict"), "/strict")
+        with pytest.raises(ConfigurationError, match=r"'strict'.*JWT_REVOCATION_STORE"):
+            app.test_client().get("/resource")  # any route: the app does not serve at all
+
+        early = Flask(__name__)
+        early.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
+
+        @early.get("/strict")
+        @flask_jwtx.jwt_required(dpop="allowed")
+        def strict() -> Any:
+            return jsonify(ok=True)
+
+        with pytest.raises(ConfigurationError, match=r"'strict'.*JWT_REVOCATION_STORE"):
+            flask_jwtx.JWTManager(early)  # declared before init_app: refused there
+
+    def test_required_dpop_where_no_header_is_read_fails_before_any_request_is_served(
+        self,
+    ) -> None:
+        """DPoP required on a route reading only cookies (or an app reading none) cannot work."""
+        app = build()
+
+        @app.get("/cookie-strict")
+        @flask_jwtx.jwt_required(locations=["cookies"], dpop="required")
+        def cookie_strict() -> Any:
+            return jsonify(ok=True)
+
+        with pytest.raises(ConfigurationError, match=r"'cookie_strict'.*'headers'"):
+            app.test_client().get("/resource")
+        cookies_only = build(JWT_DPOP="required", JWT_TOKEN_LOCATION=["cookies"])
+        with pytest.raises(ConfigurationError, match="'resource', 'scoped', 'strict'"):
+            cookies_only.test_client().get("/resource")
 
 
 # --- Challenges (RFC 6750 section 3) --------------------------------------------------
@@ -563,7 +815,7 @@ class TestSettings:
 class TestChallenges:
     def test_off_by_default(self) -> None:
         """An app that sets nothing gets no WWW-Authenticate and its usual statuses."""
-        app = build(JWT_DPOP="off", JWT_REVOCATION_STORE=None)
+        app = build(JWT_DPOP="off")  # a store: the /strict route turns DPoP on
         client = app.test_client()
         assert challenges(client.get("/resource")) == []
         response = client.get("/resource", headers={"Authorization": "Bearer x.y.z"})
@@ -628,6 +880,7 @@ def test_normalize_uri_keeps_what_matters() -> None:
     assert normalize_uri("http://[::1]:5000/p%2fq") == "http://[::1]:5000/p%2Fq"
     assert normalize_uri("https://a.example/x") != normalize_uri("https://a.example/X")
     assert normalize_uri("https://a.example/x/..") == "https://a.example/"
+    assert normalize_uri("https://a.example/x/..", dot_segments=False) == "https://a.example/x/.."
     assert normalize_uri("https://é.example/") is None
     assert normalize_uri(None) is None
 

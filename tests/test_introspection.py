@@ -235,9 +235,10 @@ class TestOpaqueTokens:
         assert call(app, "bound-1").status_code == 401
         headers = {
             "Authorization": "DPoP bound-1",
-            "DPoP": proof(key, token="bound-1", url="http://localhost/orders"),
+            "DPoP": proof(key, token="bound-1", url="https://api.test/orders"),  # JWT_RESOURCE's
         }
-        assert app.test_client().get("/orders", headers=headers).status_code == 200
+        response = app.test_client().get("/orders", base_url="https://api.test", headers=headers)
+        assert response.status_code == 200
 
 
 class TestTheAppsClaimRules:

@@ -44,7 +44,8 @@ OTHER_RESOURCE = "https://other.test/"
 OPAQUE_RESOURCE = "https://opaque.test/"
 CLIENT_ID = "api-client"
 CLIENT_SECRET = "a-client-secret-for-tests-only-0123456789"
-ORDERS = "http://localhost/orders"
+#: The orders route at the resource's own origin, which a proof's ``htu`` must name.
+ORDERS = "https://api.test/orders"
 
 
 class Server(NamedTuple):
@@ -162,7 +163,7 @@ def orders_with_bearer(app: Flask, token: str) -> Any:
 def orders_with_dpop(app: Flask, token: str, proof_value: str) -> Any:
     """``GET /orders`` with ``token`` under the DPoP scheme and ``proof_value`` as its proof."""
     headers = {"Authorization": f"DPoP {token}", "DPoP": proof_value}
-    return app.test_client().get("/orders", headers=headers)
+    return app.test_client().get("/orders", base_url="https://api.test", headers=headers)
 
 
 def refused(response: Any, error: str) -> None:
@@ -262,7 +263,11 @@ def _unsigned_proof(key: ec.EllipticCurvePrivateKey, token: str) -> str:
 HOSTILE: dict[str, tuple[Mutation, str]] = {
     "wrong htm": (lambda k, t: proof(k, token=t, url=ORDERS, method="POST"), "invalid_dpop_proof"),
     "wrong htu": (
-        lambda k, t: proof(k, token=t, url="http://localhost/other"),
+        lambda k, t: proof(k, token=t, url="https://api.test/other"),
+        "invalid_dpop_proof",
+    ),
+    "htu of another origin": (
+        lambda k, t: proof(k, token=t, url="https://other.test/orders"),
         "invalid_dpop_proof",
     ),
     "stale iat": (

@@ -39,6 +39,7 @@ from flask_jwtx._core.jose import jws
 from flask_jwtx.cli import jwt_cli
 from flask_jwtx.exceptions import JWTDecodeError, JWTExtendedException
 
+from .dpop_proofs import jkt, new_key, proof
 from .helpers import SECRET, bearer
 
 
@@ -84,7 +85,7 @@ def login(request: Request) -> str | None:
     return body.get("username")
 
 
-def hostile_app() -> Flask:
+def hostile_app(**config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(
         TESTING=True,
@@ -92,6 +93,7 @@ def hostile_app() -> Flask:
         JWT_REVOCATION_STORE="memory://",
         JWT_REFRESH_TOKEN_ROTATION=True,
         JWT_REFRESH_REUSE_GRACE=0,
+        **config,
     )
     jwt = MarkingManager(app)
     jwt.token_in_blocklist_loader(lambda _h, claims: bool(claims.get("blocked")))
@@ -247,6 +249,58 @@ def test_a_token_minted_around_the_hook_is_refused_everywhere(app: Flask, entry:
         )
     assert not hooked(plain)
     assert run(app, plain) == 422
+
+
+#: The entry points that verify a request (not a token alone): (method, path, patched function).
+REQUEST_ENTRY_POINTS: dict[str, tuple[str, str, str | None]] = {
+    "jwt_required": ("GET", "/declared", None),
+    "verify_jwt_in_request": ("GET", "/in-view", None),
+    "patched verify_jwt_in_request": ("GET", "/declared", "verify_jwt_in_request"),
+    "patched _decode_jwt_from_request": ("GET", "/declared", "_decode_jwt_from_request"),
+    "_decode_jwt_from_request": ("GET", "/custom", None),
+    "auth blueprint": ("GET", "/auth/me", None),
+    "auth blueprint logout": ("POST", "/auth/logout", None),
+}
+
+
+def test_the_request_entry_points_are_every_entry_point_but_the_token_decoders() -> None:
+    """An entry point added to ENTRY_POINTS that reads a request is checked with DPoP too."""
+    assert set(REQUEST_ENTRY_POINTS) == set(ENTRY_POINTS) - {"flask jwt decode", "decode_token"}
+
+
+@pytest.fixture(scope="module")
+def required_dpop_app() -> Iterator[Flask]:
+    app = hostile_app(JWT_DPOP="required")
+    yield app
+    app.extensions["flask-jwtx"].manager.close(app)
+
+
+@pytest.mark.parametrize("entry", list(REQUEST_ENTRY_POINTS))
+def test_where_dpop_is_required_every_request_entry_point_wants_a_proof(
+    required_dpop_app: Flask, entry: str
+) -> None:
+    """With JWT_DPOP='required', each entry point refuses a bearer token and takes a proven one."""
+    app = required_dpop_app
+    method, path, patched = REQUEST_ENTRY_POINTS[entry]
+    key = new_key()
+    with app.app_context():
+        plain = create_access_token("alice", additional_claims={"scope": "admin"})
+        bound = create_access_token(
+            "alice", additional_claims={"scope": "admin", "cnf": {"jkt": jkt(key)}}
+        )
+
+    def send(headers: dict[str, str]) -> int:
+        if patched is None:
+            return app.test_client().open(path, method=method, headers=headers).status_code
+        original = getattr(view_decorators, patched)
+        with mock.patch.object(view_decorators, patched, wraps=original) as spy:
+            status = app.test_client().open(path, method=method, headers=headers).status_code
+        assert spy.called
+        return status
+
+    assert send(bearer(plain)) == 401
+    signed = proof(key, method=method, url=f"http://localhost{path}", token=bound)
+    assert send({"Authorization": f"DPoP {bound}", "DPoP": signed}) == 200
 
 
 def test_a_patched_verifier_that_records_no_token_does_not_pass_a_declared_scope(

@@ -9,6 +9,12 @@ authorization server, whose metadata names its token endpoint. It then gets
 tokens with the client credentials grant (``resource=`` the API), bearer and
 DPoP-bound, and calls the API with them. Exits non-zero if any step does not
 answer as expected.
+
+The API is ``https://orders.example/`` (its ``JWT_RESOURCE``), as if deployed
+behind a reverse proxy that terminates TLS: the client plays the proxy's
+part with ``X-Forwarded-Proto``/``X-Forwarded-Host`` headers, and the API
+trusts one proxy (``ProxyFix``), so Flask sees the public URL that DPoP
+proofs name (docs/resource-server.md, "Behind a proxy").
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_jwtx.testing import serve
 
@@ -42,6 +49,8 @@ from . import api
 
 SERVER = Path(__file__).resolve().parent.parent.parent / "tests" / "oidc"
 RESOURCE = "https://orders.example/"
+#: What the reverse proxy in front of the API adds to each request it forwards.
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "orders.example"}
 CLIENT_ID = "api-client"
 CLIENT_SECRET = "a-client-secret-for-tests-only-0123456789"
 WIDTH = 90
@@ -133,68 +142,81 @@ def main() -> int:
         print(f"[{'ok' if ok else 'FAIL'}] {label}: {answer[0]} {shown}")
         return answer[1]
 
-    with authorization_server() as issuer, serve(api.create_app(issuer, RESOURCE)) as base:
-        orders = f"{base}/orders"
-        print(f"authorization server {issuer}  (oidc-provider)")
-        print(f"orders API           {base}  (resource {RESOURCE})\n")
-
-        status, body, headers = call("GET", orders)
-        step("no token", 401, (status, body, headers))
-        challenge = headers.get("WWW-Authenticate", "")
-        print(f"       WWW-Authenticate: {challenge}")
-        found = re.search(r'resource_metadata="([^"]+)"', challenge)
-        metadata_path = urllib.parse.urlsplit(found.group(1)).path if found else ""
-        metadata = step("the API's metadata", 200, call("GET", f"{base}{metadata_path}"))
-        server = metadata["authorization_servers"][0]
-        discovery = step(
-            "the server's metadata",
-            200,
-            call("GET", f"{server}/.well-known/openid-configuration"),
-        )
-        token_endpoint = discovery["token_endpoint"]
-        credentials = {
-            "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "resource": RESOURCE,
-        }
-        reader = step(
-            "token for orders:read",
-            200,
-            call("POST", token_endpoint, form={**credentials, "scope": "orders:read"}),
-        )["access_token"]
-        bearer = {"Authorization": f"Bearer {reader}"}
-        step("list orders", 200, call("GET", orders, headers=bearer))
-        step("create an order with orders:read", 403, call("POST", orders, headers=bearer))
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        bound = step(
-            "DPoP-bound token for orders:write",
-            200,
-            call(
-                "POST",
-                token_endpoint,
-                form={**credentials, "scope": "orders:read orders:write"},
-                headers={"DPoP": dpop_proof(key, "POST", token_endpoint, None)},
-            ),
-        )["access_token"]
-        proof = dpop_proof(key, "POST", orders, bound)
-        with_proof = {"Authorization": f"DPoP {bound}", "DPoP": proof}
-        step("create an order with its proof", 201, call("POST", orders, headers=with_proof))
-        step("the same proof again", 401, call("POST", orders, headers=with_proof))
-        step(
-            "the bound token as a bearer token",
-            401,
-            call("POST", orders, headers={"Authorization": f"Bearer {bound}"}),
-        )
-        thief = ec.generate_private_key(ec.SECP256R1())
-        stolen = {
-            "Authorization": f"DPoP {bound}",
-            "DPoP": dpop_proof(thief, "POST", orders, bound),
-        }
-        step("the bound token with a thief's proof", 401, call("POST", orders, headers=stolen))
+    with authorization_server() as issuer:
+        app = api.create_app(issuer, RESOURCE)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        with serve(app) as base:
+            _walk(step, issuer, base)  # step() counts the failures
     print(f"\n{'all steps passed' if not failures else f'{failures} step(s) failed'}")
     return 1 if failures else 0
+
+
+def _walk(step: Any, issuer: str, base: str) -> None:
+    """The client's steps against the API served at ``base`` (public URL: ``RESOURCE``)."""
+
+    def to_api(method: str, path: str, headers: dict[str, str] | None = None) -> Answer:
+        # Through the "proxy": the API sees https://orders.example/...
+        return call(method, f"{base}{path}", headers={**FORWARDED, **(headers or {})})
+
+    orders = urllib.parse.urljoin(RESOURCE, "orders")  # the public URL a proof names
+    print(f"authorization server {issuer}  (oidc-provider)")
+    print(f"orders API           {base}  (resource {RESOURCE})\n")
+
+    status, body, headers = to_api("GET", "/orders")
+    step("no token", 401, (status, body, headers))
+    challenge = headers.get("WWW-Authenticate", "")
+    print(f"       WWW-Authenticate: {challenge}")
+    found = re.search(r'resource_metadata="([^"]+)"', challenge)
+    metadata_path = urllib.parse.urlsplit(found.group(1)).path if found else ""
+    metadata = step("the API's metadata", 200, to_api("GET", metadata_path))
+    server = metadata["authorization_servers"][0]
+    discovery = step(
+        "the server's metadata",
+        200,
+        call("GET", f"{server}/.well-known/openid-configuration"),
+    )
+    token_endpoint = discovery["token_endpoint"]
+    credentials = {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "resource": RESOURCE,
+    }
+    reader = step(
+        "token for orders:read",
+        200,
+        call("POST", token_endpoint, form={**credentials, "scope": "orders:read"}),
+    )["access_token"]
+    bearer = {"Authorization": f"Bearer {reader}"}
+    step("list orders", 200, to_api("GET", "/orders", bearer))
+    step("create an order with orders:read", 403, to_api("POST", "/orders", bearer))
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    bound = step(
+        "DPoP-bound token for orders:write",
+        200,
+        call(
+            "POST",
+            token_endpoint,
+            form={**credentials, "scope": "orders:read orders:write"},
+            headers={"DPoP": dpop_proof(key, "POST", token_endpoint, None)},
+        ),
+    )["access_token"]
+    proof = dpop_proof(key, "POST", orders, bound)
+    with_proof = {"Authorization": f"DPoP {bound}", "DPoP": proof}
+    step("create an order with its proof", 201, to_api("POST", "/orders", with_proof))
+    step("the same proof again", 401, to_api("POST", "/orders", with_proof))
+    step(
+        "the bound token as a bearer token",
+        401,
+        to_api("POST", "/orders", {"Authorization": f"Bearer {bound}"}),
+    )
+    thief = ec.generate_private_key(ec.SECP256R1())
+    stolen = {
+        "Authorization": f"DPoP {bound}",
+        "DPoP": dpop_proof(thief, "POST", orders, bound),
+    }
+    step("the bound token with a thief's proof", 401, to_api("POST", "/orders", stolen))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,14 @@ from ._core.web.decorators import jwt_required as jwt_required
 from ._core.web.decorators import verify_jwt_in_request as verify_jwt_in_request
 from ._core.web.fje import watch_patches
 from ._core.web.locations import EXTRACTORS, normalize
-from ._core.web.pipeline import EXEMPT_METHODS, Found, check, check_fresh, locate, lookup_user
+from ._core.web.pipeline import (
+    EXEMPT_METHODS,
+    Found,
+    check,
+    check_fresh,
+    locate_dpop,
+    lookup_user,
+)
 from ._core.web.state import get_state
 from .config import config as config
 from .exceptions import Claims, Header
@@ -52,19 +59,22 @@ def _decode_jwt_from_request(
     """Find and verify the request's token: ``(claims, header, location)``.
 
     The pipeline's steps up to the user lookup (``flask_jwtx._core.web.pipeline``),
-    the subclass decode hook included. Raises :class:`NoAuthorizationError`
-    when no location holds a token, and the usual errors for an invalid,
-    wrong-type, stale, revoked or refused one.
+    the locate step of every route included: ``JWT_DPOP`` applies (a bearer
+    token is refused where it is "required", a DPoP-bound token is accepted
+    with its proof), and so does the subclass decode hook. Raises
+    :class:`NoAuthorizationError` when no location holds a token, and the
+    usual errors for an invalid, wrong-type, stale, revoked or refused one.
     """
     state = get_state()
     settings = state.settings.get()
     requirement = RouteRequirement(
         fresh=fresh,
         refresh=refresh,
+        locations=normalize(locations),
         verify_type=verify_type,
         skip_revocation_check=skip_revocation_check,
     )
-    found = locate(state, settings, normalize(locations) or settings.token_location, refresh)
+    found = locate_dpop(state, settings, requirement)
     verified = check(
         state.callbacks, settings, found, requirement, request.view_args, load_user=False
     )

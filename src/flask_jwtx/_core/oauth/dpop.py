@@ -19,7 +19,9 @@ another URL or method, after its time window, or a second time.
   request has no key to prove), and so is a key too weak for its algorithm;
 * the signature must verify with that key;
 * ``htm`` must equal the request method; ``htu`` the request URL without
-  query and fragment, both normalised (:func:`normalize_uri`);
+  query and fragment, both normalised (:func:`normalize_uri`; the request's
+  own path keeps its dot segments, see :func:`verify_proof`), and, when the
+  service knows its own origin (``JWT_RESOURCE``), name that origin;
 * ``iat`` must lie within ``iat_window`` seconds of now, either way;
 * ``ath`` must be the base64url SHA-256 of the access token;
 * with nonces on, ``nonce`` must be one this service issued, still fresh
@@ -28,6 +30,9 @@ another URL or method, after its time window, or a second time.
 Then :func:`check_binding` compares the token's ``cnf.jkt`` with the proof
 key's thumbprint, and :func:`replay_record` gives the store record whose
 atomic ``put_if_absent`` makes the ``jti`` single-use across every instance.
+A token confirmed any other way (``cnf`` holding anything but ``jkt``) is
+refused everywhere (:func:`bound_key`): this service can check no other
+confirmation method, so it cannot tell such a token's holder from its thief.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from ..jose.claims import is_number
 from ..jose.jws import ParsedToken, b64url_encode, verify
 from ..jose.keys import ASYMMETRIC_ALGORITHMS, PreparedKey
 from ..jose.keyset import PRIVATE_MEMBERS, Key, thumbprint
-from ..revocation.policy import Record, record_key
+from ..revocation.policy import CLOCK_MARGIN, Record, record_key
 
 #: The proof's ``typ`` header (RFC 9449 section 4.2).
 PROOF_TYPE: Final = "dpop+jwt"
@@ -107,20 +112,48 @@ class DPoPBindingError(ProofOfPossessionError):
 
     A DPoP-bound token presented as a bearer token (a downgrade), a bearer
     token under the ``DPoP`` scheme, a proof signed by another key than the
-    one the token is bound to, or a bearer token where DPoP is required.
+    one the token is bound to, a bearer token where DPoP is required, or a
+    token bound by a confirmation method other than ``cnf.jkt``.
     """
 
     code: ClassVar[str] = "invalid_dpop_binding"
     challenge: ClassVar[str] = "invalid_token"
 
 
+class InvalidDPoPCredentialError(ProofOfPossessionError):
+    """The ``Authorization: DPoP`` credential is no token68 (401, ``invalid_token``).
+
+    RFC 9449 section 7.1 gives the DPoP scheme RFC 7235's ``token68``
+    syntax: ASCII letters, digits and ``-._~+/``, then optional ``=``. A
+    credential outside it is no token of any kind, and is refused before any
+    later step (decoding, introspection, the proof's ``ath``) sees it.
+    """
+
+    code: ClassVar[str] = "invalid_token"
+    challenge: ClassVar[str] = "invalid_token"
+
+
+#: RFC 7235 section 2.1: the syntax of a credential under the ``DPoP`` scheme.
+TOKEN68: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def is_token68(credential: str) -> bool:
+    """Whether ``credential`` has the ``token68`` syntax (ASCII only)."""
+    return TOKEN68.fullmatch(credential) is not None
+
+
 class NonceSource:
     """Server nonces every instance can check without sharing state.
 
-    A nonce is the time it was issued and a MAC of that time under a secret
-    every instance is configured with (``JWT_DPOP_NONCE_SECRET``). It is
-    fresh for ``lifetime`` seconds; no store is written, and a forged or
-    expired one is simply refused with a fresh one in the answer.
+    A nonce is the time it was issued and a MAC of that time and of the
+    resource it was issued for, under a secret every instance is configured
+    with (``JWT_DPOP_NONCE_SECRET``). It is fresh for ``lifetime`` seconds;
+    no store is written, and a forged or expired one is simply refused with
+    a fresh one in the answer. The resource (``JWT_RESOURCE``, else the
+    request's origin) is in the MAC so that services which share the secret
+    (one configuration copied to several apps) do not accept each other's
+    nonces: a nonce says "issued by this service", not "by any holder of
+    the secret".
     """
 
     __slots__ = ("_secret", "lifetime")
@@ -129,21 +162,24 @@ class NonceSource:
         self._secret = secret
         self.lifetime = lifetime
 
-    def _mac(self, issued: bytes) -> bytes:
-        return hmac.digest(self._secret, _NONCE_CONTEXT + issued, "sha256")[:_NONCE_MAC_BYTES]
+    def _mac(self, issued: bytes, resource: str) -> bytes:
+        # The resource comes first, ended by a NUL (which no URL holds), so
+        # no resource and time can be read as another resource and time.
+        material = _NONCE_CONTEXT + resource.encode("utf-8", "surrogatepass") + b"\x00" + issued
+        return hmac.digest(self._secret, material, "sha256")[:_NONCE_MAC_BYTES]
 
-    def issue(self, now: float) -> str:
-        """A new nonce, fresh from ``now``."""
+    def issue(self, now: float, resource: str) -> str:
+        """A new nonce for ``resource``, fresh from ``now``."""
         issued = _TIME.pack(int(now))
-        return b64url_encode(issued + self._mac(issued))
+        return b64url_encode(issued + self._mac(issued, resource))
 
-    def fresh(self, nonce: Any, now: float) -> bool:
-        """Whether ``nonce`` was issued here less than ``lifetime`` seconds ago."""
+    def fresh(self, nonce: Any, now: float, resource: str) -> bool:
+        """Whether ``nonce`` was issued for ``resource`` less than ``lifetime`` seconds ago."""
         if not isinstance(nonce, str) or not re.fullmatch(r"[A-Za-z0-9_-]{32}", nonce):
             return False
         raw = _b64url_decode(nonce)
         issued, mac = raw[: _TIME.size], raw[_TIME.size :]
-        if not hmac.compare_digest(mac, self._mac(issued)):
+        if not hmac.compare_digest(mac, self._mac(issued, resource)):
             return False
         seconds: int = _TIME.unpack(issued)[0]
         # One second of slack for the truncation to whole seconds at issue.
@@ -204,13 +240,15 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(output)
 
 
-def normalize_uri(uri: Any) -> str | None:
+def normalize_uri(uri: Any, *, dot_segments: bool = True) -> str | None:
     """``uri`` without query and fragment, normalised for comparison; ``None`` if unusable.
 
     Scheme and host are lower-cased, a default port is dropped, percent
     escapes are upper-cased (and decoded where they stand for an unreserved
     character), dot segments are removed and an empty path is ``/``. Only
     absolute ``http``/``https`` URLs without user information are usable.
+    With ``dot_segments=False`` the path's ``.`` and ``..`` segments are kept
+    as they are (for the request's own URL: see :func:`verify_proof`).
     """
     if not isinstance(uri, str) or not uri.isascii():
         return None
@@ -227,7 +265,15 @@ def normalize_uri(uri: Any) -> str | None:
         host = f"[{host}]"
     authority = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = _PERCENT.sub(_percent, parts.path) or "/"
-    return f"{scheme}://{authority}{_remove_dot_segments(path)}"
+    if dot_segments:
+        path = _remove_dot_segments(path)
+    return f"{scheme}://{authority}{path}"
+
+
+def _origin(normalized: str) -> str:
+    """``scheme://host[:port]`` of a URL :func:`normalize_uri` returned."""
+    scheme, _, rest = normalized.partition("://")
+    return f"{scheme}://{rest.partition('/')[0]}"
 
 
 # --- The proof -------------------------------------------------------------------
@@ -294,13 +340,31 @@ def verify_proof(
     access_token: str | None,
     policy: DPoPPolicy,
     now: float,
+    resource: str | None = None,
+    nonce_scope: str = "",
 ) -> Proof:
     """Every check of RFC 9449 section 4.3 (see the module docstring); the verified proof.
 
     ``url`` is the request's URL as the service sees it (its query is
     ignored). ``access_token`` is ``None`` for a token request (the proof a
-    client sends to obtain a bound token carries no ``ath``). Raises
+    client sends to obtain a bound token carries no ``ath``). ``resource``
+    (``JWT_RESOURCE``) is who this service is: the origin ``htu`` names must
+    be its origin, whatever ``Host`` header built ``url``. ``nonce_scope``
+    is what nonces are issued for (:class:`NonceSource`). Raises
     :class:`InvalidDPoPProofError` or :class:`UseDPoPNonceError`.
+
+    The two URLs are not normalised alike. ``htu`` is what the client signed:
+    RFC 3986 syntax-based and scheme-based normalisation (section 6.2.2 and
+    6.2.3, as RFC 9449 section 4.3 recommends), dot segments removed, so
+    ``/a/../orders`` names ``/orders`` as the client's HTTP library sends it.
+    The request's URL is what was routed: its dot segments are *kept*, so a
+    request whose path still holds ``.`` or ``..`` (sent raw, or as
+    ``%2E``, or made of ``%2F``-encoded slashes the server decoded) matches
+    no proof. Removing them on this side would make ``/files/a/../../orders``
+    (which reaches the ``/files/<path>`` view) equal to ``/orders``, and let
+    a proof for one resource act on another. Encoded slashes (``%2F``) stay
+    encoded in ``htu`` and are decoded by the server in the request's path,
+    so a proof naming one never matches either: refused, never widened.
     """
     parsed = _signed(proof, policy)
     try:
@@ -313,8 +377,12 @@ def verify_proof(
     if _string_claim(claims, "htm") != method:
         raise InvalidDPoPProofError("DPoP proof 'htm' does not match the request method")
     htu = normalize_uri(_string_claim(claims, "htu"))
-    if htu is None or htu != normalize_uri(url):
+    if htu is None or htu != normalize_uri(url, dot_segments=False):
         raise InvalidDPoPProofError("DPoP proof 'htu' does not match the request URL")
+    if resource is not None:
+        own = normalize_uri(resource)
+        if own is None or _origin(htu) != _origin(own):
+            raise InvalidDPoPProofError("DPoP proof 'htu' names another origin than this resource")
     iat: Any = claims.get("iat")
     if not is_number(iat):
         raise InvalidDPoPProofError("DPoP proof has no numeric 'iat' claim")
@@ -325,7 +393,7 @@ def verify_proof(
         if not hmac.compare_digest(ath.encode(), access_token_hash(access_token).encode()):
             raise InvalidDPoPProofError("DPoP proof 'ath' does not match the access token")
     nonces = policy.nonces
-    if nonces is not None and not nonces.fresh(claims.get("nonce"), now):
+    if nonces is not None and not nonces.fresh(claims.get("nonce"), now, nonce_scope):
         raise UseDPoPNonceError("DPoP proof needs a fresh server nonce")
     # The thumbprint of the JWK as sent: what the authorization server bound
     # the token to (members checked by the key's parsing above).
@@ -333,10 +401,24 @@ def verify_proof(
 
 
 def bound_key(claims: Claims) -> str | None:
-    """The thumbprint a token is bound to (``cnf.jkt``), or ``None`` for a bearer token."""
-    cnf = claims.get("cnf")
-    if not isinstance(cnf, Mapping) or "jkt" not in cnf:
+    """The thumbprint a token is bound to (``cnf.jkt``), or ``None`` for a bearer token.
+
+    A token with no ``cnf`` claim is a bearer token. Any ``cnf`` is a
+    confirmation (RFC 7800): the token is for its holder only. The one
+    method this service can check is DPoP's ``jkt``, so any other ``cnf``
+    (a certificate's ``x5t#S256`` for mutual TLS, a ``jwk``, a ``kid``, a
+    ``jkt`` beside another member, or no object at all) is refused with
+    :class:`DPoPBindingError`: accepted as a bearer token, the copy of a
+    certificate-bound token would work without the certificate.
+    """
+    if "cnf" not in claims:
         return None
+    cnf = claims["cnf"]
+    if not isinstance(cnf, Mapping) or set(cnf) != {"jkt"}:
+        raise DPoPBindingError(
+            "The token is bound by a confirmation method ('cnf') this service cannot check; "
+            "only DPoP's 'cnf.jkt' is supported"
+        )
     jkt = cnf["jkt"]
     if not isinstance(jkt, str) or not jkt:
         raise DPoPBindingError("Invalid 'cnf.jkt' claim: it must be a thumbprint string")
@@ -358,16 +440,22 @@ def refuse_bearer_binding(claims: Claims) -> None:
     RFC 9449 section 7.2: accepting it as a bearer token would let whoever
     stole it use it without the key, which is what the binding prevents.
     """
-    if "cnf" in claims and bound_key(claims) is not None:
+    if bound_key(claims) is not None:  # raises for a confirmation method other than jkt
         raise DPoPBindingError("A DPoP-bound token must be presented with a DPoP proof")
 
 
 def replay_record(proof: Proof, policy: DPoPPolicy, now: float) -> Record:
     """The store record that marks ``proof`` used; write it with ``put_if_absent``.
 
-    It is kept until the proof's ``iat`` has left the window (measured from
-    the later of ``iat`` and now, so no clock skew between instances frees it
-    early), after which the ``iat`` check refuses the proof anyway.
+    It is kept as long as any instance could still accept the proof: an
+    instance accepts it while its own clock is within ``iat_window`` of
+    ``iat``, and instances' clocks may run up to ``CLOCK_MARGIN`` behind the
+    one that wrote the record (the margin every revocation record carries).
+    So it lives until ``iat + iat_window + CLOCK_MARGIN`` on the writer's
+    clock, measured from the later of ``iat`` and now, plus one second for
+    the window's inclusive bound and whole-second ``iat`` values. After
+    that every instance's ``iat`` check refuses the proof anyway.
     """
     key = record_key("dpop", proof.jkt, proof.claims["jti"])
-    return Record(key, "1", max(float(proof.claims["iat"]), now) + policy.iat_window + 1)
+    start = max(float(proof.claims["iat"]), now)
+    return Record(key, "1", start + policy.iat_window + CLOCK_MARGIN + 1)

@@ -24,14 +24,23 @@ refresh token would still mint new ones for weeks. So the logout endpoints
 take the refresh token too (in cookie mode the refresh cookie with its own
 CSRF value; in header mode the ``Authorization`` header's token of either
 kind, or ``refresh_token`` in a JSON body), and an expired token whose
-signature verifies, when its session is still live. A DPoP-bound token ends
-its session only as it is used everywhere else: under ``Authorization:
-DPoP`` with a proof of its key. In cookie mode logout always answers with
-the cookies cleared.
+signature verifies, when its session is still live. Each token goes through
+the pipeline's locate step (``pipeline.locate_dpop``), so the logouts apply
+``JWT_DPOP`` as every route does: a DPoP-bound token ends its session only
+under ``Authorization: DPoP`` with a proof of its key, and where DPoP is
+"required" a bearer token ends nothing. In cookie mode logout always
+answers with the cookies cleared.
+
+With ``JWT_DPOP = "required"``, a header-mode login must carry a DPoP proof
+(401 ``invalid_dpop_proof`` otherwise, before the login callback runs), and
+a cookie-mode blueprint is a ``ConfigurationError`` before the first request
+(``resource_server.check_declared_routes``): cookies cannot be presented
+under the ``DPoP`` scheme, so none of its routes could ever pass.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -41,7 +50,6 @@ from flask import Blueprint, Request, Response, after_this_request, jsonify, req
 from ...exceptions import (
     Claims,
     CrossSiteRequestError,
-    ExpiredSignatureError,
     JWTExtendedException,
     LoginRefusedError,
     NoAuthorizationError,
@@ -49,14 +57,12 @@ from ...exceptions import (
     UnsupportedContentTypeError,
     WrongTokenError,
 )
-from ..oauth.dpop import refuse_bearer_binding
 from . import pipeline
 from .authorization import RouteRequirement
 from .context import get_jwt, get_jwt_identity
 from .cookies import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from .decorators import jwt_required
-from .locations import EXTRACTORS
-from .resource_server import dpop_binding, dpop_token, verify_dpop
+from .resource_server import dpop_binding
 from .revocation_api import revoke_all_claimed, revoke_token, rotate_refresh_token
 from .sessions import create_token_pair, end_all_of, end_session_of, sessions_of
 from .state import get_state
@@ -64,15 +70,15 @@ from .state import get_state
 #: The login callback: the request in, an identity out (``None``: refused).
 LoginCallback = Callable[[Request], Any]
 
-#: Where logout looks for tokens, in order: (location, refresh?, the kind it must be).
-_Source = tuple[str, bool, str | None]
+#: Where logout looks for tokens, in order: (location, the kind it must be).
+_Source = tuple[str, str | None]
 _COOKIE_SOURCES: Final[tuple[_Source, ...]] = (
-    ("cookies", False, "access"),
-    ("cookies", True, "refresh"),
+    ("cookies", "access"),
+    ("cookies", "refresh"),
 )
 _HEADER_SOURCES: Final[tuple[_Source, ...]] = (
-    ("headers", False, None),  # either kind: a client may log out with its refresh token
-    ("json", True, "refresh"),  # {"refresh_token": ...}, beside an access token or alone
+    ("headers", None),  # either kind: a client may log out with its refresh token
+    ("json", "refresh"),  # {"refresh_token": ...}, beside an access token or alone
 )
 #: ``Sec-Fetch-Site`` values of a request our own page (or the user) made.
 _OWN_SITE: Final = frozenset({"same-origin", "none"})
@@ -212,10 +218,13 @@ class _AuthViews:
             raise UnsupportedContentTypeError(
                 "Login takes a JSON body here (Content-Type: application/json)"
             )
+        # The proof first: a login that could get no usable tokens (no proof
+        # where DPoP is required, a bad or replayed proof, no nonce yet)
+        # never reaches the app's password check, and mints nothing.
+        binding = self._dpop_binding()
         identity = self._login(request)
         if identity is None:
             raise LoginRefusedError("Bad username or password")
-        binding = self._dpop_binding()
         access, refresh = create_token_pair(identity, fresh=self._fresh, additional_claims=binding)
         body: dict[str, Any] = {"login": True}
         if binding:
@@ -227,13 +236,18 @@ class _AuthViews:
 
         The pair is then bound to the proof's key (RFC 9449): every route
         refuses both tokens as bearer tokens, and refresh rotation keeps the
-        binding. A proof is ignored with ``JWT_DPOP = "off"`` (nothing would
-        accept the bound tokens) and in cookie mode, where tokens travel in
-        cookies, not under the ``DPoP`` scheme.
+        binding. With ``JWT_DPOP = "required"`` the proof is mandatory
+        (``InvalidDPoPProofError``, 401, without one): an unbound pair would
+        be refused by every route, yet count as a session. A proof is ignored
+        with ``JWT_DPOP = "off"`` (nothing would accept the bound tokens) and
+        in cookie mode, where tokens travel in cookies, not under the
+        ``DPoP`` scheme (a cookie-mode blueprint in a required-DPoP app does
+        not start: see the module docstring).
         """
-        if self.cookies or "DPoP" not in request.headers:
+        if self.cookies:
             return None
-        if get_state().settings.get().resource.dpop.mode == "off":
+        mode = get_state().settings.get().resource.dpop.mode
+        if mode == "off" or (mode == "allowed" and "DPoP" not in request.headers):
             return None
         return dpop_binding()
 
@@ -331,50 +345,33 @@ _KINDS: Final = {
 }
 
 
-def _verify(location: str, refresh: bool, kind: str | None) -> tuple[Claims, bool]:
+def _verify(location: str, kind: str | None) -> tuple[Claims, bool]:
     """The token at ``location`` through the request pipeline, expiry aside.
 
-    The pipeline's decode step (signature, algorithm, every registered claim,
-    the CSRF double submit of a cookie, a subclass's decode hook) and its
-    checks (type, the revocation store, the app's blocklist and claims
+    The pipeline's locate step (the DPoP mode: a DPoP-bound token only under
+    ``Authorization: DPoP`` with the request's proof, checked and its
+    ``jti`` used once; a bearer token refused where DPoP is required; a
+    bound token refused anywhere else, or whoever copied it could log its
+    owner out), its decode step (signature, algorithm, every registered
+    claim, the CSRF double submit of a cookie, a subclass's decode hook) and
+    its checks (type, the revocation store, the app's blocklist and claims
     verification loaders), without the user lookup. An expired token is
     accepted only while its session is live: a token of a session ended
     earlier, or of none, proves nothing once expired (the store's records
     about it may be gone by then). Returns the claims and whether the token
     has expired.
-
-    A DPoP-bound token proves its session only with a proof of its key, as
-    on every other route: in header mode, under ``Authorization: DPoP``
-    with the request's ``DPoP`` proof (checked, its ``jti`` used once).
-    Anywhere else (``Bearer``, a JSON body) it is refused, or whoever
-    copied it could log its owner out.
     """
     state = get_state()
     settings = state.settings.get()
-    bound = None
-    if location == "headers" and settings.resource.dpop.mode != "off":
-        bound = dpop_token(settings)
-    if bound is not None:
-        encoded, csrf_value = bound, None
-    else:
-        encoded, csrf_value = EXTRACTORS[location](settings, refresh)
-    expired: ExpiredSignatureError | None = None
-    try:
-        header, claims = pipeline.decode(state, settings, encoded, csrf_value)
-    except ExpiredSignatureError as error:
-        header, claims = pipeline.decode(state, settings, encoded, csrf_value, allow_expired=True)
-        expired = error
-    if bound is not None:
-        verify_dpop(settings, encoded, claims)
-    else:
-        refuse_bearer_binding(claims)
+    requirement = dataclasses.replace(_KINDS[kind], locations=(location,))
+    found = pipeline.locate_dpop(state, settings, requirement, allow_expired=True)
+    claims = found.claims
     if kind is None and claims.get("type", "access") not in ("access", "refresh"):
         raise WrongTokenError("Only access or refresh tokens are allowed here")
-    found = pipeline.Found(header, claims, location, encoded)
-    pipeline.check(state.callbacks, settings, found, _KINDS[kind], None, load_user=False)
-    if expired is not None and not _in_live_session(claims):
-        raise expired
-    return claims, expired is not None
+    pipeline.check(state.callbacks, settings, found, requirement, None, load_user=False)
+    if found.expired is not None and not _in_live_session(claims):
+        raise found.expired
+    return claims, found.expired is not None
 
 
 def _in_live_session(claims: Claims) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -41,7 +41,7 @@ from .authorization import AuthorizationError
 from .callbacks import Callbacks, error_response
 from .fje import Loader, subclass_hook
 from .integrations import route_rest_framework_errors
-from .resource_server import challenge
+from .resource_server import challenge, check_declared_routes
 from .resource_server import register as register_metadata
 from .state import EXTENSION_KEY, FJE_EXTENSION_KEY, AppState, get_state
 
@@ -98,10 +98,17 @@ class JWTManager:
         and the fix; a key that is merely absent is needed only when signing
         or verifying. Calling it again on the same app replaces the previous
         registration.
+
+        Route declarations that cannot work with the settings (see
+        ``resource_server.check_declared_routes``) raise ``ConfigurationError``
+        here for the routes declared so far, and before the first request is
+        served for the others.
         """
         # First what Flask refuses once the app has served a request, so that
         # a refused call changes nothing.
         app.register_error_handler(JWTExtendedException, self._handle_error)
+        if _check_routes_once not in app.before_request_funcs.get(None, []):
+            app.before_request(_check_routes_once)
         previous = app.extensions.get(EXTENSION_KEY)
         if isinstance(previous, AppState):
             # App factories and test fixtures call init_app again: the last
@@ -132,6 +139,7 @@ class JWTManager:
             encode_hook=subclass_hook(self, JWTManager, "_encode_jwt_from_config"),
             decode_hook=subclass_hook(self, JWTManager, "_decode_jwt_from_config"),
         )
+        check_declared_routes(app, state.settings.get())
         app.extensions[EXTENSION_KEY] = state
         # Where Flask-JWT-Extended kept its manager: apps and their tests read it
         # (``app.extensions["flask-jwt-extended"].decode_key_loader(...)``).
@@ -407,6 +415,20 @@ class JWTManager:
         """
         self.callbacks.user_lookup_error = callback
         return callback
+
+
+def _check_routes_once() -> None:
+    """Before the app's first request: every route is declared by now (Flask allows no more).
+
+    Raises ``ConfigurationError`` for a declaration that cannot work
+    (``resource_server.check_declared_routes``), on every request until the
+    app is fixed, instead of a 500 on the one route concerned; a check that
+    passed is not run again.
+    """
+    state = get_state()
+    if not state.routes_checked.is_set():
+        check_declared_routes(current_app, state.settings.get())
+        state.routes_checked.set()
 
 
 def _close_stores(state: AppState) -> None:

@@ -1,23 +1,28 @@
 """The verification pipeline: every check a token passes, defined once.
 
-    locate (or, where DPoP is on, :func:`locate_dpop`: the token under the
-    ``DPoP`` scheme and its proof) -> decode (signature, registered claims, CSRF; a subclass's
+    locate (:func:`locate_dpop`: the DPoP mode, then the token under the
+    ``DPoP`` scheme and its proof, or :func:`locate` in the route's locations)
+    -> decode (signature, registered claims, CSRF; a subclass's
     ``_decode_jwt_from_config`` when it overrides ours) -> type -> freshness
     -> revocation (the store, then ``token_in_blocklist_loader``) -> custom
     verification (``token_verification_loader``) -> declared requirements
     (``claims=``, ``scope=``, ``override=``) -> user lookup
 
-Every entry point runs these functions and no copy of them:
-``jwt_required`` and ``verify_jwt_in_request`` (:func:`verify_request`), the
-Flask-JWT-Extended private helpers that custom decorators call
-(``view_decorators._decode_jwt_from_request``: :func:`locate` and
-:func:`check` without the user lookup), ``decode_token`` (the decode step
-alone, as documented), ``flask jwt decode`` (:func:`decode` and
-:func:`check`) and the auth blueprint (through ``jwt_required``). When the
-copies were separate they drifted: a subclass's decode hook skipped by one
-adapter, declared requirements dropped behind a wrapped verifier, the CLI
-calling "accepted" a token the app refuses. ``tests/test_pipeline.py`` runs
-every entry point against one hostile app and asserts they agree.
+Every entry point that verifies a request runs these functions and no copy
+of them: ``jwt_required`` and ``verify_jwt_in_request``
+(:func:`verify_request`), the Flask-JWT-Extended private helpers that custom
+decorators call (``view_decorators._decode_jwt_from_request``:
+:func:`locate_dpop` and :func:`check` without the user lookup), and the auth
+blueprint (its protected routes through ``jwt_required``, its logouts
+through :func:`locate_dpop` with expired tokens allowed, and :func:`check`).
+``decode_token`` runs the decode step alone, as documented, and
+``flask jwt decode`` :func:`decode` and :func:`check` (there is no request
+to locate in). When the copies were separate they drifted: a subclass's
+decode hook skipped by one adapter, declared requirements dropped behind a
+wrapped verifier, the CLI calling "accepted" a token the app refuses, and a
+custom decorator and the blueprint's logouts that never applied
+``JWT_DPOP = "required"``. ``tests/test_pipeline.py`` runs every entry point
+against one hostile app and asserts they agree.
 
 The functions take the resolved settings and the route's
 ``RouteRequirement`` (plain data built when
@@ -35,6 +40,7 @@ from flask import g, request
 
 from ...exceptions import (
     Claims,
+    ExpiredSignatureError,
     FreshTokenRequired,
     Header,
     NoAuthorizationError,
@@ -65,6 +71,9 @@ class Found(NamedTuple):
     claims: Claims
     location: str | None
     encoded: str
+    #: Why the token would have been refused had expired tokens not been
+    #: allowed (the auth blueprint's logouts); ``None``: not expired.
+    expired: ExpiredSignatureError | None = None
 
 
 def verify_request(requirement: RouteRequirement) -> tuple[Header, Claims] | None:
@@ -79,15 +88,7 @@ def verify_request(requirement: RouteRequirement) -> tuple[Header, Claims] | Non
     state = get_state()
     settings = state.settings.get()
     try:
-        if requirement.dpop is None and settings.resource.dpop.mode == "off":
-            found = locate(
-                state,
-                settings,
-                requirement.locations or settings.token_location,
-                requirement.refresh,
-            )
-        else:
-            found = locate_dpop(state, settings, requirement)
+        found = locate_dpop(state, settings, requirement)
     except NoAuthorizationError:
         if requirement.optional:
             publish(NO_TOKEN)
@@ -98,12 +99,20 @@ def verify_request(requirement: RouteRequirement) -> tuple[Header, Claims] | Non
     return verified.header, verified.claims
 
 
-def locate(state: AppState, settings: Settings, where: Sequence[str], refresh: bool) -> Found:
-    """The first token found in ``where``, decoded.
+def locate(
+    state: AppState,
+    settings: Settings,
+    where: Sequence[str],
+    refresh: bool,
+    *,
+    allow_expired: bool = False,
+) -> Found:
+    """The first token found in ``where``, decoded, as a bearer token.
 
     Locations are tried in order; the first that holds a token decides (its
     token is decoded, and a cookie-held one must come with its CSRF value).
     With none, :class:`NoAuthorizationError` names what each location lacked.
+    A token confirmed to a key (any ``cnf``) is refused: it is no bearer token.
     """
     errors: list[str] = []
     for location in where:
@@ -112,33 +121,61 @@ def locate(state: AppState, settings: Settings, where: Sequence[str], refresh: b
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims = decode(state, settings, encoded, csrf_value)
-        if "cnf" in claims:  # a DPoP-bound token is never a bearer token
+        header, claims, expired = _decoded(state, settings, encoded, csrf_value, allow_expired)
+        if "cnf" in claims:  # a bound token is never a bearer token
             refuse_bearer_binding(claims)
-        return Found(header, claims, location, encoded)
+        return Found(header, claims, location, encoded, expired)
     raise NoAuthorizationError(missing_message(tuple(where), errors))
 
 
-def locate_dpop(state: AppState, settings: Settings, requirement: RouteRequirement) -> Found:
-    """:func:`locate` on a route where DPoP (RFC 9449) is allowed or required.
+def locate_dpop(
+    state: AppState,
+    settings: Settings,
+    requirement: RouteRequirement,
+    *,
+    allow_expired: bool = False,
+) -> Found:
+    """The locate step of every entry point: the DPoP mode (RFC 9449) applied, then the token.
 
-    The one step the DPoP modes add (``flask_jwtx._core.web.resource_server``): an
+    The mode is the route's (``jwt_required(dpop=...)``), else ``JWT_DPOP``.
+    Where it is not "off" and the route reads the ``headers`` location, an
     ``Authorization: DPoP <token>`` credential is decoded and its request's
-    proof checked; any other request goes through :func:`locate`, and on a
-    route that requires DPoP a token found there is refused.
+    proof checked (``flask_jwtx._core.web.resource_server``). Any other
+    request goes through :func:`locate` in the route's locations, and where
+    DPoP is required a token found there is refused. A route limited to
+    other locations never reads the ``Authorization`` header, under any
+    scheme. ``allow_expired`` (the auth blueprint's logouts) decodes an
+    expired token and says so in :attr:`Found.expired`.
     """
     mode = requirement.dpop or settings.resource.dpop.mode
-    encoded = dpop_token(settings) if mode != "off" else None
+    where = requirement.locations or settings.token_location
+    encoded = dpop_token(settings) if mode != "off" and "headers" in where else None
     if encoded is None:
-        found = locate(
-            state, settings, requirement.locations or settings.token_location, requirement.refresh
-        )
+        found = locate(state, settings, where, requirement.refresh, allow_expired=allow_expired)
         if mode == "required":
             raise bearer_refused()
         return found
-    header, claims = decode(state, settings, encoded, None)
+    header, claims, expired = _decoded(state, settings, encoded, None, allow_expired)
     verify_dpop(settings, encoded, claims)
-    return Found(header, claims, "headers", encoded)
+    return Found(header, claims, "headers", encoded, expired)
+
+
+def _decoded(
+    state: AppState,
+    settings: Settings,
+    encoded: str,
+    csrf_value: str | None,
+    allow_expired: bool,
+) -> tuple[Header, Claims, ExpiredSignatureError | None]:
+    """The decode step; an expired token too when ``allow_expired``, with its error."""
+    try:
+        header, claims = decode(state, settings, encoded, csrf_value)
+    except ExpiredSignatureError as error:
+        if not allow_expired:
+            raise
+        header, claims = decode(state, settings, encoded, csrf_value, allow_expired=True)
+        return header, claims, error
+    return header, claims, None
 
 
 def check(

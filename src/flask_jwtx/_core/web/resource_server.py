@@ -21,14 +21,25 @@ The request URL a proof's ``htu`` is compared with is the one Flask sees
 (``request.base_url``). Behind a reverse proxy that terminates TLS or
 rewrites the host, wrap the app in ``werkzeug.middleware.proxy_fix.ProxyFix``
 (configured for the number of proxies you run) so that URL is the public one
-clients sign; otherwise every proof is refused for its ``htu``.
+clients sign; otherwise every proof is refused for its ``htu``. That URL's
+origin comes from the request's ``Host`` header, which the client chooses:
+with ``JWT_RESOURCE`` set, ``htu`` must also name the resource's own origin,
+so a proof made for another service cannot be replayed here with its
+``Host``; without it, restrict the hosts Flask accepts (``TRUSTED_HOSTS`` or
+``SERVER_NAME``, or a proxy that sets ``Host`` itself).
+
+A route declaration that cannot work with the app's settings (DPoP turned
+on for a route in an app without a revocation store, or DPoP required where
+the route takes tokens only from places a DPoP credential never is) is a
+``ConfigurationError`` before the first request is served
+(:func:`check_declared_routes`), not a 500 on the first request to that route.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from flask import Response, after_this_request, current_app, jsonify, make_response, request
@@ -47,11 +58,14 @@ from ...exceptions import (
 from ..config.settings import Settings
 from ..oauth.dpop import (
     DPoPBindingError,
+    InvalidDPoPCredentialError,
     InvalidDPoPProofError,
     Proof,
     ProofOfPossessionError,
     UseDPoPNonceError,
     check_binding,
+    is_token68,
+    normalize_uri,
     replay_record,
     verify_proof,
 )
@@ -70,7 +84,13 @@ UNPROCESSABLE: Final = 422
 
 
 def dpop_token(settings: Settings) -> str | None:
-    """The token of an ``Authorization: DPoP <token>`` header; ``None`` for any other scheme."""
+    """The token of an ``Authorization: DPoP <token>`` header; ``None`` for any other scheme.
+
+    The credential must have RFC 7235's ``token68`` syntax (ASCII letters,
+    digits, ``-._~+/``, trailing ``=``): anything else is refused here (401),
+    so no later step (decoding, introspection, the ``ath`` hash) is handed
+    text that is no token.
+    """
     value = request.headers.get(settings.header_name, "").strip()
     scheme, _, rest = value.partition(" ")
     if scheme.lower() != DPOP_SCHEME:
@@ -79,6 +99,11 @@ def dpop_token(settings: Settings) -> str | None:
     if not token or " " in token or "," in token:
         raise InvalidHeaderError(
             f"Bad {settings.header_name} header. Expected '{settings.header_name}: DPoP <JWT>'"
+        )
+    if not is_token68(token):
+        raise InvalidDPoPCredentialError(
+            "The DPoP credential is not a token: only ASCII letters, digits and -._~+/ "
+            "(then '=') are allowed"
         )
     return token
 
@@ -138,8 +163,22 @@ def _request_proof(settings: Settings, access_token: str | None) -> tuple[Proof,
         access_token=access_token,
         policy=settings.resource.dpop,
         now=now,
+        resource=settings.resource.resource,
+        nonce_scope=nonce_scope(settings),
     )
     return proof, now
+
+
+def nonce_scope(settings: Settings) -> str:
+    """Whom this request's nonces are issued for: ``JWT_RESOURCE``, else the request's origin.
+
+    Bound into each nonce's MAC (``dpop.NonceSource``), so that two services
+    sharing ``JWT_DPOP_NONCE_SECRET`` do not accept each other's nonces.
+    """
+    resource = settings.resource.resource
+    if resource is not None:
+        return resource
+    return normalize_uri(request.host_url) or request.host_url
 
 
 def _use_once(settings: Settings, proof: Proof, now: float) -> None:
@@ -159,10 +198,11 @@ def _use_once(settings: Settings, proof: Proof, now: float) -> None:
         raise InvalidDPoPProofError("DPoP proof has already been used")
     nonces = settings.resource.dpop.nonces
     if nonces is not None:  # the nonce for the client's next proof
+        scope = nonce_scope(settings)
 
         @after_this_request
         def _next_nonce(response: Response) -> Response:
-            response.headers["DPoP-Nonce"] = nonces.issue(time.time())
+            response.headers["DPoP-Nonce"] = nonces.issue(time.time(), scope)
             return response
 
 
@@ -270,21 +310,83 @@ def challenge(answer: ResponseReturnValue, error: JWTExtendedException) -> Respo
         headers.add("WWW-Authenticate", _challenge("DPoP", dpop))
     nonces = policy.dpop.nonces
     if isinstance(error, UseDPoPNonceError) and nonces is not None:
-        headers["DPoP-Nonce"] = nonces.issue(time.time())
+        headers["DPoP-Nonce"] = nonces.issue(time.time(), nonce_scope(settings))
     return response
 
 
 # --- Metadata (RFC 9728) -------------------------------------------------------------
 
 
-def _all_requirements() -> Iterable[RouteRequirement]:
-    for view in current_app.view_functions.values():
-        yield from declared_requirements(view)
+def declared_routes(app: Any) -> Iterator[tuple[str, RouteRequirement]]:
+    """Every ``jwt_required`` declaration of ``app``'s views, with its endpoint.
+
+    A class-based view's methods (``MethodView``, Flask-RESTX resources)
+    are read too. ``verify_jwt_in_request`` called inside a view declares
+    nothing that can be read here.
+    """
+    for endpoint, view in app.view_functions.items():
+        for requirement in declared_requirements(view):
+            yield endpoint, requirement
         view_class = getattr(view, "view_class", None)
         for method in ("get", "post", "put", "patch", "delete", "head", "options"):
             handler = getattr(view_class, method, None) if view_class is not None else None
             if handler is not None:
-                yield from declared_requirements(handler)
+                for requirement in declared_requirements(handler):
+                    yield endpoint, requirement
+
+
+def _all_requirements() -> Iterable[RouteRequirement]:
+    return (requirement for _, requirement in declared_routes(current_app))
+
+
+def _named(endpoints: list[str]) -> str:
+    shown = ", ".join(repr(e) for e in endpoints[:5])
+    more = len(endpoints) - 5
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def check_declared_routes(app: Any, settings: Settings) -> None:
+    """Refuse route declarations whose DPoP mode cannot work with ``settings``.
+
+    Run by ``init_app`` on the routes declared so far and again before the
+    first request is served, when Flask allows no more routes (so every
+    route is seen); either way before any request reaches such a route,
+    where the same problem would otherwise be a 500:
+
+    * a route that turns DPoP on (``jwt_required(dpop=...)``) in an app
+      without ``JWT_REVOCATION_STORE``: proofs could not be kept single-use;
+    * a route where DPoP is required but tokens are read only from cookies,
+      the query string or the body: a DPoP credential is only ever sent in
+      the ``Authorization`` header, so no request could pass (the
+      cookie-mode auth blueprint in a ``JWT_DPOP = "required"`` app is one).
+    """
+    default = settings.resource.dpop.mode
+    storeless: list[str] = []
+    headerless: list[str] = []
+    for endpoint, requirement in declared_routes(app):
+        mode = requirement.dpop or default
+        if mode == "off":
+            continue
+        if settings.revocation_store is None and endpoint not in storeless:
+            storeless.append(endpoint)
+        where = requirement.locations or settings.token_location
+        if mode == "required" and "headers" not in where and endpoint not in headerless:
+            headerless.append(endpoint)
+    if storeless:
+        raise ConfigurationError(
+            f"jwt_required(dpop=...) turns DPoP on for {_named(sorted(storeless))}, but there "
+            "is no JWT_REVOCATION_STORE to make each proof single-use. Set "
+            "JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL shared "
+            "by every instance), or remove dpop= from those routes."
+        )
+    if headerless:
+        raise ConfigurationError(
+            f"DPoP is required on {_named(sorted(headerless))}, which take no token from the "
+            "Authorization header, the only place a DPoP-bound token is presented: no request "
+            "could pass. Add 'headers' to their locations (for the auth blueprint: "
+            "create_auth_blueprint(..., mode='headers')), or make DPoP 'allowed' there "
+            "(JWT_DPOP, or jwt_required(dpop='allowed'))."
+        )
 
 
 def metadata_document(settings: Settings) -> dict[str, Any]:

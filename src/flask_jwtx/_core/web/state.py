@@ -10,8 +10,9 @@ only the package's public modules import.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from flask import Flask, current_app
@@ -43,6 +44,9 @@ class AppState:
     #: token through; ``None`` when the manager keeps ours (the fast path).
     encode_hook: Any = None
     decode_hook: Any = None
+    #: Set once the app's route declarations were checked against its
+    #: settings before its first request (``extension``).
+    routes_checked: threading.Event = field(default_factory=threading.Event)
 
 
 def get_state() -> AppState:
