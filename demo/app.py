@@ -8,8 +8,10 @@ Run it with ``bash demo/run.sh`` (README). Endpoints:
 * ``POST /refresh``          refresh token (header or cookie) -> a NEW access and refresh
                              token; the old refresh token is used up (rotation), and
                              presenting it again revokes the whole family
-* ``POST /logout``           revokes the presented token and clears cookies
-* ``POST /logout/everywhere`` revokes every token issued to this user so far
+* ``POST /logout``           ends the login (session) of the presented token, so
+                             every token of it is refused, and clears cookies
+* ``POST /logout/everywhere`` ends every login of this user: every token issued
+                             to it so far is refused (``revoke_all``)
 * ``GET  /me``               any valid access token
 * ``POST /password``         fresh access tokens only (just logged in)
 * ``/auth/...``              flask-jwtx's ready-made endpoints in cookie mode
@@ -196,9 +198,7 @@ def create_app(db_path: str | None = None, secret: str | None = None, **config: 
     @app.post("/logout")
     @jwt_required(verify_type=False)
     def logout() -> Response:
-        claims = get_jwt()
-        flask_jwtx.revoke_token(claims)
-        response = jsonify(msg=f"{claims['type']} token revoked")
+        response = jsonify(msg=_end_this_login())
         unset_jwt_cookies(response)
         return response
 
@@ -227,6 +227,22 @@ def create_app(db_path: str | None = None, secret: str | None = None, **config: 
 
     _add_auth(app, authenticate)
     return app
+
+
+def _end_this_login() -> str:
+    """End the login the presented token belongs to, not that token alone; what was done.
+
+    Revoking only the token given would leave the same login's other token
+    working (its refresh token could still mint new pairs), so the session
+    is ended: every token of it is refused, whichever one was presented
+    (access or refresh, header or cookie).
+    """
+    claims = get_jwt()
+    session = flask_jwtx.current_session_id()
+    if session is not None and flask_jwtx.revoke_session(session, sub=claims["sub"]):
+        return "logged out: every token of this login is revoked"
+    flask_jwtx.revoke_token(claims)  # a token of no session: that token alone
+    return f"{claims['type']} token revoked"
 
 
 def _add_auth(app: Flask, authenticate: Any) -> None:

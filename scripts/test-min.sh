@@ -6,7 +6,7 @@
 #
 # * .venv-min-floor: every declared floor at once, Flask 2.0 / Werkzeug 2.0,
 #   PyJWT 2.8 (no 'sub' check), blinker 1.4, urllib3 2.0.7 and cryptography 41
-#   (the asymmetric_crypto extra);
+#   (the crypto extra);
 # * .venv-min-hmac: a Flask 2.2 app pinned to PyJWT 2.9 that signs with HS256
 #   and has no cryptography installed: the key-pair tests skip themselves, and
 #   tests/test_floors.py checks the ConfigurationError naming the extra.

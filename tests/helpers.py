@@ -35,9 +35,9 @@ def read_key(name: str) -> str:
 
 
 #: Tests that sign or verify with key pairs. ``cryptography`` is optional (the
-#: ``asymmetric_crypto`` extra): the minimum-versions run without it skips them.
+#: ``crypto`` extra): the minimum-versions run without it skips them.
 needs_cryptography = pytest.mark.skipif(
-    not HAS_CRYPTOGRAPHY, reason="cryptography is not installed (the asymmetric_crypto extra)"
+    not HAS_CRYPTOGRAPHY, reason="cryptography is not installed (the crypto extra)"
 )
 #: Behaviour that depends on whether the installed PyJWT checks ``sub`` (2.10+):
 #: Flask-JWT-Extended inherits that check, so flask-jwtx follows it.

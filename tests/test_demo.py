@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import flask_jwtx
+from demo import check
+from demo.__main__ import COOKIE_MODE, HEADER_MODE
 from demo.app import create_app
+from flask_jwtx.testing import serve
 
 from .dpop_proofs import jkt, new_key, proof
 
@@ -65,7 +69,25 @@ def test_header_mode_login_me_fresh_refresh_logout(client: FlaskClient) -> None:
     assert client.post("/logout", **bearer(stale)).status_code == 200
     revoked = client.get("/me", **bearer(stale))
     assert (revoked.status_code, revoked.get_json()) == (401, {"msg": "Token has been revoked"})
-    assert client.get("/me", **bearer(tokens["access_token"])).status_code == 200
+
+
+def test_logout_ends_the_whole_login(client: FlaskClient) -> None:
+    """After /logout, no token of that login works: the other access token, the refresh tokens."""
+    tokens = client.post("/login", json=ALICE).get_json()
+    refreshed = client.post("/refresh", **bearer(tokens["refresh_token"])).get_json()
+    other = client.post("/login", json=ALICE).get_json()
+    answer = client.post("/logout", **bearer(refreshed["access_token"]))
+    assert answer.get_json() == {"msg": "logged out: every token of this login is revoked"}
+    assert client.post("/refresh", **bearer(refreshed["refresh_token"])).status_code == 401
+    assert client.get("/me", **bearer(tokens["access_token"])).status_code == 401
+    assert client.get("/me", **bearer(other["access_token"])).status_code == 200, "other logins"
+
+
+def test_logout_with_the_refresh_token_ends_the_login_too(client: FlaskClient) -> None:
+    """Logging out with either token of a login ends both."""
+    tokens = client.post("/login", json=ALICE).get_json()
+    assert client.post("/logout", **bearer(tokens["refresh_token"])).status_code == 200
+    assert client.get("/me", **bearer(tokens["access_token"])).status_code == 401
 
 
 def test_refresh_rotation_and_reuse_detection(client: FlaskClient) -> None:
@@ -236,6 +258,84 @@ def test_the_dpop_profile_takes_bound_tokens_with_their_proofs_only(client: Flas
         {"msg": "This resource requires a DPoP-bound token and a DPoP proof"},
     )
     assert client.get("/me", **bearer(unbound)).status_code == 200, "other routes take bearer"
+
+
+def test_the_check_walks_a_login_through_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m demo --check`` (as ``bash demo/run.sh --check`` runs it) passes, exit 0."""
+    assert check.main(str(tmp_path / "demo.sqlite3")) == 0
+    output = capsys.readouterr().out
+    assert "[FAIL]" not in output
+    assert "all steps passed" in output
+    for step in ("alice logs in: 200", "the same login's refresh token: 401"):
+        assert step in output
+    assert "the DPoP-only API, with a proof: 200" in output
+
+
+def test_the_check_fails_where_the_demo_cannot_be_built(tmp_path: Path) -> None:
+    """Without cryptography (the demo extra once lacked it), the check fails, saying why."""
+    hidden = (
+        "import runpy, sys; sys.modules['cryptography'] = None; "
+        "sys.argv = ['demo', '--check']; runpy.run_module('demo', run_name='__main__')"
+    )
+    completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-c", hidden],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "all steps passed" not in completed.stdout
+    assert "pip install 'flask-jwtx[crypto]'" in completed.stderr
+
+
+def run_in_bash(commands: str, cwd: Path) -> list[Any]:
+    """Run walkthrough lines as a user pasting them into bash would; each answer's JSON."""
+    assert shutil.which("curl"), "the walkthrough uses curl"
+    completed = subprocess.run(  # noqa: S603 - our own walkthrough, against loopback
+        ["bash", "-c", f"set -u\n{commands}"],  # noqa: S607 - bash from PATH, as users run it
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (completed.returncode, completed.stderr) == (0, "")
+    return [json.loads(line) for line in completed.stdout.splitlines()]
+
+
+@pytest.mark.slow  # bash, curl and a python3 per token read
+def test_the_printed_curl_walkthrough_works_as_written(tmp_path: Path) -> None:
+    """The header and cookie lines ``python -m demo`` prints, run verbatim, answer as said."""
+    app = create_app(str(tmp_path / "demo.sqlite3"))
+    try:
+        with serve(app) as base:
+            port = int(base.rsplit(":", 1)[1])
+            headers = run_in_bash(HEADER_MODE.format(port=port), tmp_path)
+            cookies = run_in_bash(COOKIE_MODE.format(port=port), tmp_path)
+    finally:
+        app.extensions["flask-jwtx"].manager.close(app)
+    alice = {"id": 1, "username": "alice"}
+    revoked = {"msg": "Token has been revoked"}
+    assert headers == [
+        {**alice, "fresh": True, "via": "headers"},
+        {"msg": "password change allowed for alice"},
+        {**alice, "fresh": False, "via": "headers"},
+        revoked,  # the used-up refresh token again
+        revoked,  # and the pair it was rotated into: reuse ended the login
+        {"msg": "logged out: every token of this login is revoked"},
+        revoked,  # that login's refresh token
+        {"msg": "every session of this user is logged out"},
+    ]
+    assert cookies == [
+        {"login": True},
+        {**alice, "fresh": True, "via": "cookies"},
+        {"msg": "password change allowed for alice"},
+    ]
 
 
 def _free_port() -> int:

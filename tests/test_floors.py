@@ -1,7 +1,7 @@
 """The installations Flask-JWT-Extended's users have: no cryptography, an older PyJWT.
 
 An app that signs with a shared secret installs and runs without
-``cryptography`` (the ``asymmetric_crypto`` extra brings it); an app
+``cryptography`` (the ``crypto`` extra brings it); an app
 configured for key pairs without it fails at ``init_app``, naming the extra.
 ``tests/floors_scenarios.py`` runs in a fresh interpreter with ``cryptography``
 hidden; ``scripts/test-min.sh`` also runs this module where it is not
@@ -24,6 +24,7 @@ from packaging.version import Version
 
 from flask_jwtx._core.jose.keys import (
     ASYMMETRIC_ALGORITHMS,
+    CRYPTO_INSTALL,
     HAS_CRYPTOGRAPHY,
     HMAC_ALGORITHMS,
     SUPPORTED_ALGORITHMS,
@@ -33,7 +34,7 @@ from flask_jwtx.exceptions import PYJWT_CHECKS_SUB
 from .floors_scenarios import NEEDS_KEY_PAIRS
 
 SCENARIOS = Path(__file__).with_name("floors_scenarios.py")
-INSTALL = "pip install 'flask-jwtx[asymmetric_crypto]'"
+INSTALL = "pip install 'flask-jwtx[crypto]'"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,7 @@ def test_key_pairs_without_cryptography_fail_at_init_app_naming_the_extra(
     assert answer.startswith("ConfigurationError: JWT_")
     assert "cryptography" in answer
     assert INSTALL in answer
+    assert "asymmetric_crypto, works too with pip 23.3+" in answer
 
 
 def test_keygen_makes_secrets_and_names_the_extra_for_key_pairs(
@@ -101,6 +103,19 @@ def test_cryptography_is_required_only_by_the_extras() -> None:
         assert any(r.marker is not None and r.marker.evaluate({"extra": extra}) for r in crypto)
     provided = metadata.metadata("flask-jwtx").get_all("Provides-Extra") or []
     assert {"asymmetric-crypto", "crypto"} <= set(provided)
+
+
+def test_the_extra_the_errors_name_is_spelled_as_the_metadata_spells_it() -> None:
+    """pip before 23.3 matches an extra to Provides-Extra verbatim: the hint must work there.
+
+    ``asymmetric_crypto`` is written ``asymmetric-crypto`` in the wheel's
+    metadata (PEP 685), so pip 23.2 warned "does not provide the extra" and
+    installed no cryptography; ``crypto`` reads the same either way.
+    """
+    assert CRYPTO_INSTALL == INSTALL
+    requested = CRYPTO_INSTALL.split("[", 1)[1].split("]", 1)[0]
+    provided = metadata.metadata("flask-jwtx").get_all("Provides-Extra") or []
+    assert requested in provided
 
 
 def test_the_declared_floors_are_flask_jwt_extended_users_floors() -> None:

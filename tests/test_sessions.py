@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
@@ -233,6 +234,95 @@ def test_fam_is_reserved() -> None:
     app = build(JWT_REVOCATION_STORE="memory://")
     with app.app_context(), pytest.raises(ValueError, match="fam"):
         flask_jwtx.create_token_pair("alice", additional_claims={"fam": "mine"})
+
+
+# -- Logout everywhere (revoke_all) ends the sessions it logs out --------------------
+
+
+def ended_by(app: Flask, action: Any) -> list[tuple[str, str, Any]]:
+    """Run ``action`` in an app context; the session_ended signals it sent."""
+    seen: list[tuple[str, str, Any]] = []
+
+    def ended(_app: Flask, session_id: str, identity: Any, reason: str) -> None:
+        seen.append((reason, session_id, identity))
+
+    signals.session_ended.connect(ended)
+    try:
+        with app.app_context():
+            action()
+    finally:
+        signals.session_ended.disconnect(ended)
+    return seen
+
+
+def test_revoke_all_ends_the_identitys_sessions(any_store: dict[str, Any]) -> None:
+    """After revoke_all, list_sessions shows none of the logins whose tokens it refuses."""
+    app = build(**any_store)
+    laptop, _ = login(app, "alice")
+    phone, phone_refresh = login(app, "alice")
+    bob, _ = login(app, "bob")
+    ids = [s.id for s in sessions(app, "alice")]
+    seen = ended_by(app, lambda: flask_jwtx.revoke_all("alice"))
+    assert sorted(seen) == sorted(("everywhere", i, "alice") for i in ids)
+    assert sessions(app, "alice") == []
+    client = app.test_client()
+    assert [status(client, t) for t in (laptop, phone, bob)] == [401, 401, 200]
+    assert client.post("/refresh", headers=bearer(phone_refresh)).status_code == 401
+    assert len(sessions(app, "bob")) == 1, "another identity's sessions stay"
+    again, _ = login(app, "alice")
+    assert [s.id for s in sessions(app, "alice")] == [issuer_of_session(app, again)]
+    assert status(client, again) == 200
+
+
+def test_revoke_all_by_sub_ends_the_sessions_too(any_store: dict[str, Any]) -> None:
+    """revoke_all(sub=...) (the claim as tokens carry it) ends them the same way."""
+    app = build(JWT_IDENTITY_AS_STRING=True, **any_store)
+    login(app, 42)
+    login(app, 42)
+    assert len(sessions(app, 42)) == 2
+    ended_by(app, lambda: flask_jwtx.revoke_all(sub="42"))
+    assert sessions(app, 42) == []
+
+
+def test_revoke_all_for_one_issuer_ends_that_issuers_sessions_only() -> None:
+    """With issuer=, the watermark and the sessions ended are that issuer's alone."""
+    app = build(JWT_REVOCATION_STORE="memory://", JWT_ENCODE_ISSUER="https://old.example")
+    old, _ = login(app, "alice")
+    new, _ = login(app, "alice", additional_claims={"iss": "https://new.example"})
+    ended_by(app, lambda: flask_jwtx.revoke_all("alice", issuer="https://new.example"))
+    assert [s.id for s in sessions(app, "alice")] == [issuer_of_session(app, old)]
+    client = app.test_client()
+    assert [status(client, t) for t in (old, new)] == [200, 401]
+
+
+def test_a_session_opened_after_revoke_all_is_left_alone(
+    clock: time_machine.Traveller,
+) -> None:
+    """A login registered after the call's moment (racing it) keeps its session and tokens."""
+    app = build(JWT_REVOCATION_STORE="memory://")
+    before, _ = login(app, "alice")
+    clock.shift(timedelta(seconds=2))
+    after, _ = login(app, "alice")  # stamped two seconds later than the call below
+    racing = issuer_of_session(app, after)
+    clock.shift(timedelta(seconds=-1))
+    ended_by(app, lambda: flask_jwtx.revoke_all("alice"))
+    assert [s.id for s in sessions(app, "alice")] == [racing]
+    clock.shift(timedelta(seconds=2))
+    client = app.test_client()
+    assert [status(client, t) for t in (before, after)] == [401, 200]
+
+
+def test_revoke_all_on_a_store_without_a_registry_refuses_the_tokens() -> None:
+    """A custom store with no session registry: the watermark alone, and no error."""
+
+    class Minimal(MemoryStore):
+        registry_get = flask_jwtx.RevocationStore.registry_get
+
+    app = build(JWT_REVOCATION_STORE=Minimal())
+    with app.app_context():
+        token = flask_jwtx.create_access_token("alice")
+        flask_jwtx.revoke_all("alice")
+    assert status(app.test_client(), token) == 401
 
 
 # -- Lifetimes: no record expires before a token it covers ---------------------------
@@ -612,6 +702,7 @@ class TestIssuerFromTheClaimsLoader:
         client = app.test_client()
         assert [status(client, t) for t in (access, outside, bob)] == [401, 401, 200]
         assert client.post("/refresh", headers=bearer(refresh)).status_code == 401
+        assert sessions(app, "alice") == [], "and its session is ended"
         again, _ = login(app, "alice")
         assert status(client, again) == 200
 
@@ -625,6 +716,7 @@ class TestIssuerFromTheClaimsLoader:
             flask_jwtx.revoke_all("bob")
         client = app.test_client()
         assert [status(client, t) for t in (alice, bob)] == [200, 401]
+        assert (len(sessions(app, "alice")), sessions(app, "bob")) == (1, [])
 
     def test_the_cli_revoke_all_refuses_them(self, tmp_path: Path) -> None:
         """``flask jwt revoke-all alice`` refuses alice's tokens, as it says it does."""
@@ -636,6 +728,7 @@ class TestIssuerFromTheClaimsLoader:
         assert 'Every token issued to "alice" before' in result.output
         client = app.test_client()
         assert [status(client, t) for t in (access, bob)] == [401, 200]
+        assert (sessions(app, "alice"), len(sessions(app, "bob"))) == ([], 1)
 
     def test_sessions_of_several_issuers_are_listed_together(self) -> None:
         """Sessions minted under the configured issuer and the loader's are one list."""

@@ -186,7 +186,8 @@ def no_cryptography(key: str, what: str) -> ConfigurationError:
     return fail(
         key,
         f"{what}, which needs the cryptography package, and it is not installed",
-        f"Install it with: {CRYPTO_INSTALL} (HMAC algorithms such as HS256 work without it).",
+        f"Install it with: {CRYPTO_INSTALL} (HMAC algorithms such as HS256 work without it; "
+        "Flask-JWT-Extended's extra name, asymmetric_crypto, works too with pip 23.3+).",
     )
 
 

@@ -29,7 +29,7 @@ _ALGORITHMS: Final[dict[str, Algorithm]] = {
 
 HMAC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
 #: The key-pair algorithms. PyJWT implements them with the ``cryptography``
-#: package, which is optional (the ``asymmetric_crypto`` extra), as with
+#: package, which is optional (the ``crypto`` extra), as with
 #: Flask-JWT-Extended: an app that signs with a shared secret does not need it.
 ASYMMETRIC_ALGORITHMS: Final = frozenset(
     {
@@ -42,15 +42,20 @@ HAS_CRYPTOGRAPHY: Final[bool] = bool(has_crypto)
 #: Every algorithm a token may be signed with in this installation: the HMAC
 #: ones always, the key-pair ones with ``cryptography``. ``none`` never.
 SUPPORTED_ALGORITHMS: Final = frozenset(_ALGORITHMS)
-#: The command that brings the key-pair algorithms.
-CRYPTO_INSTALL: Final = "pip install 'flask-jwtx[asymmetric_crypto]'"
+#: The command that brings the key-pair algorithms. The extra is ``crypto``:
+#: Flask-JWT-Extended's name, ``asymmetric_crypto``, is declared too, but the
+#: wheel spells it ``asymmetric-crypto`` (PEP 685) and pip matches the
+#: underscored request to it only from 23.3 on; older pip (23.2 is what
+#: ``python3 -m venv`` gives on Python 3.11) warns and installs nothing.
+CRYPTO_INSTALL: Final = "pip install 'flask-jwtx[crypto]'"
 
 
 def cryptography_missing(what: str) -> str:
     """Why ``what`` cannot work in this installation, and the command that fixes it."""
     return (
         f"{what} needs the cryptography package, which is not installed "
-        f"(it is optional: HMAC apps do without). Install it with: {CRYPTO_INSTALL}"
+        f"(it is optional: HMAC apps do without). Install it with: {CRYPTO_INSTALL} "
+        "(Flask-JWT-Extended's extra name, asymmetric_crypto, works too with pip 23.3+)"
     )
 
 

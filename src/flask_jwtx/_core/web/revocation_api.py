@@ -34,6 +34,7 @@ from ..revocation.policy import (
 )
 from ..revocation.registry import last_expiry, touch_session
 from .revocation_checks import enforce, policy_of, require_store
+from .sessions import end_all_registered
 
 logger = logging.getLogger("flask_jwtx.revocation")
 
@@ -83,6 +84,14 @@ def revoke_all(identity: Any = _UNSET, *, sub: Any = _UNSET, issuer: Any = _OWN_
     token's lifetime is not bounded by the configured ones (``expires_delta``
     may be longer, or ``False``). It is one entry per identity and issuer
     (two by default), replaced by the identity's next ``revoke_all``.
+
+    The identity's sessions (``create_token_pair``) opened before the call,
+    under the issuers it covers, are ended too (``session_ended`` with reason
+    ``"everywhere"``), so ``list_sessions`` no longer shows the logins whose
+    tokens it refuses. That happens after the watermark is written: should
+    the store fail in between, the tokens are refused all the same, and the
+    error says the call did not finish. A store without a session registry
+    (a custom one) has only the watermark.
     """
     state = get_state()
     settings = state.settings.get()
@@ -112,6 +121,10 @@ def revoke_all(identity: Any = _UNSET, *, sub: Any = _UNSET, issuer: Any = _OWN_
     for form in forms:
         for name in issuers:
             store.put(*revoke_all_record(name, form, watermark))
+    # The sessions under the same issuers: every one for "any issuer".
+    scope = None if ANY_ISSUER in issuers else issuers
+    for form in forms:
+        end_all_registered(form, scope, "everywhere", opened_by=watermark)
     _wait_past(watermark)
     signals.token_revoked.send(signals.sender(), reason="all", identity=value)
 

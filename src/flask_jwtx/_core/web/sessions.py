@@ -209,6 +209,38 @@ def end_session_of(issuer: Any, claimed: Any, session_id: str, reason: str) -> b
     return True
 
 
+def end_all_registered(
+    claimed: Any, issuers: tuple[Any, ...] | None, reason: str, *, opened_by: int
+) -> int:
+    """End the live sessions of ``claimed`` under ``issuers`` opened by ``opened_by`` (ms).
+
+    For ``revoke_all``, which refuses the identity's tokens issued up to its
+    watermark (``opened_by``) and calls this so that the sessions it logged
+    out also leave :func:`list_sessions`. A login that registers its session
+    after the watermark, racing the call, minted tokens the watermark does
+    not cover, and its session is left alone too. ``issuers=None``: under
+    every issuer the identity has sessions with (the app's own, and any a
+    claims loader wrote into its tokens). A store that keeps no session
+    registry has none to end. Returns how many were ended.
+    """
+    settings = get_state().settings.get()
+    store = require_store(settings.revocation_store)
+    if not _keeps_registry(store):
+        return 0
+    if issuers is None:
+        issuers = tuple(session_issuers(store, settings.encode_issuer, claimed))
+    ended = 0
+    for issuer in issuers:
+        covered = [
+            session
+            for session in live_sessions(store, issuer, claimed)
+            if int(session.created * 1000) <= opened_by
+        ]
+        _end(settings, store, issuer, claimed, covered, reason)
+        ended += len(covered)
+    return ended
+
+
 def end_all_of(issuer: Any, claimed: Any, reason: str) -> list[Session]:
     """End every live session of ``claimed``; the sessions ended."""
     settings = get_state().settings.get()
@@ -244,9 +276,14 @@ def _end(
         signals.session_ended.send(app, session_id=session.id, identity=claimed, reason=reason)
 
 
+def _keeps_registry(store: RevocationStore) -> bool:
+    """Whether ``store`` implements the session registry (a custom store may not)."""
+    return type(store).registry_get is not RevocationStore.registry_get
+
+
 def _registry_store(settings: Settings) -> RevocationStore:
     store = require_store(settings.revocation_store)
-    if type(store).registry_get is RevocationStore.registry_get:
+    if not _keeps_registry(store):
         raise NotImplementedError(
             f"{type(store).__name__} keeps no session registry: implement registry_put, "
             "registry_get and registry_delete, or use memory://, redis:// or an SQL store"
