@@ -2,7 +2,7 @@
 
 Test modules import shared code from here and from the other helper modules
 beside it (``stores``, ``jwks_issuer``, ``tls``, ``crafted_tokens``,
-``dpop_proofs``), never from another test module or from ``conftest.py``:
+``dpop_proofs``, ``introspection_server``), never from another test module or from ``conftest.py``:
 ``tests/test_import_graph.py`` checks that. Fixtures live in ``conftest.py``,
 where pytest finds them; they build on these functions.
 

@@ -3,8 +3,11 @@
 What one property of the DPoP verifier, the blueprint or introspection
 holds, tested one request at a time, is in ``test_dpop``,
 ``test_auth_blueprint`` and ``test_introspection``; here are the attacks
-that combine them: a copied token tried in every location and at every
-route, one proof raced across instances, a store outage, hostile text.
+that combine them (a copied token tried in every location and at every
+route, one proof raced across instances, a store outage, hostile text, a
+stalled introspection server) and the attacks on round 3's fixes: checks
+the startup cannot see, and the request URL and ``JWT_RESOURCE`` as the
+``htu`` check reads them.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from flask import Flask, jsonify
+from flask import Blueprint, Flask, jsonify
 from flask.testing import FlaskClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 import flask_jwtx
 from demo.app import create_app as create_demo
+from flask_jwtx.exceptions import ConfigurationError
 
 from .dpop_proofs import (
     bound_login,
@@ -32,7 +37,9 @@ from .dpop_proofs import (
     proven,
     public_jwk,
 )
-from .helpers import auth_app, bearer, closed_after_test, dpop_app
+from .helpers import auth_app, bearer, closed_after_test, dpop_app, make_app
+from .introspection_server import IntrospectionServer, call
+from .introspection_server import build as introspecting_app
 
 
 @pytest.fixture
@@ -177,6 +184,205 @@ def test_hostile_text_in_a_proof_stays_inside_one_quoted_challenge(
     description = values[-1].split("error_description=", 1)[1]
     assert description.count('"') == 2
     assert "\\" not in description
+
+
+# --- The fixes' own edges ----------------------------------------------------------------
+
+
+def _wrapped_without_wraps(view: Any) -> Any:
+    """A decorator written without functools.wraps: jwt_required is hidden from startup."""
+
+    def hidden(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    hidden.__name__ = view.__name__
+    return hidden
+
+
+class TestChecksTheStartupCannotSee:
+    """DPoP on without a store is refused on every request, where init_app cannot see it."""
+
+    def _storeless(self) -> Flask:
+        app = make_app()  # DPoP off, no revocation store
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+
+        @app.get("/called")
+        def called() -> Any:
+            flask_jwtx.verify_jwt_in_request(dpop="allowed")
+            return jsonify(ok=True)
+
+        @app.get("/hidden")
+        @_wrapped_without_wraps
+        @flask_jwtx.jwt_required(dpop="allowed")
+        def hidden() -> Any:
+            return jsonify(ok=True)
+
+        @app.get("/plain")
+        @flask_jwtx.jwt_required()
+        def plain() -> Any:
+            return jsonify(ok=True)
+
+        return closed_after_test(app)
+
+    @pytest.mark.parametrize("path", ["/called", "/hidden"])
+    def test_dpop_without_a_store_fails_for_bearer_requests_too(
+        self, path: str, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """dpop= with no store is a ConfigurationError for any request, not a 500 for DPoP only."""
+        app = self._storeless()
+        client = app.test_client()
+        assert client.get("/plain", headers=bearer(bound_token(app, None))).status_code == 200
+        with pytest.raises(ConfigurationError, match=r"JWT_REVOCATION_STORE"):
+            client.get(path, headers=bearer(bound_token(app, None)))
+        token = bound_token(app, key)
+        signed = proof(key, token=token, url=f"http://localhost{path}")
+        with pytest.raises(ConfigurationError, match=r"JWT_REVOCATION_STORE"):
+            client.get(path, headers={"Authorization": f"DPoP {token}", "DPoP": signed})
+
+    def test_a_blueprint_registered_after_init_app_is_checked_and_served(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """Routes a blueprint adds after init_app pass the checks when they can work."""
+        app = dpop_app(JWT_DPOP="off")
+        late = Blueprint("late", __name__)
+
+        @late.get("/late")
+        @flask_jwtx.jwt_required(dpop="required")
+        def late_view() -> Any:
+            return jsonify(ok=True)
+
+        @late.get("/inside")
+        def inside() -> Any:
+            flask_jwtx.verify_jwt_in_request(dpop="required")
+            return jsonify(ok=True)
+
+        app.register_blueprint(late)
+        token = bound_token(app, key)
+        for path in ("/late", "/inside"):
+            signed = proof(key, token=token, url=f"http://localhost{path}")
+            assert dpop_get(app, token, signed, path).status_code == 200
+            assert app.test_client().get(path, headers=bearer(token)).status_code == 401
+
+
+class TestTheResourcesOrigin:
+    @pytest.mark.parametrize(
+        "resource", ["https://API.example:443", "https://api.example", "HTTPS://api.example/v1/"]
+    )
+    def test_case_and_default_port_do_not_change_the_origin(
+        self, resource: str, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """JWT_RESOURCE and htu name one origin whatever their case, default port or path."""
+        app = dpop_app(JWT_RESOURCE=resource)
+        token = bound_token(app, key, aud=resource)
+        signed = proof(key, token=token, url="https://api.example/resource")
+        response = app.test_client().get(
+            "/resource",
+            base_url="https://api.example",
+            headers={"Authorization": f"DPoP {token}", "DPoP": signed},
+        )
+        assert response.status_code == 200, response.get_json()
+
+    @pytest.mark.parametrize(
+        "resource", ["https://b\u00fccher.example/", "https://user@api.example/"]
+    )
+    def test_a_resource_the_origin_check_cannot_read_fails_at_init_app(
+        self, resource: str
+    ) -> None:
+        """A JWT_RESOURCE with a non-ASCII host or user information is refused at init_app."""
+        with pytest.raises(ConfigurationError, match=r"JWT_RESOURCE.*ASCII"):
+            make_app(JWT_RESOURCE=resource)
+
+    @pytest.mark.parametrize(
+        ("path", "htu"),
+        [
+            ("/caf\u00e9", "http://localhost/caf%C3%A9"),
+            ("/caf%C3%A9", "http://localhost/caf%c3%a9"),
+            ("/%E2%9C%93/x", "http://localhost/%E2%9C%93/x"),
+        ],
+    )
+    def test_a_path_outside_ascii_is_proven_by_its_percent_encoded_htu(
+        self, path: str, htu: str, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """A request to a non-ASCII path is accepted with a proof naming its URI form."""
+        app = dpop_app()
+
+        @app.get("/<name>")
+        @app.get("/<name>/x")
+        @flask_jwtx.jwt_required()
+        def named(name: str) -> Any:
+            return jsonify(name=name)
+
+        token = bound_token(app, key)
+        signed = proof(key, token=token, url=htu)
+        response = app.test_client().get(
+            path, headers={"Authorization": f"DPoP {token}", "DPoP": signed}
+        )
+        assert response.status_code == 200, response.get_json()
+
+    @pytest.mark.parametrize("nonces", [False, True])
+    @pytest.mark.parametrize("host", ["xn--zz", "xn--a.example", "xn--ls8h.xn--zz"])
+    def test_a_host_that_is_no_valid_punycode_is_a_401_never_a_500(
+        self, host: str, nonces: bool, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """A Host whose xn-- label does not decode gets a 401 for its proof, not a 500."""
+        config = {"JWT_DPOP_NONCE_SECRET": "n" * 40} if nonces else {}
+        app = dpop_app(**config)
+        app.config["TESTING"] = False  # errors become the 500 a client would see
+        token = bound_token(app, key)
+        signed = proof(key, token=token, url=f"http://{host}/resource")
+        headers = {"Host": host, "Authorization": f"DPoP {token}", "DPoP": signed}
+        # Werkzeug's test client builds the URL itself and fails on such a
+        # host before the app is called: the app is called directly.
+        environ = EnvironBuilder(path="/resource", headers=list(headers.items())).get_environ()
+        _, status, _ = run_wsgi_app(app, environ, buffered=True)
+        assert status.startswith("401"), status
+
+    def test_an_internationalised_host_works_in_its_ascii_form(
+        self, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """The A-label form of an internationalised host is this resource's origin for DPoP."""
+        resource = "https://xn--bcher-kva.example/"
+        app = dpop_app(JWT_RESOURCE=resource)
+        token = bound_token(app, key, aud=resource)
+        signed = proof(key, token=token, url=f"{resource}resource")
+        response = app.test_client().get(
+            "/resource",
+            base_url="https://xn--bcher-kva.example",
+            headers={"Authorization": f"DPoP {token}", "DPoP": signed},
+        )
+        assert response.status_code == 200, response.get_json()
+
+
+# --- Introspection under load ---------------------------------------------------------------
+
+
+def test_requests_waiting_on_a_stalled_introspection_fail_closed_together(
+    introspection_server: tuple[IntrospectionServer, str],
+) -> None:
+    """While the server stalls past the deadline, the asking request and its waiters get 503."""
+    introspection, endpoint = introspection_server
+    app = introspecting_app(endpoint, JWT_JWKS_TIMEOUT=1)
+    introspection.active("opaque-1")
+    introspection.gate = threading.Event()  # the server holds every call until the test ends
+    statuses: list[int] = []
+
+    def ask() -> None:
+        statuses.append(call(app, "opaque-1").status_code)
+
+    first = threading.Thread(target=ask)
+    try:
+        first.start()
+        assert introspection.entered.wait(5), "the first request reached the server"
+        others = [threading.Thread(target=ask) for _ in range(3)]
+        for thread in others:
+            thread.start()
+        for thread in (first, *others):
+            thread.join(timeout=10)
+        assert not any(thread.is_alive() for thread in (first, *others)), "a request hung"
+    finally:
+        introspection.gate.set()
+    assert statuses == [503] * 4
+    assert introspection.calls <= 2  # late arrivals may ask again, never one call per request
 
 
 # --- The auth blueprint's bound logins --------------------------------------------------------
