@@ -1,10 +1,10 @@
 """The suite's fixtures: real servers, stores, a clock to move, apps closed after each test.
 
 Shared functions and constants are in the helper modules (``helpers``,
-``stores``, ``jwks_issuer``, ``tls``, ``crafted_tokens``, ``dpop_proofs``);
-test modules import those, not this file. It loads in the minimum-versions
-environments too (no ``cryptography``, store servers or time-machine there),
-so a fixture imports what it needs itself.
+``stores``, ``jwks_issuer``, ``tls``, ``crafted_tokens``, ``dpop_proofs``,
+``introspection_server``); test modules import those, not this file. It
+loads in the minimum-versions environments too (no ``cryptography``, store
+servers or time-machine there), so a fixture imports what it needs itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .helpers import ALL_STORES, SHARED_STORES, close_apps, make_app
 if TYPE_CHECKING:
     import time_machine
 
+    from .introspection_server import IntrospectionServer
     from .jwks_issuer import JWKSServer
     from .stores import PostgresServer, RedisServer
     from .tls import Certificate
@@ -146,6 +147,16 @@ def jwks_server() -> Iterator[tuple[JWKSServer, str]]:
     server = JWKSServer()
     with serve(server.app) as base:
         yield server, f"{base}/jwks"
+
+
+@pytest.fixture
+def introspection_server() -> Iterator[tuple[IntrospectionServer, str]]:
+    """A real introspection endpoint on loopback whose answers the test sets, and its URL."""
+    from .introspection_server import IntrospectionServer
+
+    introspection = IntrospectionServer()
+    with serve(introspection.app) as base:
+        yield introspection, f"{base}/introspect"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Test modules import shared code from here and from the other helper modules
 beside it (``stores``, ``jwks_issuer``, ``tls``, ``crafted_tokens``,
-``dpop_proofs``), never from another test module or from ``conftest.py``:
+``dpop_proofs``, ``introspection_server``), never from another test module or from ``conftest.py``:
 ``tests/test_import_graph.py`` checks that. Fixtures live in ``conftest.py``,
 where pytest finds them; they build on these functions.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask, Request, jsonify
 
 import flask_jwtx
 from flask_jwtx._core.jose.keys import ASYMMETRIC_ALGORITHMS, HAS_CRYPTOGRAPHY
@@ -142,3 +142,68 @@ def write_non_ascii_json(app: Flask) -> Flask:
 
     app.json = NonAsciiJSON(app)
     return app
+
+
+def dpop_app(**config: Any) -> Flask:
+    """An app that mints its own tokens (HS256) and takes them DPoP-bound (``JWT_DPOP`` allowed).
+
+    Routes: ``/resource`` (GET, POST; any token), ``/strict`` (DPoP required)
+    and ``/scoped`` (scope ``read write``). A memory store keeps proofs
+    single-use unless ``config`` names another.
+    """
+    settings: dict[str, Any] = {"JWT_DPOP": "allowed", "JWT_REVOCATION_STORE": "memory://"}
+    settings.update(config)
+    app = closed_after_test(make_app(**settings))
+
+    @app.route("/resource", methods=["GET", "POST"])
+    @flask_jwtx.jwt_required()
+    def resource() -> Any:
+        return jsonify(sub=flask_jwtx.get_jwt_identity())
+
+    @app.get("/strict")
+    @flask_jwtx.jwt_required(dpop="required")
+    def strict() -> Any:
+        return jsonify(ok=True)
+
+    @app.get("/scoped")
+    @flask_jwtx.jwt_required(scope="read write")
+    def scoped() -> Any:
+        return jsonify(ok=True)
+
+    return app
+
+
+# -- The auth blueprint ------------------------------------------------------------------
+
+#: The auth blueprint tests' users and their passwords.
+USERS = {"alice": "wonderland", "bob": "builder"}
+
+
+def check_password(request: Request) -> str | None:
+    """The blueprint's login check: a JSON body whose username and password match ``USERS``."""
+    body = request.get_json(silent=True) or {}
+    name = body.get("username")
+    return name if isinstance(name, str) and USERS.get(name) == body.get("password") else None
+
+
+def auth_app(
+    mode: str,
+    login: Any = check_password,
+    trusted_origins: tuple[str, ...] = (),
+    **config: Any,
+) -> Flask:
+    """An app with the auth blueprint at ``/auth`` in ``mode``, rotating refresh tokens.
+
+    Tokens are read from headers and cookies; a reused refresh token ends its
+    session at once (no grace). Closed after the test.
+    """
+    app = make_app(
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_REFRESH_TOKEN_ROTATION=True,
+        JWT_REFRESH_REUSE_GRACE=0,
+        **config,
+    )
+    options = {"trusted_origins": trusted_origins} if trusted_origins else {}
+    blueprint = flask_jwtx.create_auth_blueprint(login, mode=mode, **options)  # type: ignore[arg-type]
+    app.register_blueprint(blueprint, url_prefix="/auth")
+    return closed_after_test(app)

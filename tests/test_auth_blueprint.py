@@ -16,35 +16,10 @@ import flask_jwtx
 from flask_jwtx import create_auth_blueprint
 from flask_jwtx.exceptions import ConfigurationError
 
-from .dpop_proofs import jkt, new_key, proof
-from .helpers import bearer, closed_after_test, make_app
+from .dpop_proofs import bound_login, jkt, new_key, proof, proven
+from .helpers import USERS, bearer, check_password
+from .helpers import auth_app as build
 from .stores import store_config
-
-USERS = {"alice": "wonderland", "bob": "builder"}
-
-
-def check_password(request: Request) -> str | None:
-    body = request.get_json(silent=True) or {}
-    name = body.get("username")
-    return name if isinstance(name, str) and USERS.get(name) == body.get("password") else None
-
-
-def build(
-    mode: str,
-    login: Any = check_password,
-    trusted_origins: tuple[str, ...] = (),
-    **config: Any,
-) -> Flask:
-    app = make_app(
-        JWT_TOKEN_LOCATION=["headers", "cookies"],
-        JWT_REFRESH_TOKEN_ROTATION=True,
-        JWT_REFRESH_REUSE_GRACE=0,
-        **config,
-    )
-    options = {"trusted_origins": trusted_origins} if trusted_origins else {}
-    blueprint = create_auth_blueprint(login, mode=mode, **options)  # type: ignore[arg-type]
-    app.register_blueprint(blueprint, url_prefix="/auth")
-    return closed_after_test(app)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -729,27 +704,6 @@ class TestDPoPBoundLogins:
             401,
             {"msg": "DPoP proof has already been used"},
         )
-
-
-def bound_login(client: FlaskClient, key: Any, path: str = "/auth/login") -> dict[str, Any]:
-    """A header-mode login with a DPoP proof of ``key``: the pair bound to it."""
-    response = client.post(
-        path,
-        json={"username": "alice", "password": USERS["alice"]},
-        headers={"DPoP": proof(key, method="POST", url=f"http://localhost{path}")},
-    )
-    assert response.status_code == 200, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
-def proven(token: str, path: str, key: Any, method: str) -> dict[str, str]:
-    """``token`` under the DPoP scheme, with a proof of ``key`` for this request."""
-    url = f"http://localhost{path}"
-    return {
-        "Authorization": f"DPoP {token}",
-        "DPoP": proof(key, method=method, url=url, token=token),
-    }
 
 
 class TestWhereDPoPIsRequired:

@@ -26,7 +26,7 @@ from demo.__main__ import COOKIE_MODE, HEADER_MODE
 from demo.app import create_app
 from flask_jwtx.testing import serve
 
-from .dpop_proofs import jkt, new_key, proof
+from .dpop_proofs import jkt, new_key, proof_with_nonce
 
 ROOT = Path(__file__).resolve().parent.parent
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -202,27 +202,6 @@ def test_replay_inside_the_grace_window_is_reported_as_let_in(tmp_path: Path) ->
         assert client.get("/auth/me").status_code == 200
     finally:
         app.extensions["flask-jwtx"].manager.close(app)
-
-
-def proof_with_nonce(
-    client: FlaskClient, method: str, path: str, key: Any, token: str | None = None, **kwargs: Any
-) -> Any:
-    """``path`` with a DPoP proof of ``key``, after the round trip that fetches a server nonce."""
-    url = f"http://localhost{path}"
-    auth = {"Authorization": f"DPoP {token}"} if token else {}
-    first = client.open(
-        path,
-        method=method,
-        headers={**auth, "DPoP": proof(key, method=method, url=url, token=token)},
-        **kwargs,
-    )
-    assert (first.status_code, first.get_json()) == (
-        401,
-        {"msg": "DPoP proof needs a fresh server nonce"},
-    ), "the demo requires server nonces"
-    nonce = first.headers["DPoP-Nonce"]
-    signed = proof(key, method=method, url=url, token=token, nonce=nonce)
-    return client.open(path, method=method, headers={**auth, "DPoP": signed}, **kwargs)
 
 
 def test_the_dpop_login_takes_a_proof_and_binds_the_pair_to_its_key(client: FlaskClient) -> None:

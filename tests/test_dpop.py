@@ -24,53 +24,15 @@ from flask_jwtx._core.revocation.policy import CLOCK_MARGIN, record_key
 from flask_jwtx._core.revocation.replica import Replica
 from flask_jwtx.exceptions import ConfigurationError
 
-from .dpop_proofs import ath, jkt, new_key, proof, public_jwk
+from .dpop_proofs import ath, bound_token, dpop_get, jkt, new_key, proof, public_jwk
 from .helpers import SECRET, bearer, closed_after_test, make_app
+from .helpers import dpop_app as build
 
 if TYPE_CHECKING:  # the minimum-versions environment has no store servers
     from .stores import RedisServer
 
 URL = "http://localhost/resource"
 NONCE_SECRET = "n" * 40
-
-
-def build(**config: Any) -> Flask:
-    """An app that mints tokens itself (HS256) and accepts them as DPoP-bound."""
-    settings: dict[str, Any] = {"JWT_DPOP": "allowed", "JWT_REVOCATION_STORE": "memory://"}
-    settings.update(config)
-    app = make_app(**settings)
-
-    @app.route("/resource", methods=["GET", "POST"])
-    @flask_jwtx.jwt_required()
-    def resource() -> Any:
-        return jsonify(sub=flask_jwtx.get_jwt_identity())
-
-    @app.get("/strict")
-    @flask_jwtx.jwt_required(dpop="required")
-    def strict() -> Any:
-        return jsonify(ok=True)
-
-    @app.get("/scoped")
-    @flask_jwtx.jwt_required(scope="read write")
-    def scoped() -> Any:
-        return jsonify(ok=True)
-
-    return app
-
-
-def bound_token(app: Flask, key: ec.EllipticCurvePrivateKey | None, **claims: Any) -> str:
-    extra: dict[str, Any] = dict(claims)
-    if key is not None:
-        extra["cnf"] = {"jkt": jkt(key)}
-    with app.app_context():
-        return flask_jwtx.create_access_token("alice", additional_claims=extra)
-
-
-def dpop_get(app: Flask, token: str, proof_value: str | None, path: str = "/resource") -> Any:
-    headers = {"Authorization": f"DPoP {token}"}
-    if proof_value is not None:
-        headers["DPoP"] = proof_value
-    return app.test_client().get(path, headers=headers)
 
 
 def challenges(response: Any) -> list[str]:

@@ -6,16 +6,14 @@ a test sets; tests/test_oidc_provider.py introspects real oidc-provider tokens.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec
-from flask import Flask, jsonify, request
+from flask import jsonify
 
 import flask_jwtx
 from flask_jwtx._core.jose.claims import VerifyPolicy
@@ -25,120 +23,36 @@ from flask_jwtx._core.keysources.introspection import (
     introspection_spec,
 )
 from flask_jwtx.exceptions import ConfigurationError
-from flask_jwtx.testing import serve
 
 from .dpop_proofs import jkt, new_key, proof
-from .helpers import SECRET, bearer
-
-RESOURCE = "https://api.test/"
-ISSUER = "https://as.test"
-CLIENT = ("resource-server", "a secret/with:odd characters")
-
-
-class IntrospectionServer:
-    """An introspection endpoint: checks the caller's credentials, answers what a test set."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, Any] = {}
-        self.raw: str | None = None
-        self.down = False
-        self.calls = 0
-        #: When set, each call waits for it (``entered`` says a call is waiting).
-        self.gate: threading.Event | None = None
-        self.entered = threading.Event()
-        self._lock = threading.Lock()
-        self.app = Flask("introspection")
-        self.app.add_url_rule("/introspect", "introspect", self.introspect, methods=["POST"])
-
-    def introspect(self) -> Any:
-        with self._lock:
-            self.calls += 1
-        if self.gate is not None:
-            self.entered.set()
-            self.gate.wait(10)
-        user = "resource-server"
-        password = "a%20secret%2Fwith%3Aodd%20characters"
-        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-        if request.headers.get("Authorization") != expected:
-            return jsonify(error="invalid_client"), 401
-        if self.down:
-            return "unavailable", 503
-        if self.raw is not None:
-            return self.raw, 200, {"Content-Type": "application/json"}
-        assert request.form["token_type_hint"] == "access_token"
-        return jsonify(self.answers.get(request.form["token"], {"active": False}))
-
-    def active(self, token: str, **claims: Any) -> None:
-        now = int(time.time())
-        self.answers[token] = {
-            "active": True,
-            "iss": ISSUER,
-            "aud": RESOURCE,
-            "client_id": "client-1",
-            "scope": "orders:read",
-            "iat": now,
-            "exp": now + 300,
-            **claims,
-        }
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[IntrospectionServer, str]]:
-    introspection = IntrospectionServer()
-    with serve(introspection.app) as base:
-        yield introspection, f"{base}/introspect"
-
-
-def build(endpoint: str, **config: Any) -> Flask:
-    app = Flask("api")
-    app.config.update(
-        TESTING=True,
-        JWT_SECRET_KEY=SECRET,
-        JWT_RESOURCE=RESOURCE,
-        JWT_INTROSPECTION={
-            "endpoint": endpoint,
-            "client_id": CLIENT[0],
-            "client_secret": CLIENT[1],
-            "issuer": ISSUER,
-        },
-        JWT_JWKS_TIMEOUT=2,
-    )
-    app.config.update(config)
-    flask_jwtx.JWTManager(app)
-
-    @app.get("/orders")
-    @flask_jwtx.jwt_required(scope="orders:read")
-    def orders() -> Any:
-        return jsonify(sub=flask_jwtx.get_jwt_identity(), client=flask_jwtx.get_jwt()["client_id"])
-
-    return app
-
-
-def call(app: Flask, token: str) -> Any:
-    return app.test_client().get("/orders", headers=bearer(token))
-
-
-def spec(endpoint: str, **extra: Any) -> dict[str, Any]:
-    """A ``JWT_INTROSPECTION`` value for the test server (no issuer unless given)."""
-    return {"endpoint": endpoint, "client_id": CLIENT[0], "client_secret": CLIENT[1], **extra}
+from .introspection_server import (
+    CLIENT,
+    ISSUER,
+    RESOURCE,
+    IntrospectionServer,
+    build,
+    call,
+    spec,
+    waiting,
+)
 
 
 class TestOpaqueTokens:
     def test_an_active_token_is_accepted_and_its_subject_is_the_client(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """An active token for this resource opens the route; its subject is the client."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.active("opaque-1")
         response = call(build(endpoint), "opaque-1")
         assert response.status_code == 200
         assert response.json == {"sub": "client-1", "client": "client-1"}
 
     def test_answers_are_cached_but_never_past_exp(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """A second request is answered from the cache; an expired entry is asked again."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint)
         introspection.active("opaque-1")
         assert call(app, "opaque-1").status_code == 200
@@ -150,10 +64,10 @@ class TestOpaqueTokens:
         assert introspection.calls == 3
 
     def test_a_cache_ttl_of_zero_asks_every_time(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """cache_ttl 0: a token the server revoked is refused on the next request."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         settings = {"endpoint": endpoint, "client_id": CLIENT[0], "client_secret": CLIENT[1]}
         app = build(endpoint, JWT_INTROSPECTION={**settings, "cache_ttl": 0})
         introspection.active("opaque-1")
@@ -173,43 +87,45 @@ class TestOpaqueTokens:
         ],
     )
     def test_the_answer_is_held_to_the_claim_checks(
-        self, server: tuple[IntrospectionServer, str], claims: dict[str, Any]
+        self, introspection_server: tuple[IntrospectionServer, str], claims: dict[str, Any]
     ) -> None:
         """Audience, issuer, scope and subject are checked as for a JWT."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.active("opaque-1", **claims)
         assert call(build(endpoint), "opaque-1").status_code in (401, 403)
 
     @pytest.mark.parametrize("answer", [{"active": "true"}, {"active": 1}, {}])
     def test_anything_but_active_true_is_inactive(
-        self, server: tuple[IntrospectionServer, str], answer: dict[str, Any]
+        self, introspection_server: tuple[IntrospectionServer, str], answer: dict[str, Any]
     ) -> None:
         """Only the JSON value true counts as active."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.answers["opaque-1"] = answer
         assert call(build(endpoint), "opaque-1").status_code == 401
 
     @pytest.mark.parametrize("raw", ["not json", "[true]", '{"active": true, "exp": "soon"}'])
     def test_odd_answers_fail_closed(
-        self, server: tuple[IntrospectionServer, str], raw: str
+        self, introspection_server: tuple[IntrospectionServer, str], raw: str
     ) -> None:
         """No JSON object, or a malformed exp: never accepted, never a 500."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.raw = raw
         assert call(build(endpoint), "opaque-1").status_code in (401, 503)
 
-    def test_a_server_that_is_down_is_a_503(self, server: tuple[IntrospectionServer, str]) -> None:
+    def test_a_server_that_is_down_is_a_503(
+        self, introspection_server: tuple[IntrospectionServer, str]
+    ) -> None:
         """The server answering 503, or nothing listening: 503 for the client."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.down = True
         assert call(build(endpoint), "opaque-1").status_code == 503
         assert call(build("http://127.0.0.1:9/introspect"), "opaque-1").status_code == 503
 
     def test_jwts_are_still_verified_locally(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """A compact JWS never reaches the introspection endpoint."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_RESOURCE=None, JWT_INTROSPECTION=None)
         with app.app_context():
             token = flask_jwtx.create_access_token(
@@ -225,10 +141,10 @@ class TestOpaqueTokens:
         assert introspection.calls == 0
 
     def test_a_dpop_bound_opaque_token_needs_its_proof(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """cnf.jkt in the answer binds the token: refused as bearer, accepted with a proof."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         key: ec.EllipticCurvePrivateKey = new_key()
         introspection.active("bound-1", cnf={"jkt": jkt(key)})
         app = build(endpoint, JWT_DPOP="allowed", JWT_REVOCATION_STORE="memory://")
@@ -245,10 +161,10 @@ class TestTheAppsClaimRules:
     """Answers meet the claim rules the app sets for JWTs, unless JWT_INTROSPECTION overrides."""
 
     def test_the_configured_issuer_holds_for_introspected_tokens(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """Without an issuer in JWT_INTROSPECTION, answers must name JWT_DECODE_ISSUER."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_INTROSPECTION=spec(endpoint), JWT_DECODE_ISSUER=ISSUER)
         introspection.active("own-tenant")
         introspection.active("other-tenant", iss="https://other-tenant.test")
@@ -256,10 +172,10 @@ class TestTheAppsClaimRules:
         assert call(app, "other-tenant").status_code == 401
 
     def test_the_introspection_issuer_comes_first(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """An issuer in JWT_INTROSPECTION is the one answers must name, not JWT_DECODE_ISSUER."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_DECODE_ISSUER="https://local.test")
         introspection.active("opaque-1")
         introspection.active("local", iss="https://local.test")
@@ -267,19 +183,21 @@ class TestTheAppsClaimRules:
         assert call(app, "local").status_code == 401
 
     def test_the_decode_audience_holds_without_a_resource(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """Without JWT_RESOURCE, answers must name JWT_DECODE_AUDIENCE."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_RESOURCE=None, JWT_DECODE_AUDIENCE="orders-api")
         introspection.active("mine", aud="orders-api")
         introspection.active("theirs", aud="https://other.test/")
         assert call(app, "mine").status_code == 200
         assert call(app, "theirs").status_code in (401, 422)
 
-    def test_the_decode_leeway_holds(self, server: tuple[IntrospectionServer, str]) -> None:
+    def test_the_decode_leeway_holds(
+        self, introspection_server: tuple[IntrospectionServer, str]
+    ) -> None:
         """JWT_DECODE_LEEWAY lets an answer whose exp has just passed through, as for a JWT."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.active("just-expired", exp=int(time.time()) - 5)
         assert call(build(endpoint), "just-expired").status_code == 401
         assert call(build(endpoint, JWT_DECODE_LEEWAY=60), "just-expired").status_code == 200
@@ -289,20 +207,20 @@ class TestAudience:
     """Every answer names an audience this service accepts, unless switched off explicitly."""
 
     def test_introspection_without_any_audience_fails_at_init_app(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """No JWT_RESOURCE, JWT_DECODE_AUDIENCE nor 'audience': init_app refuses, with the fix."""
-        _, endpoint = server
+        _, endpoint = introspection_server
         with pytest.raises(ConfigurationError, match="JWT_INTROSPECTION") as raised:
             build(endpoint, JWT_RESOURCE=None, JWT_INTROSPECTION=spec(endpoint))
         assert "audience" in str(raised.value)
         assert "verify_audience" in str(raised.value)
 
     def test_its_own_audience_is_what_answers_must_name(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """JWT_INTROSPECTION's 'audience' comes before JWT_RESOURCE, as a trusted issuer's does."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_INTROSPECTION=spec(endpoint, audience=["https://opaque.test/"]))
         introspection.active("for-opaque-api", aud="https://opaque.test/")
         introspection.active("for-jwt-api")  # aud: JWT_RESOURCE
@@ -310,10 +228,10 @@ class TestAudience:
         assert call(app, "for-jwt-api").status_code == 401
 
     def test_verify_audience_false_is_the_explicit_opt_out(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """'verify_audience': False starts without any audience, and answers name any."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(
             endpoint, JWT_RESOURCE=None, JWT_INTROSPECTION=spec(endpoint, verify_audience=False)
         )
@@ -323,10 +241,10 @@ class TestAudience:
 
 class TestCookies:
     def test_an_opaque_cookie_token_still_needs_the_csrf_value(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """An opaque cookie token changes state only with the CSRF value its answer names."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_TOKEN_LOCATION=["cookies"], JWT_CSRF_CHECK_FORM=True)
         transfers: list[str] = []
 
@@ -354,10 +272,10 @@ class TestWhatIsSent:
     """Only what could be an access token is sent to the authorization server."""
 
     def test_an_oversize_opaque_token_is_refused_before_it_is_sent(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """A token over JWT_MAX_TOKEN_BYTES is a 401 and is never sent."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         response = call(build(endpoint), "A" * 100_000)
         assert response.status_code == 401
         assert introspection.calls == 0
@@ -366,20 +284,20 @@ class TestWhatIsSent:
         "token", ["opaque-\u00e9", 'opaque"1', "opaque:1", "=opaque", "opaque=1", "opaque\\1"]
     )
     def test_a_token_that_is_no_token68_is_refused_before_it_is_sent(
-        self, server: tuple[IntrospectionServer, str], token: str
+        self, introspection_server: tuple[IntrospectionServer, str], token: str
     ) -> None:
         """Anything but token68 (RFC 6750's b64token) is a 401 and is never sent."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.active(token)
         response = call(build(endpoint), token)
         assert response.status_code == 401
         assert introspection.calls == 0
 
     def test_a_non_ascii_opaque_token_under_dpop_is_a_401(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """A non-ASCII opaque token presented with a DPoP proof is a 401, never a 500."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         key: ec.EllipticCurvePrivateKey = new_key()
         app = build(endpoint, JWT_DPOP="allowed", JWT_REVOCATION_STORE="memory://")
         app.config["TESTING"] = False
@@ -395,29 +313,22 @@ class TestWhatIsSent:
         assert response.status_code == 401
 
     def test_a_huge_answer_is_refused_not_read(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """An answer over JWT_JWKS_MAX_BYTES is a 503, and nothing is let in."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.raw = '{"active": true, "pad": "' + "a" * 2_000_000 + '"}'
         assert call(build(endpoint), "opaque-1").status_code == 503
-
-
-def waiting(app: Flask) -> int:
-    """How many requests of ``app`` wait for an answer another request is fetching."""
-    introspection = app.extensions["flask-jwtx"].settings.get().introspection
-    count: int = introspection.introspector.waiting()
-    return count
 
 
 class TestLoadOnTheAuthorizationServer:
     """Refused tokens are remembered briefly, and one token is asked about once at a time."""
 
     def test_an_inactive_answer_is_remembered_briefly(
-        self, server: tuple[IntrospectionServer, str], clock: time_machine.Traveller
+        self, introspection_server: tuple[IntrospectionServer, str], clock: time_machine.Traveller
     ) -> None:
         """An unknown token is refused from memory for inactive_cache_ttl seconds, then asked."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_INTROSPECTION=spec(endpoint, inactive_cache_ttl=30))
         assert call(app, "junk").status_code == 401
         assert call(app, "junk").status_code == 401
@@ -428,19 +339,19 @@ class TestLoadOnTheAuthorizationServer:
         assert introspection.calls == 2
 
     def test_inactive_answers_are_remembered_by_default(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """Without inactive_cache_ttl, a refused token is still not asked about twice in a row."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint)
         assert [call(app, "junk").status_code for _ in range(3)] == [401] * 3
         assert introspection.calls == 1
 
     def test_an_inactive_cache_ttl_of_zero_asks_every_time(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """inactive_cache_ttl 0: every presentation of an unknown token is asked about."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint, JWT_INTROSPECTION=spec(endpoint, inactive_cache_ttl=0))
         assert call(app, "junk").status_code == 401
         introspection.active("junk")
@@ -448,10 +359,10 @@ class TestLoadOnTheAuthorizationServer:
         assert introspection.calls == 2
 
     def test_an_unreachable_server_is_not_remembered(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """A 503 is not an answer: once the server is back, the token is asked about again."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         app = build(endpoint)
         introspection.active("opaque-1")
         introspection.down = True
@@ -460,10 +371,10 @@ class TestLoadOnTheAuthorizationServer:
         assert call(app, "opaque-1").status_code == 200
 
     def test_the_memory_of_inactive_answers_is_bounded(
-        self, server: tuple[IntrospectionServer, str]
+        self, introspection_server: tuple[IntrospectionServer, str]
     ) -> None:
         """Past its size the oldest refused tokens are forgotten, so unique junk cannot grow it."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         settings = introspection_spec(spec(endpoint, verify_audience=False))
         assert settings is not None
         introspector = Introspector(settings, timeout=2, cache_size=2)
@@ -478,10 +389,10 @@ class TestLoadOnTheAuthorizationServer:
 
     @pytest.mark.parametrize(("token", "status"), [("junk", 401), ("opaque-1", 200)])
     def test_concurrent_requests_for_one_token_share_one_call(
-        self, server: tuple[IntrospectionServer, str], token: str, status: int
+        self, introspection_server: tuple[IntrospectionServer, str], token: str, status: int
     ) -> None:
         """Requests that arrive while a token is being asked about wait for that one answer."""
-        introspection, endpoint = server
+        introspection, endpoint = introspection_server
         introspection.active("opaque-1")
         app = build(endpoint, JWT_JWKS_TIMEOUT=5)
         introspection.gate = threading.Event()

@@ -336,7 +336,7 @@ def verify_proof(
     proof: str,
     *,
     method: str,
-    url: str,
+    url: str | None,
     access_token: str | None,
     policy: DPoPPolicy,
     now: float,
@@ -345,9 +345,10 @@ def verify_proof(
 ) -> Proof:
     """Every check of RFC 9449 section 4.3 (see the module docstring); the verified proof.
 
-    ``url`` is the request's URL as the service sees it (its query is
-    ignored). ``access_token`` is ``None`` for a token request (the proof a
-    client sends to obtain a bound token carries no ``ath``). ``resource``
+    ``url`` is the request's URL as the service sees it, as a URI (its
+    query is ignored; ``None``, a URL no URI can name, matches no proof).
+    ``access_token`` is ``None`` for a token request (the proof a client
+    sends to obtain a bound token carries no ``ath``). ``resource``
     (``JWT_RESOURCE``) is who this service is: the origin ``htu`` names must
     be its origin, whatever ``Host`` header built ``url``. ``nonce_scope``
     is what nonces are issued for (:class:`NonceSource`). Raises

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from ...exceptions import ConfigurationError
 from ..jose.keys import HAS_CRYPTOGRAPHY, cryptography_missing
-from .dpop import MODES, PROOF_ALGORITHMS, DPoPPolicy
+from .dpop import MODES, PROOF_ALGORITHMS, DPoPPolicy, normalize_uri
 
 #: RFC 9728 section 3: the well-known suffix of protected resource metadata.
 METADATA_SUFFIX: Final = "/.well-known/oauth-protected-resource"
@@ -110,6 +110,17 @@ def resource_identifier(value: Any, key: str = "JWT_RESOURCE") -> str | None:
         raise _fail(key, f"is {value!r}", fix)
     if parts.query or parts.fragment or "#" in value or "?" in value:
         raise _fail(key, f"is {value!r}", fix)
+    if normalize_uri(value) is None:
+        # What DPoP compares each proof's htu with: a value it cannot read
+        # (a host outside ASCII, user information) would refuse every proof
+        # at request time instead of failing here.
+        raise _fail(
+            key,
+            f"is {value!r}",
+            "Use an ASCII URL without user information: an internationalised host in its "
+            "A-label (punycode) form, e.g. https://xn--bcher-kva.example/ for bücher.example, "
+            "as clients write it in DPoP proofs and tokens.",
+        )
     return value
 
 

@@ -56,7 +56,7 @@ from .callbacks import Callbacks
 from .context import G_CLAIMS, G_HEADER, NO_TOKEN, VerifiedRequest, publish
 from .decoding import decode as decode
 from .locations import EXTRACTORS, missing_message
-from .resource_server import bearer_refused, dpop_token, verify_dpop
+from .resource_server import bearer_refused, check_store, dpop_token, verify_dpop
 from .revocation_checks import verify_not_revoked
 from .state import AppState, get_state
 
@@ -149,6 +149,7 @@ def locate_dpop(
     """
     mode = requirement.dpop or settings.resource.dpop.mode
     where = requirement.locations or settings.token_location
+    check_store(mode, settings)  # DPoP on without a store: a ConfigurationError, every time
     encoded = dpop_token(settings) if mode != "off" and "headers" in where else None
     if encoded is None:
         found = locate(state, settings, where, requirement.refresh, allow_expired=allow_expired)

@@ -18,11 +18,12 @@ and each off by default, so an app that sets none of them sees no change:
   ``/.well-known/oauth-protected-resource``.
 
 The request URL a proof's ``htu`` is compared with is the one Flask sees
-(``request.base_url``). Behind a reverse proxy that terminates TLS or
-rewrites the host, wrap the app in ``werkzeug.middleware.proxy_fix.ProxyFix``
-(configured for the number of proxies you run) so that URL is the public one
-clients sign; otherwise every proof is refused for its ``htu``. That URL's
-origin comes from the request's ``Host`` header, which the client chooses:
+(``request.base_url``, as a URI: :func:`request_uri`). Behind a reverse
+proxy that terminates TLS or rewrites the host, wrap the app in
+``werkzeug.middleware.proxy_fix.ProxyFix`` (configured for the number of
+proxies you run) so that URL is the public one clients sign; otherwise
+every proof is refused for its ``htu``. That URL's origin comes from the
+request's ``Host`` header, which the client chooses:
 with ``JWT_RESOURCE`` set, ``htu`` must also name the resource's own origin,
 so a proof made for another service cannot be replayed here with its
 ``Host``; without it, restrict the hosts Flask accepts (``TRUSTED_HOSTS`` or
@@ -39,11 +40,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from flask import Response, after_this_request, current_app, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
+from werkzeug.urls import iri_to_uri
 
 from ...exceptions import (
     Claims,
@@ -159,7 +161,7 @@ def _request_proof(settings: Settings, access_token: str | None) -> tuple[Proof,
     proof = verify_proof(
         proofs[0].strip(),
         method=request.method,
-        url=request.base_url,
+        url=request_uri(),
         access_token=access_token,
         policy=settings.resource.dpop,
         now=now,
@@ -167,6 +169,32 @@ def _request_proof(settings: Settings, access_token: str | None) -> tuple[Proof,
         nonce_scope=nonce_scope(settings),
     )
     return proof, now
+
+
+def request_uri() -> str | None:
+    """This request's URL without its query, as a URI: what a proof's ``htu`` names.
+
+    Werkzeug's ``request.base_url`` is an IRI: an internationalised host
+    (sent as ``xn--...``) and percent-encoded UTF-8 in the path come back
+    decoded, which no URI a client signs can equal. They are encoded again
+    here; a host or path that cannot be (a label IDNA refuses, a lone
+    surrogate) leaves ``None``, which no proof matches.
+    """
+    return _as_uri(lambda: request.base_url)
+
+
+def _as_uri(iri: Callable[[], str]) -> str | None:
+    """The URI form of a URL Werkzeug builds as an IRI; ``None`` if either step fails.
+
+    Werkzeug decodes ``xn--`` labels of the ``Host`` header while building
+    the IRI, and a label that is no valid punycode (``xn--zz``) raises
+    there: both steps are guarded, so a client's ``Host`` header is never a
+    500.
+    """
+    try:
+        return iri_to_uri(iri())
+    except (UnicodeError, ValueError, IndexError):  # IndexError: punycode, on some labels
+        return None
 
 
 def nonce_scope(settings: Settings) -> str:
@@ -178,7 +206,8 @@ def nonce_scope(settings: Settings) -> str:
     resource = settings.resource.resource
     if resource is not None:
         return resource
-    return normalize_uri(request.host_url) or request.host_url
+    # "" for a Host no URI can name: such a request's proofs match no URL anyway.
+    return normalize_uri(_as_uri(lambda: request.host_url)) or ""
 
 
 def _use_once(settings: Settings, proof: Proof, now: float) -> None:
@@ -345,6 +374,47 @@ def _named(endpoints: list[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+#: Why a DPoP mode cannot work: no store to keep proofs single-use.
+STORELESS: Final = "store"
+#: Why a DPoP mode cannot work: required where the Authorization header is not read.
+HEADERLESS: Final = "headers"
+
+
+def unworkable(mode: str, where: Sequence[str], settings: Settings) -> str | None:
+    """Why DPoP ``mode`` cannot work for a check reading tokens from ``where``; ``None`` if it can.
+
+    :data:`STORELESS`: DPoP is on but there is no ``JWT_REVOCATION_STORE``,
+    so no proof could be kept single-use (every DPoP request would fail).
+    :data:`HEADERLESS`: DPoP is required but the ``Authorization`` header,
+    the only place a DPoP credential is sent, is not read (no request could
+    pass).
+    """
+    if mode == "off":
+        return None
+    if settings.revocation_store is None:
+        return STORELESS
+    if mode == "required" and "headers" not in where:
+        return HEADERLESS
+    return None
+
+
+def _storeless_fix(what: str) -> str:
+    return (
+        f"{what}, but there is no JWT_REVOCATION_STORE to make each proof single-use. Set "
+        "JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL shared "
+        "by every instance), or remove dpop= from those routes."
+    )
+
+
+def _headerless_fix(what: str) -> str:
+    return (
+        f"{what}, where no token is read from the Authorization header, the only place a "
+        "DPoP-bound token is presented: no request could pass. Add 'headers' to their "
+        "locations (for the auth blueprint: create_auth_blueprint(..., mode='headers')), or "
+        "make DPoP 'allowed' there (JWT_DPOP, or jwt_required(dpop='allowed'))."
+    )
+
+
 def check_declared_routes(app: Any, settings: Settings) -> None:
     """Refuse route declarations whose DPoP mode cannot work with ``settings``.
 
@@ -359,34 +429,45 @@ def check_declared_routes(app: Any, settings: Settings) -> None:
       the query string or the body: a DPoP credential is only ever sent in
       the ``Authorization`` header, so no request could pass (the
       cookie-mode auth blueprint in a ``JWT_DPOP = "required"`` app is one).
+
+    What this cannot see (``verify_jwt_in_request(dpop=...)`` called in a
+    view or a ``before_request`` function, a ``jwt_required`` hidden by a
+    decorator that drops ``__wrapped__``) :func:`check_store` refuses on
+    every request that reaches it when it lacks the store.
     """
     default = settings.resource.dpop.mode
-    storeless: list[str] = []
-    headerless: list[str] = []
+    found: dict[str, list[str]] = {STORELESS: [], HEADERLESS: []}
     for endpoint, requirement in declared_routes(app):
         mode = requirement.dpop or default
-        if mode == "off":
-            continue
-        if settings.revocation_store is None and endpoint not in storeless:
-            storeless.append(endpoint)
-        where = requirement.locations or settings.token_location
-        if mode == "required" and "headers" not in where and endpoint not in headerless:
-            headerless.append(endpoint)
-    if storeless:
+        problem = unworkable(mode, requirement.locations or settings.token_location, settings)
+        if problem is not None and endpoint not in found[problem]:
+            found[problem].append(endpoint)
+    if found[STORELESS]:
+        named = _named(sorted(found[STORELESS]))
         raise ConfigurationError(
-            f"jwt_required(dpop=...) turns DPoP on for {_named(sorted(storeless))}, but there "
-            "is no JWT_REVOCATION_STORE to make each proof single-use. Set "
-            "JWT_REVOCATION_STORE (memory:// for one process; redis://... or a SQL URL shared "
-            "by every instance), or remove dpop= from those routes."
+            _storeless_fix(f"jwt_required(dpop=...) turns DPoP on for {named}")
         )
-    if headerless:
-        raise ConfigurationError(
-            f"DPoP is required on {_named(sorted(headerless))}, which take no token from the "
-            "Authorization header, the only place a DPoP-bound token is presented: no request "
-            "could pass. Add 'headers' to their locations (for the auth blueprint: "
-            "create_auth_blueprint(..., mode='headers')), or make DPoP 'allowed' there "
-            "(JWT_DPOP, or jwt_required(dpop='allowed'))."
+    if found[HEADERLESS]:
+        named = _named(sorted(found[HEADERLESS]))
+        raise ConfigurationError(_headerless_fix(f"DPoP is required on {named}"))
+
+
+def check_store(mode: str, settings: Settings) -> None:
+    """Refuse, on every request, a check that turns DPoP on in an app without a store.
+
+    The request-time half of :func:`check_declared_routes`, for the checks
+    it cannot read before a request. Without it such a check lets bearer
+    requests through and answers the first DPoP request with a 500, so the
+    mistake shows only once a DPoP client comes. (DPoP required where no
+    header is read is not refused here: it refuses every request, 401, and
+    the auth blueprint's logouts try the body's refresh token that way.)
+    """
+    if mode != "off" and settings.revocation_store is None:
+        what = (
+            f"the token check of endpoint {request.endpoint!r} "
+            "(jwt_required or verify_jwt_in_request)"
         )
+        raise ConfigurationError(_storeless_fix(f"DPoP is {mode!r} for {what}"))
 
 
 def metadata_document(settings: Settings) -> dict[str, Any]:

@@ -24,7 +24,10 @@ SETTINGS: Final = (
         None,
         section="resource",
         reader=resource_identifier,
-        accepts="an absolute `https` (or `http`) URL without query or fragment, or `None`",
+        accepts=(
+            "an absolute `https` (or `http`) ASCII URL without user information, query or "
+            "fragment (an internationalised host in its `xn--` form), or `None`"
+        ),
         meaning=(
             "This service's resource identifier: turns on resource-server mode. Trusted issuers' "
             "tokens must name it in `aud` and follow RFC 9068; refusals carry RFC 6750 challenges "
@@ -32,7 +35,7 @@ SETTINGS: Final = (
             "server](resource-server.md)."
         ),
         own=True,
-        probes=("not a url", "https://api.example/?x=1"),
+        probes=("not a url", "https://api.example/?x=1", "https://bücher.example/"),
     ),
     Setting(
         "JWT_WWW_AUTHENTICATE",
