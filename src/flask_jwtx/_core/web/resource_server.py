@@ -42,6 +42,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
+from urllib.parse import quote
 
 from flask import Response, after_this_request, current_app, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
@@ -171,16 +172,33 @@ def _request_proof(settings: Settings, access_token: str | None) -> tuple[Proof,
     return proof, now
 
 
+#: What stays as it is when the request's decoded path is encoded again: the
+#: unreserved characters, the path's own delimiters and the sub-delimiters.
+#: Not ``%``: a ``%`` in the decoded path was sent as ``%25``.
+_PATH_SAFE: Final = "/:@!$&'()*+,;=-._~"
+
+
 def request_uri() -> str | None:
     """This request's URL without its query, as a URI: what a proof's ``htu`` names.
 
     Werkzeug's ``request.base_url`` is an IRI: an internationalised host
     (sent as ``xn--...``) and percent-encoded UTF-8 in the path come back
-    decoded, which no URI a client signs can equal. They are encoded again
-    here; a host or path that cannot be (a label IDNA refuses, a lone
+    decoded, which no URI a client signs can equal. Worse, it keeps a ``%``
+    of the decoded path as it is, so a path sent as ``/a%2541`` (routed as
+    ``/a%41``) read as ``/aA``: a proof for another URL matched. So the
+    origin is the host's URI form and the path is the routed one, every
+    character outside :data:`_PATH_SAFE` (``%`` included) percent-encoded as
+    UTF-8. A host or path that cannot be (a label IDNA refuses, a lone
     surrogate) leaves ``None``, which no proof matches.
     """
-    return _as_uri(lambda: request.base_url)
+    origin = _as_uri(lambda: request.host_url)
+    if origin is None:
+        return None
+    try:
+        path = quote((request.script_root + request.path).encode("utf-8"), safe=_PATH_SAFE)
+    except UnicodeError:
+        return None
+    return origin.rstrip("/") + path
 
 
 def _as_uri(iri: Callable[[], str]) -> str | None:
