@@ -1,6 +1,8 @@
-"""Final red team: attacks on the day's changes (revoke_all's sessions, the demo,
-``request_uri``, the introspection caches, the demo check); the ones that held
-are pinned beside the ones that did not."""
+"""The request URL a DPoP proof's ``htu`` is compared with: the path as the client sent it.
+
+Werkzeug decodes the path once; a ``%`` the client encoded (``%25``) must be
+encoded again, or a proof signed for one path would be accepted at another.
+"""
 
 from __future__ import annotations
 
