@@ -27,7 +27,7 @@ from flask_jwtx._core.jose.keyset import Key, KeySet
 from flask_jwtx._core.revocation.memory import MemoryStore
 from flask_jwtx.exceptions import ConfigurationError
 
-from .helpers import make_app, read_key
+from .helpers import auth_app, dpop_app, make_app, read_key
 
 
 def protected_app(**config: Any) -> Flask:
@@ -621,3 +621,83 @@ def test_the_fixture_says_what_it_needs(tmp_path: Path) -> None:
     assert "The jwtx fixture needs a fixture named 'app'" in result.stdout
     assert "which is not a Flask app with a JWTManager initialised on it" in result.stdout
     assert "2 errors" in result.stdout
+
+
+# -- DPoP -------------------------------------------------------------------------
+
+
+STRICT = "http://localhost/strict"
+
+
+def test_a_dpop_bound_token_with_the_helpers_proof_reaches_a_dpop_only_route() -> None:
+    """``dpop_token`` binds to the key's thumbprint; ``dpop_headers`` proves it per request."""
+    app = dpop_app()
+    client = app.test_client()
+    key = testing.dpop_key()
+    token = testing.dpop_token(app, "alice", key, scopes="read")
+    claims = claims_of_unverified(token)
+    assert claims["cnf"] == {"jkt": flask_jwtx.jwk_thumbprint(key.jwk)}
+    assert claims["scope"] == "read"
+    assert client.get("/strict", headers=testing.dpop_headers(key, "GET", STRICT, token)).json == {
+        "ok": True
+    }
+    # The same token without a proof, or as a bearer token, is refused.
+    assert client.get("/strict", headers={"Authorization": f"DPoP {token}"}).status_code == 401
+    bearer_headers = testing.auth_headers(app, token=token)
+    assert client.get("/resource", headers=bearer_headers).status_code == 401
+
+
+def test_a_helper_proof_is_single_use_and_names_its_request() -> None:
+    """The server refuses a proof used twice, made for another URL or method, or another key."""
+    app = dpop_app()
+    client = app.test_client()
+    key = testing.dpop_key()
+    token = testing.dpop_token(app, "alice", key)
+    headers = testing.dpop_headers(key, "GET", STRICT, token)
+    assert client.get("/strict", headers=headers).status_code == 200
+    assert client.get("/strict", headers=headers).json == {
+        "msg": "DPoP proof has already been used"
+    }
+    for method, url in (("POST", STRICT), ("GET", "http://localhost/resource")):
+        wrong = testing.dpop_headers(key, method, url, token)
+        assert client.get("/strict", headers=wrong).status_code == 401
+    thief = testing.dpop_headers(testing.dpop_key(), "GET", STRICT, token)
+    assert client.get("/strict", headers=thief).status_code == 401
+
+
+def test_the_helpers_proof_logs_in_through_the_auth_blueprint_bound_to_the_key() -> None:
+    """A login proof (no ``ath``) gets a pair bound to the key, used with the helper's headers."""
+    app = auth_app("headers", JWT_DPOP="allowed", JWT_REVOCATION_STORE="memory://")
+
+    @app.get("/me")
+    @flask_jwtx.jwt_required(dpop="required")
+    def me() -> Any:
+        return jsonify(sub=flask_jwtx.get_jwt_identity())
+
+    client = app.test_client()
+    key = testing.dpop_key("EdDSA")
+    login_proof = testing.dpop_proof(key, "post", "http://localhost/auth/login")
+    answer = client.post(
+        "/auth/login",
+        json={"username": "alice", "password": "wonderland"},
+        headers={"DPoP": login_proof},
+    )
+    body: dict[str, Any] = answer.get_json()
+    assert answer.status_code == 200, body
+    assert body["token_type"] == "DPoP"
+    access = body["access_token"]
+    assert claims_of_unverified(access)["cnf"]["jkt"] == key.thumbprint
+    me_url = "http://localhost/me"
+    assert client.get("/me", headers=testing.dpop_headers(key, "GET", me_url, access)).json == {
+        "sub": "alice"
+    }
+
+
+def test_the_kit_offers_the_dpop_helpers() -> None:
+    """``JWTTestKit`` (the ``jwtx`` fixture) binds ``dpop_token`` to its app."""
+    app = dpop_app()
+    kit = testing.JWTTestKit(app)
+    key = kit.dpop_key()
+    token = kit.dpop_token("bob", key)
+    headers = kit.dpop_headers(key, "GET", STRICT, token)
+    assert app.test_client().get("/strict", headers=headers).status_code == 200

@@ -46,8 +46,10 @@ from flask.testing import FlaskClient
 from jwt.algorithms import get_default_algorithms
 from werkzeug.serving import make_server
 
-from ._core.jose.jws import b64url_encode, unverified_header
-from ._core.jose.keyset import generate_private_key
+from ._core.jose.jws import b64url_encode, encode, unverified_header
+from ._core.jose.keys import CRYPTO_INSTALL, HAS_CRYPTOGRAPHY, prepare_key
+from ._core.jose.keyset import generate_private_key, public_jwk, thumbprint
+from ._core.oauth.dpop import access_token_hash
 from ._core.web.cookies import set_access_cookies, set_refresh_cookies
 from ._core.web.creation import (
     ExpiresDelta,
@@ -63,9 +65,14 @@ from .exceptions import ConfigurationError
 
 __all__ = [
     "CookieLogin",
+    "DPoPKey",
     "JWTTestKit",
     "access_token",
     "auth_headers",
+    "dpop_headers",
+    "dpop_key",
+    "dpop_proof",
+    "dpop_token",
     "expired_token",
     "fresh_token",
     "login",
@@ -213,6 +220,87 @@ def auth_headers(
         settings = get_state().settings.get()
     value = f"{settings.header_type} {token}" if settings.header_type else token
     return {settings.header_name: value}
+
+
+# -- DPoP (RFC 9449) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DPoPKey:
+    """A DPoP client's key pair; ``jwk`` is the public half proofs carry.
+
+    ``thumbprint`` (RFC 7638) is the ``cnf.jkt`` of tokens bound to it.
+    """
+
+    algorithm: str
+    private_key: Any = field(repr=False)
+    jwk: dict[str, Any]
+
+    @property
+    def thumbprint(self) -> str:
+        return thumbprint(self.jwk)
+
+
+def dpop_key(algorithm: str = "ES256") -> DPoPKey:
+    """A new DPoP key pair for ``algorithm`` (needs ``cryptography``, as DPoP does)."""
+    if not HAS_CRYPTOGRAPHY:
+        raise ConfigurationError(f"DPoP keys need the cryptography package: {CRYPTO_INSTALL}")
+    private = generate_private_key(algorithm)
+    return DPoPKey(algorithm, private, public_jwk(algorithm, private.public_key()))
+
+
+def dpop_proof(
+    key: DPoPKey,
+    method: str,
+    url: str,
+    *,
+    access_token: str | None = None,
+    nonce: str | None = None,
+    iat: float | None = None,
+) -> str:
+    """A DPoP proof for one request, signed as a client signs it.
+
+    ``url`` is the request's URL without query or fragment (``htu``): with
+    Flask's test client, ``http://localhost/path`` unless ``SERVER_NAME`` is
+    set. ``access_token`` adds its hash (``ath``), for a protected route (a
+    login or refresh takes a proof without one); ``nonce`` is the server's
+    last ``DPoP-Nonce``. A proof is single-use: make one per request.
+    """
+    claims: dict[str, Any] = {
+        "jti": b64url_encode(os.urandom(16)),
+        "htm": method.upper(),
+        "htu": url,
+        "iat": int(time.time() if iat is None else iat),
+    }
+    if access_token is not None:
+        claims["ath"] = access_token_hash(access_token)
+    if nonce is not None:
+        claims["nonce"] = nonce
+    signer = prepare_key(key.algorithm, key.private_key)
+    return encode(claims, signer, headers={"typ": "dpop+jwt", "jwk": key.jwk})
+
+
+def dpop_headers(
+    key: DPoPKey, method: str, url: str, token: str, *, nonce: str | None = None
+) -> dict[str, str]:
+    """``Authorization: DPoP <token>`` and a fresh proof of ``key`` for this request."""
+    proof = dpop_proof(key, method, url, access_token=token, nonce=nonce)
+    return {"Authorization": f"DPoP {token}", "DPoP": proof}
+
+
+def dpop_token(
+    app: Flask,
+    identity: Any,
+    key: DPoPKey,
+    *,
+    refresh: bool = False,
+    scopes: Scopes = None,
+    claims: Mapping[str, Any] | None = None,
+    fresh: Fresh = False,
+) -> str:
+    """A token for ``identity`` bound to ``key`` (``cnf.jkt``), for :func:`dpop_headers`."""
+    bound = {**(claims or {}), "cnf": {"jkt": key.thumbprint}}
+    return _token(app, identity, refresh, scopes, bound, fresh)
 
 
 # -- Cookie mode ---------------------------------------------------------------
@@ -482,6 +570,10 @@ class JWTTestKit:
         self.wrongly_signed_token = functools.partial(wrongly_signed_token, app)
         self.revoked_token = functools.partial(revoked_token, app)
         self.user_for = functools.partial(user_for, app)
+        self.dpop_token = functools.partial(dpop_token, app)
+        self.dpop_key = dpop_key
+        self.dpop_proof = dpop_proof
+        self.dpop_headers = dpop_headers
         self.login = login
         self.logout = logout
 
