@@ -301,6 +301,32 @@ class AuthorizationError(_TokenRefusedError):
         self.requirement = requirement
 
 
+class InsufficientUserAuthenticationError(_TokenRefusedError):
+    """The user signed in too long ago, or not strongly enough, for the route (401).
+
+    A route's ``max_age=`` or ``acr=`` (RFC 9470 step-up authentication):
+    the client must send the user back to the authorization server, asking
+    for ``max_age`` or ``acr_values``, which the resource server's
+    ``WWW-Authenticate`` challenge names.
+    """
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "insufficient_user_authentication"
+
+    def __init__(
+        self,
+        message: str,
+        jwt_header: Header,
+        jwt_data: Claims,
+        *,
+        max_age: int | None = None,
+        acr_values: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message, jwt_header, jwt_data)
+        self.max_age = max_age
+        self.acr_values = acr_values
+
+
 class LoginRefusedError(JWTExtendedException):
     """The auth blueprint's login callback refused the credentials (401)."""
 
@@ -352,6 +378,7 @@ __all__ = [
     "FreshTokenRequired",
     "IdentityError",
     "ImmatureSignatureError",
+    "InsufficientUserAuthenticationError",
     "InvalidAlgorithmError",
     "InvalidAudienceError",
     "InvalidHeaderError",

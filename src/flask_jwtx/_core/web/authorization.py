@@ -30,16 +30,30 @@ Three kinds of requirement:
 
 A failure raises :class:`AuthorizationError` (a 403) naming the requirement
 that failed, never the token's values.
+
+Two more say how the user signed in (RFC 9470 step-up authentication), and
+no override lifts them: ``max_age`` (seconds, or a ``timedelta``) requires
+an ``auth_time`` claim no older than that, ``acr`` (one value or a list)
+an ``acr`` claim among those values. A failure raises
+:class:`InsufficientUserAuthenticationError` (a 401, whose challenge tells
+the client to sign the user in again).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
-from ...exceptions import AuthorizationError, Claims, ConfigurationError
+from ...exceptions import (
+    AuthorizationError,
+    Claims,
+    ConfigurationError,
+    InsufficientUserAuthenticationError,
+)
 
 __all__ = [
     "REQUIREMENT_ATTRIBUTE",
@@ -189,6 +203,10 @@ class Requirements:
     #: A JSON value the ``scope`` claim itself must match (Flask_PyJWT's form).
     scope_object: Any = None
     override: Mapping[str, Any] | None = None
+    #: Step-up (RFC 9470): the oldest ``auth_time`` accepted, in seconds ago.
+    max_age: int | None = None
+    #: Step-up (RFC 9470): the ``acr`` values accepted.
+    acr: tuple[str, ...] | None = None
 
     @classmethod
     def build(
@@ -196,13 +214,18 @@ class Requirements:
         claims: Mapping[str, Any] | None,
         scope: str | Sequence[str] | Mapping[str, Any] | None,
         override: Mapping[str, Any] | None,
+        max_age: int | timedelta | None = None,
+        acr: str | Sequence[str] | None = None,
     ) -> Requirements | None:
         """Validate a decorator's arguments; ``None`` when nothing is required."""
         if override is not None and isinstance(override, Mapping) and not override:
             # An empty override would match every token and lift the route's
             # requirements: ``override=config.get("ADMIN", {})`` means "none".
             override = None
-        if claims is None and scope is None and override is None:
+        seconds = _max_age(max_age)
+        acr_values = _acr_values(acr)
+        nothing = (claims, scope, override, seconds, acr_values)
+        if all(value is None for value in nothing):
             return None
         for name, value in (("claims", claims), ("override", override)):
             if value is not None:
@@ -222,10 +245,18 @@ class Requirements:
             scopes=scopes,
             scope_object=scope_object,
             override=dict(override) if override is not None else None,
+            max_age=seconds,
+            acr=acr_values,
         )
 
     def check(self, header: dict[str, Any], claims: Claims, view_args: Mapping[str, Any]) -> None:
-        """Raise :class:`AuthorizationError` unless ``claims`` meet the requirements."""
+        """Raise :class:`AuthorizationError` unless ``claims`` meet the requirements.
+
+        Step-up requirements first, as :class:`InsufficientUserAuthenticationError`:
+        an override says who may act, not how recently they signed in.
+        """
+        if self.max_age is not None or self.acr is not None:
+            self._check_authentication(header, claims)
         if self.override is not None and _matches(self.override, claims, view_args):
             return
         if self.claims is not None:
@@ -248,6 +279,40 @@ class Requirements:
             self.scope_object, claims.get("scope"), view_args
         ):
             raise AuthorizationError("Missing required scope(s)", header, claims, "scope")
+
+    def _check_authentication(self, header: dict[str, Any], claims: Claims) -> None:
+        def refuse(message: str) -> InsufficientUserAuthenticationError:
+            return InsufficientUserAuthenticationError(
+                message, header, claims, max_age=self.max_age, acr_values=self.acr
+            )
+
+        if self.max_age is not None:
+            auth_time = claims.get("auth_time")
+            if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+                raise refuse("The token does not say when the user signed in (auth_time)")
+            if time.time() - auth_time > self.max_age:
+                raise refuse("The user signed in too long ago for this route")
+        if self.acr is not None and claims.get("acr") not in self.acr:
+            raise refuse("The user did not sign in strongly enough for this route (acr)")
+
+
+def _max_age(value: int | timedelta | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = int(value.total_seconds())
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError("max_age must be a number of seconds >= 0 or a timedelta")
+    return value
+
+
+def _acr_values(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    values = (value,) if isinstance(value, str) else tuple(value)
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise TypeError("acr must be a non-empty string or a list of them")
+    return values
 
 
 #: The attribute ``jwt_required`` sets on the view it returns (and on itself,

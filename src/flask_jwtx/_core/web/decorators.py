@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ...exceptions import Claims, Header
@@ -31,7 +32,7 @@ LocationType = str | Sequence[str] | None
 ScopeRequirement = str | Sequence[str] | Mapping[str, Any] | None
 
 
-def verify_jwt_in_request(
+def verify_jwt_in_request(  # noqa: PLR0913 - Flask-JWT-Extended's six, then keyword-only
     optional: bool = False,
     fresh: bool = False,
     refresh: bool = False,
@@ -43,6 +44,8 @@ def verify_jwt_in_request(
     scope: ScopeRequirement = None,
     override: Mapping[str, Any] | None = None,
     dpop: str | None = None,
+    max_age: int | timedelta | None = None,
+    acr: str | Sequence[str] | None = None,
 ) -> tuple[Header, Claims] | None:
     """Require a valid token in this request; return ``(header, claims)``.
 
@@ -58,6 +61,11 @@ def verify_jwt_in_request(
     ``dpop`` ("off", "allowed" or "required") overrides ``JWT_DPOP`` for this
     check: whether a DPoP-bound token and proof (RFC 9449) are accepted, or
     required (see ``docs/resource-server.md``).
+
+    ``max_age`` (seconds or a ``timedelta``) and ``acr`` ask how the user
+    signed in (RFC 9470 step-up): an ``auth_time`` no older than ``max_age``,
+    an ``acr`` among the given values. A token that falls short is refused
+    with a 401 whose challenge asks the client to sign the user in again.
     """
     return _bind(
         _declare(
@@ -71,11 +79,13 @@ def verify_jwt_in_request(
             scope,
             override,
             dpop,
+            max_age,
+            acr,
         )
     )()
 
 
-def _declare(
+def _declare(  # noqa: PLR0913, PLR0917 - one parameter per decorator argument
     optional: bool,
     fresh: bool,
     refresh: bool,
@@ -86,6 +96,8 @@ def _declare(
     scope: ScopeRequirement,
     override: Mapping[str, Any] | None,
     dpop: str | None = None,
+    max_age: int | timedelta | None = None,
+    acr: str | Sequence[str] | None = None,
 ) -> RouteRequirement:
     """Validate a declaration's arguments once, into plain data."""
     return RouteRequirement(
@@ -95,7 +107,7 @@ def _declare(
         locations=normalize(locations),
         verify_type=verify_type,
         skip_revocation_check=skip_revocation_check,
-        authorization=Requirements.build(claims, scope, override),
+        authorization=Requirements.build(claims, scope, override, max_age, acr),
         dpop=None if dpop is None else dpop_mode(dpop, "dpop"),
     )
 
@@ -105,7 +117,7 @@ def _bind(requirement: RouteRequirement) -> Callable[[], tuple[Header, Claims] |
     return functools.partial(verify_request, requirement)
 
 
-def jwt_required(
+def jwt_required(  # noqa: PLR0913 - Flask-JWT-Extended's six, then keyword-only
     optional: bool = False,
     fresh: bool = False,
     refresh: bool = False,
@@ -117,6 +129,8 @@ def jwt_required(
     scope: ScopeRequirement = None,
     override: Mapping[str, Any] | None = None,
     dpop: str | None = None,
+    max_age: int | timedelta | None = None,
+    acr: str | Sequence[str] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Protect a view: it runs only for a request carrying a valid token.
 
@@ -136,6 +150,8 @@ def jwt_required(
         scope,
         override,
         dpop,
+        max_age,
+        acr,
     )
     bound = _bind(requirement)
 

@@ -20,6 +20,7 @@ from ...exceptions import (
     FreshTokenRequired,
     Header,
     IdentityError,
+    InsufficientUserAuthenticationError,
     JWTExtendedException,
     KeySourceUnavailableError,
     LoginRefusedError,
@@ -470,6 +471,10 @@ _ANSWERS: tuple[tuple[type[Exception], Callable[[Callbacks, Any], ResponseReturn
     (CSRFError, lambda callbacks, error: callbacks.unauthorized(str(error))),
     (ExpiredSignatureError, _token_answer("expired_token")),
     (FreshTokenRequired, _token_answer("needs_fresh_token")),
+    (
+        InsufficientUserAuthenticationError,
+        lambda callbacks, error: callbacks.unauthorized(str(error)),
+    ),
     (RevokedTokenError, _token_answer("revoked_token")),
     (UserClaimsVerificationError, _token_answer("token_verification_failed")),
     (UserLookupError, _token_answer("user_lookup_error")),

@@ -51,6 +51,7 @@ from werkzeug.urls import iri_to_uri
 from ...exceptions import (
     Claims,
     ConfigurationError,
+    InsufficientUserAuthenticationError,
     InvalidHeaderError,
     InvalidQueryParamError,
     JWTExtendedException,
@@ -301,6 +302,8 @@ def _error_code(error: JWTExtendedException) -> str | None:
         return "invalid_request"
     if isinstance(error, AuthorizationError):
         return "insufficient_scope"
+    if isinstance(error, InsufficientUserAuthenticationError):
+        return error.code  # RFC 9470
     return "invalid_token"
 
 
@@ -343,6 +346,10 @@ def challenge(answer: ResponseReturnValue, error: JWTExtendedException) -> Respo
     }
     if code == "insufficient_scope":
         common["scope"] = " ".join(_route_scopes(requirements)) or None
+    if isinstance(error, InsufficientUserAuthenticationError):
+        # What the client asks the authorization server for (RFC 9470 section 3).
+        common["max_age"] = None if error.max_age is None else str(error.max_age)
+        common["acr_values"] = " ".join(error.acr_values) if error.acr_values else None
     common["resource_metadata"] = policy.metadata_url
     dpop_request = isinstance(error, ProofOfPossessionError) or (
         request.headers.get(settings.header_name, "").lower().startswith("dpop ")
