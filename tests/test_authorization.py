@@ -358,3 +358,25 @@ class TestCurrentToken:
     def test_outside_a_protected_request(self, app: Flask) -> None:
         with app.test_request_context(), pytest.raises(RuntimeError, match="jwt_required"):
             _ = current_token.claims
+
+
+def test_rfc_9068_role_lists_work_in_claims_and_override() -> None:
+    """``roles``/``groups`` lists: ``claims=`` needs every listed value, ``override=`` lifts."""
+    app = make_app()
+
+    @app.get("/orders/admin")
+    @jwt_required(claims={"roles": ["orders:admin"]}, override={"groups": ["support"]})
+    def orders_admin() -> Any:
+        return jsonify(ok=True)
+
+    client = app.test_client()
+
+    def status(**claims: Any) -> int:
+        headers = testing.auth_headers(app, "alice", claims=claims)
+        return client.get("/orders/admin", headers=headers).status_code
+
+    assert status(roles=["orders:read", "orders:admin"]) == 200
+    assert status(roles=["orders:read"]) == 403
+    assert status(roles="orders:admin") == 403  # a string is not the list RFC 9068 defines
+    assert status(roles=[], groups=["staff", "support"]) == 200
+    assert status(groups=["staff"]) == 403
