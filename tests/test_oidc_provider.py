@@ -11,17 +11,12 @@ discovery. Hostile requests are built with PyJWT and cryptography.
 from __future__ import annotations
 
 import json
-import os
-import select
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import jwt
@@ -33,12 +28,12 @@ import flask_jwtx
 
 from .dpop_proofs import new_key, proof, public_jwk
 from .helpers import bearer
+from .oidc import launch
 from .stores import PostgresServer, RedisServer
 
 #: A Node.js server per xdist worker, and real HTTP round trips for every token.
 pytestmark = pytest.mark.slow
 
-OIDC = Path(__file__).parent / "oidc"
 RESOURCE = "https://api.test/"
 OTHER_RESOURCE = "https://other.test/"
 OPAQUE_RESOURCE = "https://opaque.test/"
@@ -57,46 +52,20 @@ class Server(NamedTuple):
 @pytest.fixture(scope="session")
 def authorization_server() -> Iterator[Server]:
     """oidc-provider, started once for the session on an ephemeral loopback port."""
-    node = shutil.which("node")
-    if node is None or not (OIDC / "node_modules" / "oidc-provider").is_dir():
-        pytest.fail(
-            "oidc-provider is not installed: run `npm ci` in tests/oidc (scripts/test.sh does)"
-        )
-    environment = {
-        **os.environ,
+    settings = {
         "RESOURCE": RESOURCE,
         "OTHER_RESOURCE": OTHER_RESOURCE,
         "OPAQUE_RESOURCE": OPAQUE_RESOURCE,
         "CLIENT_ID": CLIENT_ID,
         "CLIENT_SECRET": CLIENT_SECRET,
     }
-    process = subprocess.Popen(  # noqa: S603 - our own script, on loopback
-        [node, "server.mjs"],
-        cwd=OIDC,
-        env=environment,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdin is not None
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        assert ready, "oidc-provider did not start within 60 s"
-        issuer = json.loads(process.stdout.readline())["issuer"]
-        with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration") as answer:  # noqa: S310
-            metadata = json.load(answer)
-        yield Server(issuer, metadata["token_endpoint"], metadata["introspection_endpoint"])
-    finally:
-        process.stdin.close()
-        process.terminate()  # it also ends on stdin's end; either way, now
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+        with launch.running(settings) as issuer:
+            with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration") as answer:  # noqa: S310
+                metadata = json.load(answer)
+            yield Server(issuer, metadata["token_endpoint"], metadata["introspection_endpoint"])
+    except launch.ServerMissingError as missing:
+        pytest.fail(f"{missing} (scripts/test.sh does)")
 
 
 class Client:

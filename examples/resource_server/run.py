@@ -24,11 +24,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
-import select
-import shutil
-import subprocess
 import sys
 import time
 import urllib.error
@@ -36,7 +32,6 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -44,10 +39,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_jwtx.testing import serve
+from tests.oidc import launch
 
 from . import api
 
-SERVER = Path(__file__).resolve().parent.parent.parent / "tests" / "oidc"
 RESOURCE = "https://orders.example/"
 #: What the reverse proxy in front of the API adds to each request it forwards.
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "orders.example"}
@@ -61,40 +56,12 @@ Answer = tuple[int, Any, dict[str, str]]
 @contextlib.contextmanager
 def authorization_server() -> Iterator[str]:
     """oidc-provider on an ephemeral loopback port; yields its issuer URL."""
-    node = shutil.which("node")
-    if node is None or not (SERVER / "node_modules" / "oidc-provider").is_dir():
-        raise SystemExit("oidc-provider is missing: run `npm ci` in tests/oidc (run.sh does)")
-    environment = {
-        **os.environ,
-        "RESOURCE": RESOURCE,
-        "CLIENT_ID": CLIENT_ID,
-        "CLIENT_SECRET": CLIENT_SECRET,
-    }
-    process = subprocess.Popen(  # noqa: S603 - our own script, on loopback
-        [node, "server.mjs"],
-        cwd=SERVER,
-        env=environment,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdin is not None
+    settings = {"RESOURCE": RESOURCE, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET}
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        if not ready:
-            raise SystemExit("oidc-provider did not start within 60 s")
-        yield str(json.loads(process.stdout.readline())["issuer"])
-    finally:
-        process.stdin.close()
-        process.terminate()  # it also ends on stdin's end; either way, now
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+        with launch.running(settings) as issuer:
+            yield issuer
+    except launch.ServerMissingError as missing:
+        raise SystemExit(f"{missing} (run.sh does)") from None
 
 
 def call(
