@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeGuard
 
 from ...exceptions import (
     Claims,
@@ -54,7 +54,7 @@ from ...exceptions import (
 NUMERIC_DATES: Final = ("iat", "nbf", "exp")
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """A finite JSON number; booleans (a subclass of int) are not numbers here."""
     if type(value) not in (int, float):
         return False

@@ -51,6 +51,19 @@ from .keys import PreparedKey
 _UNDERSTOOD_CRITICAL: Final[frozenset[str]] = frozenset()
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+#: RFC 7235 section 2.1 (RFC 6750's ``b64token``): the syntax of an HTTP credential.
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def is_token68(credential: str) -> bool:
+    """Whether ``credential`` has the ``token68`` syntax of an HTTP credential (ASCII only).
+
+    What a bearer or DPoP credential can be: the DPoP scheme's parser and
+    the introspection client both refuse anything else before using it.
+    """
+    return _TOKEN68.fullmatch(credential) is not None
+
+
 # For a segment whose length is 2 or 3 mod 4, the last character carries bits
 # that must be zero in the canonical encoding; these are the characters where
 # they are (so two different strings can never decode to the same bytes).

@@ -46,7 +46,6 @@ import base64
 import copy
 import dataclasses
 import hashlib
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -63,6 +62,7 @@ from ...exceptions import (
     TokenTooLargeError,
 )
 from ..jose.claims import VerifyPolicy, numeric_date, verify_claims
+from ..jose.jws import is_token68
 from .jwks import JWKSFetcher
 
 #: How many answers each cache (active, inactive) keeps; the oldest go first.
@@ -71,8 +71,6 @@ CACHE_SIZE: Final = 10_000
 INACTIVE_CACHE_TTL: Final = 5.0
 #: How much longer than the fetch deadline a request waits for another's answer.
 FOLLOWER_GRACE: Final = 1.0
-#: RFC 7235 section 2.1 (RFC 6750's b64token): the syntax of a bearer credential.
-_TOKEN68: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _KEY: Final = "JWT_INTROSPECTION"
 
 
@@ -226,7 +224,7 @@ def check_sendable(token: str, max_bytes: int) -> None:
     """
     if len(token) > max_bytes:
         raise TokenTooLargeError(f"Token is larger than the {max_bytes} bytes allowed")
-    if _TOKEN68.fullmatch(token) is None:
+    if not is_token68(token):
         raise DecodeError("Invalid token: an opaque access token must be token68 (RFC 6750)")
 
 

@@ -133,15 +133,6 @@ class InvalidDPoPCredentialError(ProofOfPossessionError):
     challenge: ClassVar[str] = "invalid_token"
 
 
-#: RFC 7235 section 2.1: the syntax of a credential under the ``DPoP`` scheme.
-TOKEN68: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-
-
-def is_token68(credential: str) -> bool:
-    """Whether ``credential`` has the ``token68`` syntax (ASCII only)."""
-    return TOKEN68.fullmatch(credential) is not None
-
-
 class NonceSource:
     """Server nonces every instance can check without sharing state.
 

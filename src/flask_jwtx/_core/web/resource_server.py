@@ -60,6 +60,7 @@ from ...exceptions import (
     SessionNotFoundError,
 )
 from ..config.settings import Settings
+from ..jose.jws import is_token68
 from ..oauth.dpop import (
     DPoPBindingError,
     InvalidDPoPCredentialError,
@@ -68,7 +69,6 @@ from ..oauth.dpop import (
     ProofOfPossessionError,
     UseDPoPNonceError,
     check_binding,
-    is_token68,
     normalize_uri,
     replay_record,
     verify_proof,
