@@ -17,6 +17,8 @@ from flask import Flask, jsonify
 
 import flask_jwtx
 from flask_jwtx import testing
+from flask_jwtx._core.web.authorization import Requirements
+from flask_jwtx.exceptions import InsufficientUserAuthenticationError
 
 from .helpers import make_app
 
@@ -139,3 +141,12 @@ def test_a_wrong_declaration_fails_when_the_route_is_declared(arguments: Any) ->
     """Bad ``max_age``/``acr`` values raise ``TypeError`` at import time, not per request."""
     with pytest.raises(TypeError, match=r"max_age|acr"):
         flask_jwtx.jwt_required(**arguments)
+
+
+@pytest.mark.parametrize("auth_time", [float("inf"), float("nan"), 10**400])
+def test_an_auth_time_that_is_no_finite_number_proves_nothing(auth_time: Any) -> None:
+    """JSON's ``1e400`` parses to infinity: such an ``auth_time`` is refused, never "recent"."""
+    requirements = Requirements.build(None, None, None, max_age=300)
+    assert requirements is not None
+    with pytest.raises(InsufficientUserAuthenticationError):
+        requirements.check({}, {"auth_time": auth_time}, {})

@@ -54,6 +54,7 @@ from ...exceptions import (
     ConfigurationError,
     InsufficientUserAuthenticationError,
 )
+from ..jose.claims import is_number
 
 __all__ = [
     "REQUIREMENT_ATTRIBUTE",
@@ -288,7 +289,7 @@ class Requirements:
 
         if self.max_age is not None:
             auth_time = claims.get("auth_time")
-            if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+            if not is_number(auth_time):
                 raise refuse("The token does not say when the user signed in (auth_time)")
             if time.time() - auth_time > self.max_age:
                 raise refuse("The user signed in too long ago for this route")
