@@ -121,7 +121,9 @@ def locate(
         except NoAuthorizationError as exc:
             errors.append(str(exc))
             continue
-        header, claims, expired = _decoded(state, settings, encoded, csrf_value, allow_expired)
+        header, claims, expired = _decode_maybe_expired(
+            state, settings, encoded, csrf_value, allow_expired
+        )
         if "cnf" in claims:  # a bound token is never a bearer token
             refuse_bearer_binding(claims)
         return Found(header, claims, location, encoded, expired)
@@ -156,12 +158,12 @@ def locate_dpop(
         if mode == "required":
             raise bearer_refused()
         return found
-    header, claims, expired = _decoded(state, settings, encoded, None, allow_expired)
+    header, claims, expired = _decode_maybe_expired(state, settings, encoded, None, allow_expired)
     verify_dpop(settings, encoded, claims)
     return Found(header, claims, "headers", encoded, expired)
 
 
-def _decoded(
+def _decode_maybe_expired(
     state: AppState,
     settings: Settings,
     encoded: str,
